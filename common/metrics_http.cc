@@ -1,0 +1,78 @@
+#include "common/metrics_http.h"
+
+#include <httplib.h>
+
+#include <charconv>
+
+#include "common/metrics.h"
+
+namespace augur {
+
+absl::StatusOr<std::pair<std::string, int>> SplitHostPort(const std::string& hostport) {
+  auto colon = hostport.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == hostport.size())
+    return absl::InvalidArgumentError("address '" + hostport + "' is not host:port");
+  std::string host = hostport.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  int port = 0;
+  const char* b = hostport.data() + colon + 1;
+  const char* e = hostport.data() + hostport.size();
+  auto [p, ec] = std::from_chars(b, e, port);
+  if (ec != std::errc() || p != e || port < 0 || port > 65535)
+    return absl::InvalidArgumentError("address '" + hostport + "' has a bad port");
+  return std::make_pair(host, port);
+}
+
+MetricsHttpServer::MetricsHttpServer(const MetricsRegistry* registry) : registry_(registry) {}
+
+MetricsHttpServer::~MetricsHttpServer() { Stop(); }
+
+absl::StatusOr<int> MetricsHttpServer::Start(const std::string& listen) {
+  auto hp = SplitHostPort(listen);
+  if (!hp.ok()) return hp.status();
+  server_ = std::make_unique<httplib::Server>();
+  const MetricsRegistry* reg = registry_;
+  server_->Get("/metrics", [reg](const httplib::Request&, httplib::Response& res) {
+    res.set_content(reg->RenderPrometheus(), "text/plain; version=0.0.4");
+  });
+  server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
+  int port = hp->second;
+  if (port == 0) {
+    port = server_->bind_to_any_port(hp->first.c_str());
+    if (port < 0) return absl::UnavailableError("cannot bind metrics endpoint " + listen);
+  } else if (!server_->bind_to_port(hp->first.c_str(), port)) {
+    return absl::UnavailableError("cannot bind metrics endpoint " + listen +
+                                  " (address in use or not local)");
+  }
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  return port;
+}
+
+void MetricsHttpServer::Stop() {
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+  server_.reset();
+}
+
+absl::StatusOr<std::string> HttpGet(const std::string& hostport, const std::string& path,
+                                    double timeout_s) {
+  auto hp = SplitHostPort(hostport);
+  if (!hp.ok()) return hp.status();
+  httplib::Client cli(hp->first, hp->second);
+  auto timeout = std::chrono::microseconds(static_cast<int64_t>(timeout_s * 1e6));
+  cli.set_connection_timeout(timeout);
+  cli.set_read_timeout(timeout);
+  auto res = cli.Get(path.c_str());
+  if (!res)
+    return absl::UnavailableError("GET http://" + hostport + path + " failed: " +
+                                  httplib::to_string(res.error()));
+  if (res->status != 200)
+    return absl::UnavailableError("GET http://" + hostport + path + " returned HTTP " +
+                                  std::to_string(res->status));
+  return res->body;
+}
+
+}  // namespace augur

@@ -1,0 +1,59 @@
+#include "common/metrics.h"
+
+#include <catch2/catch.hpp>
+
+#include "common/metrics_http.h"
+
+using namespace augur;
+
+TEST_CASE("Registry renders counters, gauges and histograms in Prometheus text") {
+  MetricsRegistry r;
+  r.GetCounter("augur_x_total", "things", {{"method", "Lookup"}})->Increment(3);
+  r.GetGauge("augur_g", "a gauge")->Set(1.5);
+  auto* h = r.GetHistogram("augur_h_seconds", "latency", {}, {0.1, 1.0});
+  h->Observe(0.05);
+  h->Observe(0.5);
+  h->Observe(5);
+  std::string text = r.RenderPrometheus();
+  CHECK(text.find("# TYPE augur_x_total counter") != std::string::npos);
+  CHECK(text.find("augur_x_total{method=\"Lookup\"} 3") != std::string::npos);
+  CHECK(text.find("augur_g 1.5") != std::string::npos);
+  CHECK(text.find("augur_h_seconds_bucket{le=\"0.10000000000000001\"} 1") != std::string::npos);
+  CHECK(text.find("augur_h_seconds_bucket{le=\"+Inf\"} 3") != std::string::npos);
+  CHECK(text.find("augur_h_seconds_count 3") != std::string::npos);
+}
+
+TEST_CASE("The same name and labels return the same series") {
+  MetricsRegistry r;
+  auto* a = r.GetCounter("c_total", "h", {{"k", "v"}});
+  auto* b = r.GetCounter("c_total", "h", {{"k", "v"}});
+  auto* c = r.GetCounter("c_total", "h", {{"k", "w"}});
+  CHECK(a == b);
+  CHECK(a != c);
+}
+
+TEST_CASE("Collectors run before rendering") {
+  MetricsRegistry r;
+  auto* g = r.GetGauge("pulled", "pulled at scrape");
+  r.AddCollector([g] { g->Set(42); });
+  CHECK(r.RenderPrometheus().find("pulled 42") != std::string::npos);
+}
+
+TEST_CASE("The metrics endpoint serves GET /metrics over HTTP on loopback") {
+  MetricsRegistry r;
+  r.GetCounter("augur_served_total", "served")->Increment();
+  MetricsHttpServer server(&r);
+  auto port = server.Start("127.0.0.1:0");
+  REQUIRE(port.ok());
+  auto body = HttpGet("127.0.0.1:" + std::to_string(*port), "/metrics");
+  REQUIRE(body.ok());
+  CHECK(body->find("augur_served_total 1") != std::string::npos);
+  server.Stop();
+  CHECK_FALSE(HttpGet("127.0.0.1:" + std::to_string(*port), "/metrics", 0.5).ok());
+}
+
+TEST_CASE("Bad listen addresses are rejected with INVALID_ARGUMENT") {
+  CHECK(SplitHostPort("nocolon").status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(SplitHostPort("h:99999").status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(SplitHostPort("[::1]:80")->first == "::1");
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, configures, builds and runs every test.
+# Works on a fresh Debian 12 machine; fails loudly (non-zero exit, the failing test named).
+#   tests/run.sh              everything
+#   tests/run.sh -R shard     only tests whose name matches (passed to ctest)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+build=${AUGUR_BUILD_DIR:-$root/build}
+jobs=${AUGUR_JOBS:-$(nproc)}
+
+bash deploy/install-deps.sh
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=${AUGUR_BUILD_TYPE:-RelWithDebInfo}
+cmake --build "$build" -j "$jobs"
+cd "$build"
+ctest --output-on-failure --timeout 900 -j "${AUGUR_TEST_JOBS:-2}" "$@"

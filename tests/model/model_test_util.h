@@ -1,0 +1,85 @@
+// Small random DLRM inputs for the model tests: a tiny config, a slot array, and minibatches
+// with multi-hot bags (including empty bags and repeated rows) that own their storage.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "worker/model/dense_compute.h"
+#include "worker/model/dlrm_config.h"
+
+namespace augur::model::testing {
+
+inline DlrmConfig TinyConfig(bool self_interaction = false) {
+  DlrmConfig c;
+  c.num_dense = 4;
+  c.num_sparse = 3;
+  c.dim = 4;
+  c.bottom = {8, 4};
+  c.top = {6, 5, 1};
+  c.self_interaction = self_interaction;
+  return c;
+}
+
+// A minibatch whose bags name "rows" 0..num_rows-1; SlotsFor maps rows to slots.
+struct OwnedBatch {
+  int batch = 0;
+  int64_t global = 0;
+  std::vector<float> dense, labels;
+  std::vector<int64_t> offsets;
+  std::vector<uint32_t> rows;   // row ids per bag entry (feature-major, like slots)
+  std::vector<SlotIndex> slots; // filled by PlaceRows
+
+  Minibatch view() const {
+    Minibatch mb;
+    mb.batch_size = batch;
+    mb.global_batch_size = global;
+    mb.dense = dense;
+    mb.labels = labels;
+    mb.offsets = offsets;
+    mb.slots = slots;
+    return mb;
+  }
+  // Row r lives in slot slot_of_row[r].
+  void PlaceRows(const std::vector<SlotIndex>& slot_of_row) {
+    slots.clear();
+    for (uint32_t r : rows) slots.push_back(slot_of_row[r]);
+  }
+};
+
+inline OwnedBatch RandomBatch(const DlrmConfig& c, int batch, int num_rows, uint32_t seed,
+                              int max_bag = 3) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::uniform_int_distribution<int> bag(0, max_bag);
+  std::uniform_int_distribution<uint32_t> row(0, num_rows - 1);
+  OwnedBatch b;
+  b.batch = batch;
+  b.global = 2 * batch;  // as if a second worker held the other half
+  for (int i = 0; i < batch * c.num_dense; ++i) b.dense.push_back(normal(gen));
+  for (int i = 0; i < batch; ++i) b.labels.push_back(static_cast<float>(gen() & 1));
+  for (int f = 0; f < c.num_sparse; ++f) {
+    for (int s = 0; s < batch; ++s) {
+      b.offsets.push_back(static_cast<int64_t>(b.rows.size()));
+      int n = bag(gen);
+      for (int k = 0; k < n; ++k) b.rows.push_back(row(gen));
+    }
+    b.offsets.push_back(static_cast<int64_t>(b.rows.size()));
+  }
+  std::vector<SlotIndex> identity(num_rows);
+  for (int r = 0; r < num_rows; ++r) identity[r] = r;
+  b.PlaceRows(identity);
+  return b;
+}
+
+// num_rows embedding rows of `dim` values, normal(0, 0.5).
+inline std::vector<float> RandomRows(int num_rows, int dim, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> normal(0.0f, 0.5f);
+  std::vector<float> v(static_cast<size_t>(num_rows) * dim);
+  for (auto& x : v) x = normal(gen);
+  return v;
+}
+
+}  // namespace augur::model::testing

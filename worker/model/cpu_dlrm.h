@@ -1,0 +1,69 @@
+// The DLRM forward/backward math on the CPU, templated on the scalar type.
+//
+// CpuDenseCompute runs CpuDlrm<float>; the gradient-check tests run CpuDlrm<double> on the very
+// same code (cblas_dgemm instead of cblas_sgemm), so finite differences in double check the
+// shipped kernels rather than a second hand-written reference that could share a bug with the
+// documentation but not with the code.
+//
+// CpuDlrm holds activations and scratch for the largest batch seen (grown on demand, never
+// per step) but no parameters: weights, the slot array and gradient outputs are passed in.
+// Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "worker/model/dense_compute.h"
+#include "worker/model/dlrm_config.h"
+
+namespace augur::model {
+
+template <typename T>
+class CpuDlrm {
+ public:
+  explicit CpuDlrm(const DlrmConfig& config);
+
+  const DlrmConfig& config() const { return config_; }
+  const DenseLayout& layout() const { return layout_; }
+
+  // Forward pass; logits() then holds B logits. `slot_array` has rows of `row_stride` T, the
+  // first dim of which are the embedding value. Inputs must be valid (ValidateMinibatch).
+  void Forward(const T* weights, const T* slot_array, int64_t row_stride, const Minibatch& mb);
+  const T* logits() const { return logits_; }
+
+  // Sum over the B samples of BCE-with-logits (in double); stores dL/dlogit =
+  // (sigmoid(z) - y) / global_batch_size for Backward.
+  double Loss(const Minibatch& mb);
+
+  // Backward after Forward + Loss. Writes all dense gradients into dense_grad (layout order)
+  // and the per-row embedding gradients, unique slots in first-appearance order.
+  // slot_to_unique: scratch of >= capacity entries, all -1 on entry and on return.
+  void Backward(const T* weights, const Minibatch& mb, T* dense_grad,
+                std::vector<SlotIndex>* unique_slots, std::vector<T>* row_grads,
+                int32_t* slot_to_unique);
+
+ private:
+  void Reserve(int batch);
+  void Pool(const T* slot_array, int64_t row_stride, const Minibatch& mb);
+  void Interact(int batch);
+  void InteractBackward(int batch);
+
+  DlrmConfig config_;
+  DenseLayout layout_;
+  int reserved_ = 0;
+  int width_max_ = 0;
+  std::vector<T> input_;                 // B x num_dense
+  std::vector<std::vector<T>> bottom_;   // per bottom layer: B x out (post-ReLU)
+  std::vector<std::vector<T>> top_;      // per top layer: B x out
+  std::vector<T> z_;                     // B x V x dim: [bottom_out, pooled emb ...]
+  std::vector<T> top_in_;                // B x TopInputWidth
+  std::vector<T> dz_;                    // B x V x dim
+  std::vector<T> grad_a_, grad_b_;       // B x widest layer, ping-pong
+  std::vector<T> dlogits_;               // B
+  const T* logits_ = nullptr;
+};
+
+extern template class CpuDlrm<float>;
+extern template class CpuDlrm<double>;
+
+}  // namespace augur::model

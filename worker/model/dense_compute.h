@@ -1,0 +1,133 @@
+// DenseCompute: the device seam of the worker (STYLE.md item 7). One interface, two backends:
+// "cpu" (OpenBLAS, this library) and "cuda" (worker/cuda/, cuBLASLt), with identical math, so
+// the worker runtime, tests and benchmarks never know which one they drive.
+//
+// A DenseCompute owns
+//   * the SLOT ARRAY: `capacity` slots of row_floats() = dim + StateFloats(kind, dim) floats,
+//     each one embedding row in the shard's record layout (value, then optimizer state); host
+//     memory on CPU, device memory on CUDA. The oracle decides which row lives in which slot;
+//     the model only ever sees slot indices.
+//   * the dense DLRM weights (flat layout, worker/model/dlrm_config.h), their optimizer state
+//     and a flat dense-gradient buffer of the same layout.
+//
+// One training step, as the worker runtime drives it:
+//   ForwardBackward(mb, &emb)      -> local loss sum; dense grads in dense_gradients();
+//                                     per-row embedding grads in `emb`
+//   collective.AllReduceSum(dense_gradients())          (in place; NCCL for device buffers)
+//   ApplyDenseGradients()
+//   UpdateSlots(rows, combined embedding grads, opt)    (after combining across workers)
+//
+// Determinism: for a fixed backend and thread count, results depend only on the rows' values,
+// never on which slots hold them (embedding gradients are summed in sample order, not slot
+// order), so the cache is invisible to the math (ARCHITECTURE.md invariant 1).
+//
+// Thread-safety: none. One thread drives an instance; calls must not overlap.
+// Errors: INVALID_ARGUMENT for malformed input (sizes, slot indices >= capacity, offsets not
+// monotone, optimizer kind different from the slot layout's); FAILED_PRECONDITION /
+// UNIMPLEMENTED from the factory (unknown backend, CUDA not built or no device); INTERNAL for a
+// failed device call (the instance is then unusable).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "common/optimizer.h"
+#include "worker/model/dlrm_config.h"
+
+namespace augur::model {
+
+// Index of a slot in the slot array, [0, capacity).
+using SlotIndex = uint32_t;
+
+// One worker's slice of a global batch. All spans are host memory, borrowed for the call.
+struct Minibatch {
+  int batch_size = 0;             // B, local samples
+  int64_t global_batch_size = 0;  // samples in the global batch (loss is averaged over these)
+  absl::Span<const float> dense;  // B x num_dense, row-major, already transformed
+  absl::Span<const float> labels; // B, 0 or 1 (ignored by Predict)
+  // Bags: sample b's bag for feature f is slots[offsets[f*(B+1)+b] .. offsets[f*(B+1)+b+1]).
+  // Offsets are absolute into `slots` and non-decreasing within each feature.
+  absl::Span<const int64_t> offsets;  // num_sparse x (B+1)
+  absl::Span<const SlotIndex> slots;
+};
+
+// Per-row gradients of the global-mean loss from one ForwardBackward.
+struct EmbeddingGradients {
+  // Unique touched slots in order of first appearance: sample-major, then feature, then bag
+  // position. Each row's gradient is summed over its occurrences in that same order.
+  std::vector<SlotIndex> slots;
+  std::vector<float> grads;  // slots.size() x dim
+};
+
+struct DenseComputeOptions {
+  std::string backend = "cpu";           // "cpu" or "cuda"
+  DlrmConfig model;                      // must pass ValidateDlrmConfig
+  int64_t capacity = 0;                  // slots in the slot array (> 0)
+  OptimizerConfig embedding_optimizer;   // fixes the slot record layout (its kind)
+  OptimizerConfig dense_optimizer;       // SGD, element-wise Adagrad or Adam for the MLPs
+  uint64_t seed = 0;                     // dense init (InitDenseWeights)
+  int threads = 1;                       // CPU: OpenBLAS threads (process-wide setting)
+  int max_batch_size = 0;                // pre-size buffers; larger batches grow them once
+  bool tf32 = false;                     // CUDA: TF32 tensor-core GEMMs
+  int device = 0;                        // CUDA device ordinal
+};
+
+class DenseCompute {
+ public:
+  virtual ~DenseCompute() = default;
+
+  virtual std::string_view backend() const = 0;
+  virtual const DlrmConfig& config() const = 0;
+  virtual int64_t capacity() const = 0;
+  // dim + StateFloats(embedding_optimizer.kind, dim).
+  virtual int row_floats() const = 0;
+
+  // Copies records (slots.size() x row_floats()) into the given slots (fills).
+  virtual absl::Status WriteSlots(absl::Span<const SlotIndex> slots,
+                                  absl::Span<const float> records) = 0;
+  // Copies the given slots' records into `records` (slots.size() x row_floats()).
+  virtual absl::Status ReadSlots(absl::Span<const SlotIndex> slots, absl::Span<float> records) = 0;
+  // Applies common/optimizer.h ApplyRowUpdate to each slot with its gradient row (slots.size()
+  // x dim). Slots must be distinct. opt.kind must equal the slot layout's kind.
+  virtual absl::Status UpdateSlots(absl::Span<const SlotIndex> slots,
+                                   absl::Span<const float> grads, const OptimizerConfig& opt) = 0;
+
+  // Forward and backward over one minibatch, reading rows from the slot array (not modifying
+  // it). Returns the sum of the local samples' BCE losses; fills dense_gradients() and `emb`
+  // with gradients of (sum of BCE) / global_batch_size.
+  virtual absl::StatusOr<double> ForwardBackward(const Minibatch& mb, EmbeddingGradients* emb) = 0;
+
+  // The flat dense-gradient buffer of the last ForwardBackward, for in-place all-reduce.
+  // Device memory when dense_gradients_on_device() (CUDA): hand it to NcclCollective only.
+  virtual absl::Span<float> dense_gradients() = 0;
+  virtual bool dense_gradients_on_device() const = 0;
+  // One dense optimizer step with the (all-reduced) contents of dense_gradients().
+  virtual absl::Status ApplyDenseGradients() = 0;
+
+  // Flat dense weights (DenseLayout), for tests, checkpoints and export. Setting them does not
+  // reset the dense optimizer state.
+  virtual absl::StatusOr<std::vector<float>> GetDenseWeights() = 0;
+  virtual absl::Status SetDenseWeights(absl::Span<const float> weights) = 0;
+
+  // Click probabilities sigmoid(logit) for the minibatch's samples (B floats); labels unused.
+  virtual absl::Status Predict(const Minibatch& mb, absl::Span<float> probabilities) = 0;
+};
+
+// Creates the backend named by options.backend. INVALID_ARGUMENT for bad options;
+// UNIMPLEMENTED for "cuda" in a build without CUDA; FAILED_PRECONDITION when CUDA is built but
+// no usable device exists; INVALID_ARGUMENT for an unknown backend name.
+absl::StatusOr<std::unique_ptr<DenseCompute>> CreateDenseCompute(
+    const DenseComputeOptions& options);
+
+// Shared argument checks used by every backend (host-side, O(indices)).
+absl::Status ValidateDenseComputeOptions(const DenseComputeOptions& options);
+absl::Status ValidateMinibatch(const DlrmConfig& c, int64_t capacity, const Minibatch& mb,
+                               bool need_labels);
+
+}  // namespace augur::model

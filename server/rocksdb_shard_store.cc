@@ -1,0 +1,236 @@
+// The RocksDB ShardStore: rows in the default column family, registry records in "meta".
+// rocksdb::Status is converted to absl::Status here and nowhere else (STYLE.md item 5).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/statistics.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
+#include <spdlog/spdlog.h>
+
+#include "common/status.h"
+#include "server/row_codec.h"
+#include "server/shard_store.h"
+#include "server/store_files.h"
+
+namespace augur::shard {
+namespace {
+
+constexpr char kMetaFamily[] = "meta";
+constexpr size_t kReadChunk = 1 << 16;  // bounds MultiGet's temporary slices per call
+
+// Probes whether `dir` accepts O_DIRECT (tmpfs and some overlay filesystems refuse it).
+bool SupportsDirectIo(const std::string& dir) {
+  std::string probe = dir + "/.augur-odirect-probe";
+  int fd = ::open(probe.c_str(), O_CREAT | O_RDWR | O_DIRECT, 0600);
+  if (fd >= 0) ::close(fd);
+  ::unlink(probe.c_str());
+  return fd >= 0;
+}
+
+rocksdb::Options ProfileOptions(const StoreOptions& o, rocksdb::Env* env,
+                                std::shared_ptr<rocksdb::Statistics> stats) {
+  rocksdb::Options opt;
+  opt.create_if_missing = true;
+  opt.create_missing_column_families = true;
+  opt.env = env;
+  opt.statistics = std::move(stats);
+  opt.max_background_jobs = 2;
+  rocksdb::BlockBasedTableOptions t;
+  // Every lookup is a point read of a key that often does not exist (lazy init): bloom filters
+  // turn most of those misses into no I/O.
+  t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));
+  t.whole_key_filtering = true;
+  if (o.profile == StoreProfile::kPmem) {
+    // Byte-addressable medium: read through mmap, a block cache would only copy twice.
+    t.no_block_cache = true;
+    opt.allow_mmap_reads = true;
+  } else {
+    t.block_cache = rocksdb::NewLRUCache(std::max<size_t>(o.block_cache_mb, 1) << 20);
+    t.cache_index_and_filter_blocks = true;
+    t.pin_l0_filter_and_index_blocks_in_cache = true;
+  }
+  if (o.profile == StoreProfile::kSsd) {
+    if (SupportsDirectIo(o.path)) {
+      opt.use_direct_reads = true;
+      opt.use_direct_io_for_flush_and_compaction = true;
+    } else {
+      spdlog::warn("data dir {} refuses O_DIRECT (tmpfs?); ssd profile falls back to buffered I/O",
+                   o.path);
+    }
+  }
+  opt.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  return opt;
+}
+
+class RocksShardStore final : public ShardStore {
+ public:
+  ~RocksShardStore() override {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    db_.reset();  // before the Env it runs on
+  }
+
+  static absl::StatusOr<std::unique_ptr<ShardStore>> Open(const StoreOptions& o);
+
+  absl::Status ReadRows(uint32_t table, std::span<const uint64_t> rows, int row_floats,
+                        std::span<float> records, std::span<int64_t> versions,
+                        std::vector<uint8_t>& found) override {
+    found.assign(rows.size(), 0);
+    std::string keys;
+    std::vector<rocksdb::Slice> slices;
+    std::vector<rocksdb::PinnableSlice> values;
+    std::vector<rocksdb::Status> statuses;
+    for (size_t begin = 0; begin < rows.size(); begin += kReadChunk) {
+      size_t n = std::min(kReadChunk, rows.size() - begin);
+      keys.resize(n * kRowKeyBytes);
+      slices.clear();
+      for (size_t i = 0; i < n; ++i) {
+        EncodeRowKey(table, rows[begin + i], keys.data() + i * kRowKeyBytes);
+        slices.emplace_back(keys.data() + i * kRowKeyBytes, kRowKeyBytes);
+      }
+      values.clear();
+      values.resize(n);
+      statuses.assign(n, rocksdb::Status());
+      db_->MultiGet(rocksdb::ReadOptions(), handles_[0], n, slices.data(), values.data(),
+                    statuses.data(), /*sorted_input=*/false);
+      for (size_t i = 0; i < n; ++i) {
+        if (statuses[i].IsNotFound()) continue;
+        AUGUR_RETURN_IF_ERROR(FromRocks(statuses[i], "read"));
+        size_t j = begin + i;
+        auto rec = records.subspan(j * row_floats, row_floats);
+        AUGUR_RETURN_IF_ERROR(DecodeRowValue(values[i].ToStringView(), rec, &versions[j]));
+        found[j] = 1;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Commit(const StoreBatch& batch) override {
+    rocksdb::WriteBatch wb;
+    for (const auto& op : batch.ops()) {
+      rocksdb::Status s;
+      switch (op.kind) {
+        case StoreBatch::OpKind::kPutRow: s = wb.Put(handles_[0], op.key, op.value); break;
+        case StoreBatch::OpKind::kDeleteTableRows:
+          // Row ids are < 2^40, so (table, 2^40) bounds every row of the table.
+          s = wb.DeleteRange(handles_[0], RowKey(op.table, 0),
+                             RowKey(op.table, uint64_t{1} << 40));
+          break;
+        case StoreBatch::OpKind::kPutMeta: s = wb.Put(handles_[1], op.key, op.value); break;
+        case StoreBatch::OpKind::kDeleteMeta: s = wb.Delete(handles_[1], op.key); break;
+      }
+      AUGUR_RETURN_IF_ERROR(FromRocks(s, "batch"));
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = sync_;
+    return FromRocks(db_->Write(wo, &wb), "write");
+  }
+
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ScanMeta(
+      std::string_view prefix) override {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[1]));
+    for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size()));
+         it->Valid() && it->key().starts_with(rocksdb::Slice(prefix.data(), prefix.size()));
+         it->Next())
+      out.emplace_back(it->key().ToString(), it->value().ToString());
+    AUGUR_RETURN_IF_ERROR(FromRocks(it->status(), "scan"));
+    return out;
+  }
+
+  absl::StatusOr<std::string> GetMeta(std::string_view key) override {
+    std::string v;
+    auto s = db_->Get(rocksdb::ReadOptions(), handles_[1], rocksdb::Slice(key.data(), key.size()),
+                      &v);
+    if (s.IsNotFound()) return absl::NotFoundError("no meta key " + std::string(key));
+    AUGUR_RETURN_IF_ERROR(FromRocks(s, "read meta"));
+    return v;
+  }
+
+  absl::Status Checkpoint(const std::string& dir) override;
+
+  StoreStats Stats() const override {
+    return {stats_->getTickerCount(rocksdb::BLOCK_CACHE_HIT),
+            stats_->getTickerCount(rocksdb::BLOCK_CACHE_MISS)};
+  }
+
+ private:
+  std::unique_ptr<rocksdb::Env> mem_env_;  // memory profile only; outlives db_
+  rocksdb::Env* env_ = nullptr;
+  std::shared_ptr<rocksdb::Statistics> stats_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // [0] rows (default), [1] meta
+  bool sync_ = false;
+  StoreProfile profile_ = StoreProfile::kMemory;
+  std::atomic<int> checkpoint_seq_{0};
+};
+
+absl::StatusOr<std::unique_ptr<ShardStore>> RocksShardStore::Open(const StoreOptions& o) {
+  if (o.path.empty()) return absl::InvalidArgumentError("store path must not be empty");
+  auto store = std::make_unique<RocksShardStore>();
+  store->profile_ = o.profile;
+  store->sync_ = o.sync_writes;
+  if (o.profile == StoreProfile::kMemory) {
+    store->mem_env_.reset(rocksdb::NewMemEnv(rocksdb::Env::Default()));
+    store->env_ = store->mem_env_.get();
+  } else {
+    store->env_ = rocksdb::Env::Default();
+  }
+  rocksdb::Env* env = store->env_;
+  if (!o.from_checkpoint.empty()) {
+    AUGUR_RETURN_IF_ERROR(SeedFromCheckpoint(o.from_checkpoint, env, o.path));
+  }
+  AUGUR_RETURN_IF_ERROR(FromRocks(env->CreateDirIfMissing(o.path), "create data dir"));
+  store->stats_ = rocksdb::CreateDBStatistics();
+  rocksdb::Options opt = ProfileOptions(o, env, store->stats_);
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(opt)},
+      {kMetaFamily, rocksdb::ColumnFamilyOptions(opt)}};
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(opt), o.path, families,
+                                        &store->handles_, &db);
+  if (!s.ok()) {
+    std::string msg = s.ToString();
+    if (msg.find("lock") != std::string::npos || msg.find("LOCK") != std::string::npos)
+      return absl::FailedPreconditionError("data dir " + o.path +
+                                           " is in use by another process (RocksDB LOCK): " + msg);
+    return FromRocks(s, "open " + o.path);
+  }
+  store->db_.reset(db);
+  spdlog::debug("shard store open: profile={} path={}", StoreProfileName(o.profile), o.path);
+  return std::unique_ptr<ShardStore>(std::move(store));
+}
+
+absl::Status RocksShardStore::Checkpoint(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (dir.empty()) return absl::InvalidArgumentError("checkpoint dir must not be empty");
+  if (fs::exists(dir, ec)) return absl::FailedPreconditionError("checkpoint dir " + dir + " exists");
+  fs::path parent = fs::path(dir).parent_path();
+  if (!parent.empty()) fs::create_directories(parent, ec);
+  rocksdb::Checkpoint* raw = nullptr;
+  AUGUR_RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw), "checkpoint"));
+  std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+  if (profile_ != StoreProfile::kMemory)
+    return FromRocks(cp->CreateCheckpoint(dir), "checkpoint " + dir);
+  // The memory profile's files live in its Env: checkpoint there, then export to disk.
+  std::string tmp = "/.augur-checkpoint-" + std::to_string(checkpoint_seq_++);
+  AUGUR_RETURN_IF_ERROR(FromRocks(cp->CreateCheckpoint(tmp), "checkpoint"));
+  absl::Status copied = CopyFlatDir(env_, tmp, rocksdb::Env::Default(), dir);
+  RemoveFlatDir(env_, tmp);
+  return copied;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ShardStore>> ShardStore::Open(const StoreOptions& options) {
+  return RocksShardStore::Open(options);
+}
+
+}  // namespace augur::shard

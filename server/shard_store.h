@@ -1,0 +1,103 @@
+// ShardStore: the durable key-value layer under one shard — rows of every table plus a small
+// meta keyspace (the table registry, the applied iteration). The only implementation is
+// RocksDB (rocksdb_shard_store.cc); nothing outside server/ sees a RocksDB header.
+//
+// The storage profile is an options preset, never a different code path (ARCHITECTURE.md):
+//   memory  RocksDB on an in-memory Env (tests); `path` names a directory inside that Env.
+//   ssd     direct reads and direct flush/compaction I/O, LRU block cache, bloom filters.
+//           If the filesystem refuses O_DIRECT (tmpfs) it logs a warning and uses buffered I/O.
+//   pmem    mmap reads from a DAX-mounted path, no block cache (the medium is byte-addressable).
+//
+// Durability: every Commit goes through the write-ahead log and is handed to the OS before it
+// returns, so an acknowledged commit survives the process being killed (kill -9). With
+// sync_writes it is also fsync'ed and survives power loss, at the cost of one fsync per commit.
+//
+// Thread-safety: every method may be called concurrently. A Commit is atomic (one WriteBatch);
+// a ReadRows sees each key either before or after any concurrent Commit.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace augur::shard {
+
+enum class StoreProfile { kMemory, kSsd, kPmem };
+// INVALID_ARGUMENT for anything but memory | ssd | pmem.
+absl::StatusOr<StoreProfile> ParseStoreProfile(std::string_view name);
+std::string_view StoreProfileName(StoreProfile p);
+
+struct StoreOptions {
+  StoreProfile profile = StoreProfile::kMemory;
+  std::string path;               // data directory; created when missing
+  size_t block_cache_mb = 256;    // ssd / memory; pmem has no block cache
+  bool sync_writes = false;       // fsync every commit (power-loss durability)
+  // When set, `path` must be absent or empty: the checkpoint's files are copied into it first
+  // (the checkpoint itself is never modified, so it can seed several servers).
+  std::string from_checkpoint;
+};
+
+// An ordered list of mutations committed atomically by ShardStore::Commit.
+class StoreBatch {
+ public:
+  enum class OpKind { kPutRow, kDeleteTableRows, kPutMeta, kDeleteMeta };
+  struct Op {
+    OpKind kind;
+    std::string key;    // encoded row key, or meta key; table id for kDeleteTableRows
+    std::string value;  // encoded row value or meta value
+    uint32_t table = 0;
+  };
+  void PutRow(uint32_t table, uint64_t row, std::span<const float> record, int64_t version);
+  void DeleteTableRows(uint32_t table);
+  void PutMeta(std::string key, std::string value);
+  void DeleteMeta(std::string key);
+  const std::vector<Op>& ops() const { return ops_; }
+  size_t rows_put() const { return rows_put_; }
+
+ private:
+  std::vector<Op> ops_;
+  size_t rows_put_ = 0;
+};
+
+struct StoreStats {
+  uint64_t block_cache_hits = 0;
+  uint64_t block_cache_misses = 0;
+};
+
+class ShardStore {
+ public:
+  // Opens (creating if needed) the store. FAILED_PRECONDITION when another process holds the
+  // data directory (RocksDB LOCK) or from_checkpoint is set and `path` is not empty;
+  // NOT_FOUND when from_checkpoint does not exist; UNAVAILABLE/INTERNAL for I/O failures.
+  static absl::StatusOr<std::unique_ptr<ShardStore>> Open(const StoreOptions& options);
+  virtual ~ShardStore() = default;
+
+  // Reads rows of `table`. For each i with found[i] = 1, records[i * row_floats ...] holds the
+  // stored record and versions[i] its version; unfound slots are left untouched. DATA_LOSS when
+  // a stored value does not have row_floats floats.
+  virtual absl::Status ReadRows(uint32_t table, std::span<const uint64_t> rows, int row_floats,
+                                std::span<float> records, std::span<int64_t> versions,
+                                std::vector<uint8_t>& found) = 0;
+
+  virtual absl::Status Commit(const StoreBatch& batch) = 0;
+
+  // Every meta (key, value) whose key starts with `prefix`, in key order.
+  virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ScanMeta(
+      std::string_view prefix) = 0;
+  // NOT_FOUND when absent.
+  virtual absl::StatusOr<std::string> GetMeta(std::string_view key) = 0;
+
+  // Writes a consistent, openable copy of the store to `dir` (on the real filesystem, also for
+  // the memory profile). FAILED_PRECONDITION when `dir` already exists.
+  virtual absl::Status Checkpoint(const std::string& dir) = 0;
+
+  virtual StoreStats Stats() const = 0;
+};
+
+}  // namespace augur::shard

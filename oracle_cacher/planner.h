@@ -1,0 +1,150 @@
+// The lookahead planner: the oracle's core, free of gRPC (it also runs inside
+// `augur data analyze` and the plan-only benchmark, so what those report is what the service does).
+//
+// Input: for every iteration, the unique rows each worker's slice reads (`IterationReads`).
+// Output: one `IterationPlan` per iteration, in order, telling every worker what to fetch into
+// which cache slot and when, which rows to hand to which peer, which rows to evict and who writes
+// them back, and which rows' gradients to all-reduce. docs/plan.md walks through an example.
+//
+// Consistency scheme ("one value, many holders"): a row may be held by several workers at once;
+// every holder applies the same update (gradients of rows with >1 holder are summed in one
+// all-reduce over `IterationPlan::shared`), so replicas never diverge. A worker that needs a row
+// another worker holds receives it from that holder (`transfers`, a value all-reduce after the
+// update step) rather than from the shard, which may be stale. A row is fetched from its shard only
+// when no worker holds it, after its last holder's write-back (the fill carries the version it
+// must see). Exactly one holder, the last one, writes a row back.
+//
+// Timeline of iteration i on a worker:
+//   1. issue the fills of plan i (async shard lookups into their slots)
+//   2. wait for the fills with need_at == i; train on the slice; gradients
+//   3. all-reduce dense gradients + gradients of plan i's `shared` rows; apply all updates
+//   4. transfers of plan i (value all-reduce: the source contributes, others -0.0)
+//   5. evictions of plan i (write-back when write_back is set), freeing their slots
+//
+// Capacity is a hard bound per worker: when the rows a worker needs do not fit, the planner evicts
+// Belady-style (farthest next use inside the window; rows with no use in the window first, least
+// recently needed first) and residency shrinks; it never overflows. If a single iteration's slice
+// needs more rows than the capacity, Push fails with RESOURCE_EXHAUSTED.
+//
+// Memory grows with the distinct rows inside the window plus resident rows, never with table size.
+// Thread-safety: none; one thread drives a Planner.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace augur::planner {
+
+// A row of the job: table id in the top 24 bits, row in the low 40.
+using RowKey = uint64_t;
+inline constexpr RowKey MakeKey(uint32_t table, uint64_t row) {
+  return (static_cast<uint64_t>(table) << 40) | row;
+}
+inline constexpr uint32_t KeyTable(RowKey k) { return static_cast<uint32_t>(k >> 40); }
+inline constexpr uint64_t KeyRow(RowKey k) { return k & ((uint64_t{1} << 40) - 1); }
+
+// The rows one iteration reads: by_worker[w] = the unique keys of worker w's slice (any order).
+struct IterationReads {
+  std::vector<std::vector<RowKey>> by_worker;
+};
+
+enum class CachePolicy {
+  kOracle,     // lookahead planning with reuse, Belady eviction inside the window
+  kPrefetch1,  // the next batch's rows fetched during the current step; evicted after use
+  kNone,       // synchronous parameter server: fetch every row each step, shards apply updates
+};
+
+struct PlannerOptions {
+  int num_workers = 1;
+  int64_t capacity = 1 << 20;  // cache slots per worker
+  int lookahead = 200;         // L: iterations of future reads the planner sees
+  int prefetch_distance = 8;   // d: fills are issued d iterations before use when slots allow
+  CachePolicy policy = CachePolicy::kOracle;
+  // Versions of rows that left every cache are kept this many iterations (a worker does not pass
+  // iteration e + writeback_horizon before its write-backs of e are acknowledged, so older
+  // write-backs have landed and a fill needs no version). 0 = keep every version (tests).
+  int writeback_horizon = 4;
+};
+
+// Fetch `key` from its shard into `slot` when plan `issue_at` starts; needed at `need_at`.
+// `min_version` is the version the shard must have (-1: no constraint, see writeback_horizon).
+struct Fill {
+  RowKey key;
+  int32_t slot;
+  int64_t need_at;
+  int64_t min_version;
+};
+
+// After the update step: `src` worker's copy of key (value, state) goes to `dst` worker's slot.
+struct Transfer {
+  RowKey key;
+  int32_t src_worker;
+  int32_t src_slot;
+  int32_t dst_worker;
+  int32_t dst_slot;
+};
+
+// After the transfers: free `slot`; write the row back to its shard when `write_back` is set.
+struct Eviction {
+  RowKey key;
+  int32_t slot;
+  bool write_back;
+};
+
+struct WorkerPlan {
+  std::vector<Fill> fills;
+  std::vector<Eviction> evictions;
+};
+
+struct IterationPlan {
+  int64_t iteration = 0;
+  std::vector<WorkerPlan> workers;  // one per worker
+  // Rows whose gradients are summed across workers at this iteration (sorted, identical on all
+  // workers): every row touched at this iteration that more than one worker holds.
+  std::vector<RowKey> shared;
+  std::vector<Transfer> transfers;  // in this order in the value all-reduce
+  // Version every touched row has after this iteration: iteration + 1.
+};
+
+struct PlannerStats {
+  int64_t iterations = 0;
+  int64_t accesses = 0;   // unique (worker, row) reads
+  int64_t hits = 0;       // already in the worker's cache
+  int64_t fills = 0;      // fetched from a shard
+  int64_t transfers = 0;  // received from a peer
+  int64_t late_fills = 0;  // issued fewer than prefetch_distance iterations before use
+  int64_t writebacks = 0;
+  int64_t shared_rows = 0;  // summed over iterations
+  int64_t peak_window_keys = 0;
+  double hit_ratio() const { return accesses ? double(hits) / double(accesses) : 0.0; }
+};
+
+class Planner {
+ public:
+  static absl::StatusOr<std::unique_ptr<Planner>> Create(const PlannerOptions& options);
+  virtual ~Planner() = default;
+
+  // Appends the next iteration's reads. INVALID_ARGUMENT when by_worker has the wrong size;
+  // RESOURCE_EXHAUSTED when a worker's slice needs more rows than its capacity.
+  virtual absl::Status Push(IterationReads reads) = 0;
+  // No more iterations: the remaining plans become ready, the last one evicting every row
+  // (writing back each row once) so the shards hold the final model.
+  virtual absl::Status Close() = 0;
+  // The next plan whose contents are final, in iteration order; nullopt when none is ready.
+  virtual std::optional<IterationPlan> Next() = 0;
+
+  virtual const PlannerStats& stats() const = 0;
+  virtual int64_t window_keys() const = 0;  // rows the planner tracks right now
+};
+
+// Runs a planner over a whole stream and returns its statistics (plans are discarded):
+// `next` fills the next iteration's reads and returns false at the end.
+absl::StatusOr<PlannerStats> RunPlanner(const PlannerOptions& options,
+                                        const std::function<bool(IterationReads*)>& next);
+
+}  // namespace augur::planner

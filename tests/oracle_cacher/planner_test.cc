@@ -1,0 +1,217 @@
+#include "oracle_cacher/planner.h"
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <random>
+
+#include "tests/oracle_cacher/plan_checker.h"
+
+using namespace augur;
+using namespace augur::planner;
+
+namespace {
+
+// A skewed synthetic stream: `iters` iterations, each worker reads `per` ids from 2 tables.
+std::vector<IterationReads> SkewedStream(int workers, int iters, int per, uint64_t ids,
+                                         uint32_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<IterationReads> out(iters);
+  for (auto& it : out) {
+    it.by_worker.resize(workers);
+    for (auto& keys : it.by_worker)
+      for (int n = 0; n < per; ++n) {
+        double u = std::uniform_real_distribution<double>(0, 1)(rng);
+        uint64_t row = static_cast<uint64_t>(std::pow(static_cast<double>(ids), u)) - 1;  // log-uniform
+        keys.push_back(MakeKey(n % 2, row));
+      }
+  }
+  return out;
+}
+
+struct RunResult {
+  std::string violation;
+  PlannerStats stats;
+};
+
+RunResult RunChecked(const PlannerOptions& o, const std::vector<IterationReads>& stream) {
+  auto p = Planner::Create(o);
+  REQUIRE(p.ok());
+  testing::PlanChecker checker(o.num_workers, o.capacity, o.policy == CachePolicy::kNone);
+  std::vector<IterationReads> sorted = stream;
+  for (auto& it : sorted)
+    for (auto& k : it.by_worker) {
+      std::sort(k.begin(), k.end());
+      k.erase(std::unique(k.begin(), k.end()), k.end());
+    }
+  int64_t next = 0;
+  auto drain = [&]() -> std::string {
+    while (auto plan = (*p)->Next()) {
+      REQUIRE(plan->iteration == next);
+      IterationReads none{std::vector<std::vector<RowKey>>(o.num_workers)};
+      const IterationReads& r = next < static_cast<int64_t>(sorted.size()) ? sorted[next] : none;
+      std::string v = checker.Apply(*plan, r);
+      ++next;
+      if (!v.empty()) return v;
+    }
+    return "";
+  };
+  for (const auto& it : stream) {
+    REQUIRE((*p)->Push(it).ok());
+    if (auto v = drain(); !v.empty()) return {v, (*p)->stats()};
+  }
+  REQUIRE((*p)->Close().ok());
+  if (auto v = drain(); !v.empty()) return {v, (*p)->stats()};
+  REQUIRE(next == static_cast<int64_t>(stream.size()));
+  return {checker.Finish(), (*p)->stats()};
+}
+
+}  // namespace
+
+TEST_CASE("Every policy yields consistent plans for one, two and three workers") {
+  for (int workers : {1, 2, 3}) {
+    auto stream = SkewedStream(workers, 60, 40, 500, 7 + workers);
+    for (auto policy : {CachePolicy::kOracle, CachePolicy::kPrefetch1, CachePolicy::kNone}) {
+      PlannerOptions o;
+      o.num_workers = workers;
+      o.capacity = 200;
+      o.lookahead = 10;
+      o.prefetch_distance = 3;
+      o.policy = policy;
+      o.writeback_horizon = 0;
+      auto r = RunChecked(o, stream);
+      INFO("workers " << workers << " policy " << static_cast<int>(policy));
+      CHECK(r.violation == "");
+      CHECK(r.stats.accesses == r.stats.hits + r.stats.fills + r.stats.transfers);
+    }
+  }
+}
+
+TEST_CASE("A cache far too small stays consistent and never overflows") {
+  auto stream = SkewedStream(2, 80, 30, 300, 3);
+  for (int64_t capacity : {30, 31, 45, 64}) {
+    for (int d : {0, 1, 4}) {
+      PlannerOptions o;
+      o.num_workers = 2;
+      o.capacity = capacity;
+      o.lookahead = 20;
+      o.prefetch_distance = d;
+      o.writeback_horizon = 0;
+      auto r = RunChecked(o, stream);
+      INFO("capacity " << capacity << " d " << d);
+      CHECK(r.violation == "");
+    }
+  }
+}
+
+TEST_CASE("Random configurations near the capacity limit all yield consistent plans") {
+  std::mt19937 rng(2024);
+  for (int trial = 0; trial < 40; ++trial) {
+    PlannerOptions o;
+    o.num_workers = 1 + static_cast<int>(rng() % 4);
+    int per = 5 + static_cast<int>(rng() % 30);
+    o.lookahead = 1 + static_cast<int>(rng() % 30);
+    o.prefetch_distance = static_cast<int>(rng() % (o.lookahead + 1));
+    o.capacity = per + static_cast<int64_t>(rng() % (3 * per));
+    o.writeback_horizon = 0;
+    o.policy = trial % 5 == 0 ? CachePolicy::kPrefetch1 : CachePolicy::kOracle;
+    auto stream = SkewedStream(o.num_workers, 40, per, 50 + rng() % 2000, rng());
+    auto r = RunChecked(o, stream);
+    INFO("trial " << trial << " W " << o.num_workers << " cap " << o.capacity << " L "
+                  << o.lookahead << " d " << o.prefetch_distance);
+    CHECK(r.violation == "");
+  }
+}
+
+TEST_CASE("Lookahead and prefetch distance change residency, never correctness") {
+  auto stream = SkewedStream(2, 100, 25, 2000, 11);
+  for (int L : {1, 2, 5, 50, 200}) {
+    PlannerOptions o;
+    o.num_workers = 2;
+    o.capacity = 120;
+    o.lookahead = L;
+    o.prefetch_distance = std::min(L, 4);
+    o.writeback_horizon = 0;
+    auto r = RunChecked(o, stream);
+    INFO("lookahead " << L);
+    CHECK(r.violation == "");
+  }
+}
+
+TEST_CASE("A slice with more distinct rows than the capacity is RESOURCE_EXHAUSTED") {
+  PlannerOptions o;
+  o.capacity = 3;
+  auto p = Planner::Create(o);
+  REQUIRE(p.ok());
+  IterationReads r{{{1, 2, 3, 4}}};
+  CHECK((*p)->Push(r).code() == absl::StatusCode::kResourceExhausted);
+}
+
+TEST_CASE("Bad options and mismatched worker counts are rejected") {
+  PlannerOptions o;
+  o.num_workers = 0;
+  CHECK(Planner::Create(o).status().code() == absl::StatusCode::kInvalidArgument);
+  o.num_workers = 2;
+  o.prefetch_distance = 300;
+  CHECK(Planner::Create(o).status().code() == absl::StatusCode::kInvalidArgument);
+  o.prefetch_distance = 2;
+  auto p = Planner::Create(o);
+  REQUIRE(p.ok());
+  CHECK((*p)->Push(IterationReads{{{1}}}).code() == absl::StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("The oracle reuses rows that prefetch1 and none fetch again") {
+  auto stream = SkewedStream(2, 100, 40, 400, 5);
+  auto hit = [&](CachePolicy policy) {
+    PlannerOptions o;
+    o.num_workers = 2;
+    o.capacity = 400;
+    o.lookahead = 50;
+    o.policy = policy;
+    return RunChecked(o, stream).stats;
+  };
+  auto oracle = hit(CachePolicy::kOracle), pre = hit(CachePolicy::kPrefetch1),
+       none = hit(CachePolicy::kNone);
+  CHECK(oracle.hit_ratio() > pre.hit_ratio() + 0.2);
+  CHECK(none.hits == 0);
+  CHECK(none.fills == none.accesses);
+}
+
+TEST_CASE("Fills are issued the prefetch distance ahead when slots allow") {
+  auto stream = SkewedStream(1, 50, 20, 100000, 9);
+  PlannerOptions o;
+  o.capacity = 10000;
+  o.lookahead = 10;
+  o.prefetch_distance = 5;
+  auto p = Planner::Create(o);
+  REQUIRE(p.ok());
+  for (auto& it : stream) REQUIRE((*p)->Push(it).ok());
+  REQUIRE((*p)->Close().ok());
+  int checked = 0;
+  while (auto plan = (*p)->Next())
+    for (const auto& f : plan->workers[0].fills) {
+      CHECK(f.need_at - plan->iteration == std::min<int64_t>(5, f.need_at));
+      ++checked;
+    }
+  CHECK(checked > 500);
+  CHECK((*p)->stats().late_fills == 0);
+}
+
+TEST_CASE("Planner memory follows the distinct rows in the window, not the id space") {
+  // 2^40 possible ids, almost all distinct: the planner forgets rows that left every cache.
+  PlannerOptions o;
+  o.capacity = 4000;
+  o.lookahead = 8;
+  o.writeback_horizon = 4;
+  std::mt19937_64 rng(1);
+  int64_t iterations = 400, seen = 0;
+  auto stats = RunPlanner(o, [&](IterationReads* r) {
+    if (iterations-- == 0) return false;
+    r->by_worker.assign(1, {});
+    for (int n = 0; n < 200; ++n) r->by_worker[0].push_back(rng() & ((uint64_t{1} << 40) - 1));
+    seen += 200;
+    return true;
+  });
+  REQUIRE(stats.ok());
+  CHECK(stats->peak_window_keys < 200 * (8 + 4 + 2) + 4000);
+  CHECK(seen == 80000);
+}

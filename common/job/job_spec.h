@@ -1,0 +1,83 @@
+// A training job as users write it (YAML) and as every process receives it.
+//
+// The oracle reads a job file (or a CLI submission), validates it before anything starts, and
+// hands the same spec to each worker as canonical YAML (ToYaml), so there is one parser and one
+// set of defaults. Errors name the key path ("training.batch_size: expected an integer, got
+// 'lots'"); unknown keys are rejected with the nearest valid key ("cache.capasity: unknown key
+// (did you mean 'capacity'?)"). All errors are INVALID_ARGUMENT. An annotated example lives in
+// deploy/jobs/criteo-kaggle.yaml.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/optimizer.h"
+
+namespace augur::job {
+
+struct ModelSpec {
+  std::string preset = "kaggle";  // kaggle | mlperf | custom (then dim/bottom/top are required)
+  int dim = 0;                    // overrides the preset when > 0
+  std::vector<int> bottom, top;   // override the preset when non-empty
+  bool self_interaction = false;
+};
+
+struct DataSpec {
+  std::string train;  // dataset directory (augur data prep / gen)
+  std::string eval;   // optional held-out dataset directory
+};
+
+struct TrainingSpec {
+  int64_t batch_size = 1024;  // samples per worker per iteration
+  int64_t iterations = 0;     // 0: derived from epochs
+  double epochs = 0;          // used when iterations == 0; 0 and 0 means one epoch
+  OptimizerConfig dense_optimizer{OptimizerKind::kSgd, 0.1f};
+  OptimizerConfig embedding_optimizer{OptimizerKind::kSgd, 0.1f};
+  int64_t eval_every = 0;  // iterations between evaluations; 0 = only at the end
+  int64_t eval_samples = 0;  // cap on evaluated samples; 0 = the whole eval set
+  std::string backend = "cpu";  // cpu | cuda
+  bool tf32 = false;
+  int threads = 1;  // compute threads per worker
+};
+
+struct CacheSpec {
+  std::string policy = "oracle";  // oracle | prefetch1 | none
+  int64_t capacity = 1 << 20;     // rows per worker cache
+  int lookahead = 200;
+  int prefetch_distance = 8;
+  int plans_in_flight = 64;  // iterations of plan a worker may hold ahead of its progress
+};
+
+struct ClusterSpec {
+  int workers = 1;
+  std::vector<std::string> shards;  // host:port, index = shard index
+};
+
+struct CheckpointSpec {
+  int64_t every = 0;  // iterations; 0 = none
+  std::string dir;
+};
+
+struct JobSpec {
+  std::string name = "job";
+  uint64_t seed = 1;
+  ModelSpec model;
+  DataSpec data;
+  TrainingSpec training;
+  CacheSpec cache;
+  ClusterSpec cluster;
+  CheckpointSpec checkpoint;
+};
+
+absl::StatusOr<JobSpec> ParseJobSpec(const std::string& yaml_text);
+// ParseJobSpec of a file; NOT_FOUND when it cannot be read.
+absl::StatusOr<JobSpec> LoadJobSpec(const std::string& path);
+// Canonical YAML that ParseJobSpec reads back to an equal spec.
+std::string ToYaml(const JobSpec& spec);
+
+// The edit distance used to suggest the nearest key.
+int EditDistance(const std::string& a, const std::string& b);
+
+}  // namespace augur::job

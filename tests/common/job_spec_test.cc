@@ -1,0 +1,71 @@
+#include "common/job/job_spec.h"
+
+#include <catch2/catch.hpp>
+
+using namespace augur;
+using namespace augur::job;
+
+namespace {
+std::string Message(const std::string& yaml) {
+  auto s = ParseJobSpec(yaml);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.status().code() == absl::StatusCode::kInvalidArgument);
+  return std::string(s.status().message());
+}
+}  // namespace
+
+TEST_CASE("A complete job spec parses with every field") {
+  auto s = ParseJobSpec(R"(
+name: demo
+seed: 7
+model: {preset: custom, dim: 8, bottom: [32, 8], top: [16, 1], self_interaction: true}
+data: {train: /d/train, eval: /d/eval}
+training:
+  batch_size: 256
+  iterations: 100
+  dense_optimizer: {kind: adam, lr: 0.001}
+  embedding_optimizer: {kind: adagrad, lr: 0.05, initial_accumulator: 0.1}
+  eval_every: 50
+cache: {policy: prefetch1, capacity: 5000, lookahead: 20, prefetch_distance: 2}
+cluster: {workers: 2, shards: ["127.0.0.1:7000", "127.0.0.1:7001"]}
+)");
+  REQUIRE(s.ok());
+  CHECK(s->seed == 7);
+  CHECK(s->model.bottom == std::vector<int>{32, 8});
+  CHECK(s->training.dense_optimizer.kind == OptimizerKind::kAdam);
+  CHECK(s->training.embedding_optimizer.initial_accumulator == 0.1f);
+  CHECK(s->cache.policy == "prefetch1");
+  CHECK(s->cluster.shards.size() == 2);
+}
+
+TEST_CASE("ToYaml round-trips a spec") {
+  auto s = ParseJobSpec("data: {train: /x}\ntraining: {embedding_optimizer: {kind: adam, lr: 0.003}}\n");
+  REQUIRE(s.ok());
+  auto again = ParseJobSpec(ToYaml(*s));
+  REQUIRE(again.ok());
+  CHECK(ToYaml(*again) == ToYaml(*s));
+  CHECK(again->training.embedding_optimizer.lr == 0.003f);
+}
+
+TEST_CASE("A misspelt key is rejected with its path and the nearest valid key") {
+  std::string m = Message("data: {train: /x}\ncache: {capasity: 10}\n");
+  CHECK(m == "cache.capasity: unknown key (did you mean 'capacity'?)");
+}
+
+TEST_CASE("A wrong type is rejected with its path") {
+  CHECK(Message("data: {train: /x}\ntraining: {batch_size: lots}\n") ==
+        "training.batch_size: expected an integer, got 'lots'");
+  CHECK(Message("data: {train: /x}\ncluster: {shards: [a, [b]]}\n") ==
+        "cluster.shards[1]: expected host:port strings, got a list");
+}
+
+TEST_CASE("Bad values are rejected before anything starts") {
+  CHECK(Message("training: {batch_size: 1}\n") == "data.train: required (a dataset directory)");
+  CHECK(Message("data: {train: /x}\ncache: {policy: lru}\n").find("cache.policy") == 0);
+  CHECK(Message("data: {train: /x}\ntraining: {dense_optimizer: {kind: rmsprop}}\n")
+            .find("training.dense_optimizer.kind") == 0);
+  CHECK(Message("data: {train: /x}\ncache: {lookahead: 4, prefetch_distance: 9}\n")
+            .find("cache.prefetch_distance") == 0);
+  CHECK(Message("[1, 2]").find("expected a mapping") != std::string::npos);
+  CHECK(Message("a: [").find("not valid YAML") != std::string::npos);
+}

@@ -15,7 +15,37 @@ namespace augur::shard {
 ShardCore::ShardCore(std::unique_ptr<ShardStore> store, const ShardCoreOptions& options)
     : options_(options), store_(std::move(store)) {}
 
-ShardCore::~ShardCore() = default;
+struct ShardCore::StatsLink {
+  absl::Mutex mu;
+  ShardStore* store ABSL_GUARDED_BY(mu) = nullptr;
+  uint64_t hits ABSL_GUARDED_BY(mu) = 0;  // ticker values already added to the counters
+  uint64_t misses ABSL_GUARDED_BY(mu) = 0;
+};
+
+ShardCore::~ShardCore() {
+  if (stats_link_) {
+    absl::MutexLock lock(&stats_link_->mu);
+    stats_link_->store = nullptr;
+  }
+}
+
+// RocksDB's tickers are cumulative; the registry's counters only increment, so the collector
+// adds the difference since its last run.
+void ShardCore::RegisterBlockCacheCollector(MetricsRegistry* m, std::shared_ptr<StatsLink> link) {
+  Counter* hit = m->GetCounter("augur_shard_block_cache_hit_total",
+                               "RocksDB block cache hits (rocksdb::Statistics)");
+  Counter* miss = m->GetCounter("augur_shard_block_cache_miss_total",
+                                "RocksDB block cache misses (rocksdb::Statistics)");
+  m->AddCollector([link, hit, miss] {
+    absl::MutexLock lock(&link->mu);
+    if (!link->store) return;
+    StoreStats s = link->store->Stats();
+    hit->Increment(static_cast<double>(s.block_cache_hits - link->hits));
+    miss->Increment(static_cast<double>(s.block_cache_misses - link->misses));
+    link->hits = s.block_cache_hits;
+    link->misses = s.block_cache_misses;
+  });
+}
 
 absl::StatusOr<std::unique_ptr<ShardCore>> ShardCore::Open(std::unique_ptr<ShardStore> store,
                                                            const ShardCoreOptions& options) {
@@ -40,6 +70,12 @@ absl::StatusOr<std::unique_ptr<ShardCore>> ShardCore::Open(std::unique_ptr<Shard
                                                    "Rows returned by Lookup");
     core->rows_written_ = options.metrics->GetCounter(
         "augur_shard_rows_written_total", "Rows written by Write and ApplyGradients");
+    core->stats_link_ = std::make_shared<StatsLink>();
+    {
+      absl::MutexLock lock(&core->stats_link_->mu);
+      core->stats_link_->store = core->store_.get();
+    }
+    RegisterBlockCacheCollector(options.metrics, core->stats_link_);
   }
   return core;
 }

@@ -49,7 +49,9 @@ struct ShardCoreOptions {
   uint32_t shard_index = 0;
   uint32_t num_shards = 1;
   uint64_t max_request_rows = uint64_t{1} << 20;  // per request, summed over blocks
-  MetricsRegistry* metrics = nullptr;              // optional; must outlive the core
+  // Optional: rows read/written counters and the block-cache hit/miss collector. It may
+  // outlive the core (the collector then reports nothing new).
+  MetricsRegistry* metrics = nullptr;
 };
 
 class ShardCore {
@@ -117,6 +119,10 @@ class ShardCore {
   std::unique_ptr<TableRegistry> registry_;
   Counter* rows_read_ = nullptr;
   Counter* rows_written_ = nullptr;
+  // Lets the metrics collector outlive the core safely: the core clears it on destruction.
+  struct StatsLink;
+  std::shared_ptr<StatsLink> stats_link_;
+  static void RegisterBlockCacheCollector(MetricsRegistry* m, std::shared_ptr<StatsLink> link);
 
   mutable absl::Mutex write_mu_;
   int64_t applied_iteration_ ABSL_GUARDED_BY(write_mu_) = -1;

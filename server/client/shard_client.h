@@ -1,0 +1,107 @@
+// ShardClient: the one way workers, the oracle and tools talk to the embedding shards.
+//
+// It knows every shard's endpoint (index in the list = shard index) and places rows with
+// ShardOf(table, row, num_shards) from common/table_spec.h, so callers pass whole batches in
+// their own order and get results back in that order. Each operation sends at most one request
+// per shard, all shards in parallel, and completes a std::future once every shard answered.
+//
+// Data is plain structs (server/row_block.h), never protobuf. What a RowBlock's fields mean
+// depends on the operation (documented on each method). Float payloads are row-major.
+//
+// Deadlines and retries: every RPC carries options.rpc_deadline. A Lookup shard request that
+// fails with ABORTED (a row is older than the requested minimum version: the write it waits for
+// is still in flight) is retried with exponential backoff (initial_backoff doubling up to
+// max_backoff) for at most options.version_wait; then ABORTED is returned. Nothing else is
+// retried: a shard-side rejection changes nothing on that shard, so the caller may retry.
+//
+// Errors: a result's status is the first failing shard's (lowest index), its message prefixed
+// with the shard index and endpoint; codes are the shard's (see server/shard_core.h):
+// NOT_FOUND unknown table, OUT_OF_RANGE row >= rows, INVALID_ARGUMENT malformed input (also
+// detected here before sending), RESOURCE_EXHAUSTED too many rows for one shard request,
+// ABORTED version wait exhausted, FAILED_PRECONDITION stale write / iteration already applied,
+// DEADLINE_EXCEEDED / UNAVAILABLE shard slow or down. Multi-shard Write, ApplyGradients,
+// CreateTable and DropTable are atomic per shard, not across shards.
+//
+// Thread-safety: all methods may be called concurrently from any thread. Futures may be waited
+// on from any thread; completion runs on gRPC's threads, so do not block inside a future's
+// continuation chain. Destroying the client with operations in flight is allowed: pending
+// version-wait retries complete with CANCELLED, in-flight RPCs still complete their futures.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/table_spec.h"
+#include "server/row_block.h"
+
+namespace grpc {
+class Channel;
+}
+
+namespace augur::shard {
+
+struct ShardClientOptions {
+  std::chrono::milliseconds rpc_deadline{10000};  // per RPC attempt
+  std::chrono::milliseconds version_wait{5000};   // total ABORTED retry time per Lookup; 0: none
+  std::chrono::microseconds initial_backoff{200};
+  std::chrono::microseconds max_backoff{20000};
+};
+
+class ShardClient {
+ public:
+  // endpoints[i] is "host:port" of shard i. INVALID_ARGUMENT when the list is empty.
+  // Connections are made lazily; an unreachable shard surfaces as UNAVAILABLE or
+  // DEADLINE_EXCEEDED on the first operation that needs it.
+  static absl::StatusOr<std::unique_ptr<ShardClient>> Connect(
+      const std::vector<std::string>& endpoints, const ShardClientOptions& options = {});
+  // Same over ready-made channels (e.g. grpc::Server::InProcessChannel in tests).
+  static absl::StatusOr<std::unique_ptr<ShardClient>> FromChannels(
+      std::vector<std::shared_ptr<grpc::Channel>> channels,
+      const ShardClientOptions& options = {});
+  ~ShardClient();
+  ShardClient(const ShardClient&) = delete;
+  ShardClient& operator=(const ShardClient&) = delete;
+
+  uint32_t num_shards() const;
+
+  // Request blocks: table_id, rows (any order, duplicates allowed, any shard), versions =
+  // per-row minimum versions or empty. Result: one block per request block, same rows in the
+  // same order; values rows x dim floats (rows x RowFloats() with with_state: value then
+  // optimizer state); versions the stored versions (0 = never written, deterministic init).
+  std::future<absl::StatusOr<std::vector<RowBlock>>> Lookup(std::vector<RowBlock> blocks,
+                                                            bool with_state = false);
+
+  // Write-back: values rows x RowFloats() (value then optimizer state), versions the new
+  // versions. A version older than the stored one fails that shard's whole request.
+  std::future<absl::Status> Write(std::vector<RowBlock> blocks);
+
+  // Pushes worker `worker`'s gradients (values rows x dim) of `iteration`; every shard gets a
+  // push, empty if it owns none of the rows, because each shard applies an iteration once all
+  // num_workers pushes arrived. Result: true when this push completed the iteration on every
+  // shard (it was the last worker to push everywhere).
+  std::future<absl::StatusOr<bool>> ApplyGradients(std::vector<RowBlock> blocks,
+                                                   int64_t iteration, uint32_t worker,
+                                                   uint32_t num_workers);
+
+  // Registry operations on every shard. CreateTable: true when any shard created it (false:
+  // all already had it). ListTables: shard 0's list; INTERNAL when shards disagree.
+  std::future<absl::StatusOr<bool>> CreateTable(const TableSpec& spec);
+  std::future<absl::StatusOr<std::vector<TableSpec>>> ListTables();
+  std::future<absl::Status> DropTable(uint32_t table_id);
+
+  // Shard i writes its checkpoint to `dir`/shard-<i> (paths on the shard's machine).
+  std::future<absl::Status> Checkpoint(const std::string& dir);
+
+  struct Shared;  // implementation state, shared with in-flight operations
+
+ private:
+  explicit ShardClient(std::shared_ptr<Shared> shared);
+  std::shared_ptr<Shared> shared_;
+};
+
+}  // namespace augur::shard

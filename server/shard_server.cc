@@ -1,0 +1,66 @@
+#include "server/shard_server.h"
+
+#include <climits>
+
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+
+#include "server/shard_service.h"
+
+namespace augur::shard {
+namespace {
+
+class GrpcShardServer final : public ShardServer {
+ public:
+  GrpcShardServer(ShardCore* core, MetricsRegistry* metrics, int threads)
+      : pool_(threads), service_(core, metrics, &pool_) {}
+  ~GrpcShardServer() override { Shutdown(); }
+
+  absl::Status Start(const std::string& listen) {
+    grpc::ServerBuilder builder;
+    // Batches of rows exceed gRPC's 4 MiB default; the row limit bounds requests instead.
+    builder.SetMaxReceiveMessageSize(INT_MAX);
+    builder.SetMaxSendMessageSize(INT_MAX);
+    if (!listen.empty())
+      builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    if (!server_ || (!listen.empty() && port_ == 0))
+      return absl::UnavailableError("cannot listen on " + listen +
+                                    " (address in use or not local)");
+    return absl::OkStatus();
+  }
+
+  int port() const override { return port_; }
+  std::shared_ptr<grpc::Channel> InProcessChannel() override {
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(INT_MAX);
+    return server_->InProcessChannel(args);
+  }
+  void Shutdown() override {
+    if (!server_ || down_) return;
+    down_ = true;
+    // In-flight calls finish on the pool; the pool stops only after gRPC let go of them.
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    pool_.Stop();
+  }
+
+ private:
+  WorkerPool pool_;
+  ShardServiceImpl service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool down_ = false;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ShardServer>> ShardServer::Start(
+    ShardCore* core, MetricsRegistry* metrics, const ShardServerOptions& options) {
+  auto server = std::make_unique<GrpcShardServer>(core, metrics, options.worker_threads);
+  absl::Status s = server->Start(options.listen);
+  if (!s.ok()) return s;
+  return std::unique_ptr<ShardServer>(std::move(server));
+}
+
+}  // namespace augur::shard

@@ -1,0 +1,78 @@
+// Internal to server/: the callback-API gRPC service over ShardCore and the worker pool it runs
+// the core on. Public users start it through ShardServer (shard_server.h).
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "proto/shard.grpc.pb.h"
+
+namespace augur {
+class Histogram;
+class MetricsRegistry;
+}  // namespace augur
+
+namespace augur::shard {
+
+class ShardCore;
+
+// A fixed pool of threads running queued closures; Stop() drains the queue and joins.
+class WorkerPool {
+ public:
+  explicit WorkerPool(int threads);
+  ~WorkerPool();
+  void Schedule(std::function<void()> fn) ABSL_LOCKS_EXCLUDED(mu_);
+  void Stop() ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  void Loop();
+  absl::Mutex mu_;
+  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> threads_;
+};
+
+class ShardServiceImpl final : public v1::ShardService::CallbackService {
+ public:
+  // Borrows all three; they must outlive the service.
+  ShardServiceImpl(ShardCore* core, MetricsRegistry* metrics, WorkerPool* pool);
+
+  grpc::ServerUnaryReactor* CreateTable(grpc::CallbackServerContext* ctx,
+                                        const v1::CreateTableRequest* req,
+                                        v1::CreateTableResponse* resp) override;
+  grpc::ServerUnaryReactor* ListTables(grpc::CallbackServerContext* ctx,
+                                       const v1::ListTablesRequest* req,
+                                       v1::ListTablesResponse* resp) override;
+  grpc::ServerUnaryReactor* DropTable(grpc::CallbackServerContext* ctx,
+                                      const v1::DropTableRequest* req,
+                                      v1::DropTableResponse* resp) override;
+  grpc::ServerUnaryReactor* Lookup(grpc::CallbackServerContext* ctx,
+                                   const v1::LookupRequest* req,
+                                   v1::LookupResponse* resp) override;
+  grpc::ServerUnaryReactor* Write(grpc::CallbackServerContext* ctx, const v1::WriteRequest* req,
+                                  v1::WriteResponse* resp) override;
+  grpc::ServerUnaryReactor* ApplyGradients(grpc::CallbackServerContext* ctx,
+                                           const v1::ApplyGradientsRequest* req,
+                                           v1::ApplyGradientsResponse* resp) override;
+  grpc::ServerUnaryReactor* Checkpoint(grpc::CallbackServerContext* ctx,
+                                       const v1::CheckpointRequest* req,
+                                       v1::CheckpointResponse* resp) override;
+
+ private:
+  enum Method { kCreateTable, kListTables, kDropTable, kLookup, kWrite, kApply, kCheckpoint,
+                kNumMethods };
+  // Runs `fn` (returning absl::Status) on the pool, times it, and finishes the call.
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx, Method m,
+                                std::function<absl::Status()> fn);
+
+  ShardCore* const core_;
+  WorkerPool* const pool_;
+  Histogram* latency_[kNumMethods] = {};
+};
+
+}  // namespace augur::shard

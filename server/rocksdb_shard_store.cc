@@ -155,6 +155,13 @@ class RocksShardStore final : public ShardStore {
 
   absl::Status Checkpoint(const std::string& dir) override;
 
+  absl::Status FlushAndCompact() override {
+    AUGUR_RETURN_IF_ERROR(FromRocks(db_->Flush(rocksdb::FlushOptions(), handles_), "flush"));
+    return FromRocks(db_->CompactRange(rocksdb::CompactRangeOptions(), handles_[0], nullptr,
+                                       nullptr),
+                     "compact");
+  }
+
   StoreStats Stats() const override {
     return {stats_->getTickerCount(rocksdb::BLOCK_CACHE_HIT),
             stats_->getTickerCount(rocksdb::BLOCK_CACHE_MISS)};
@@ -181,6 +188,9 @@ absl::StatusOr<std::unique_ptr<ShardStore>> RocksShardStore::Open(const StoreOpt
     store->env_ = store->mem_env_.get();
   } else {
     store->env_ = rocksdb::Env::Default();
+    std::error_code ec;  // parents too: the Env only creates the last component
+    std::filesystem::create_directories(o.path, ec);
+    if (ec) return absl::UnavailableError("cannot create data dir " + o.path + ": " + ec.message());
   }
   rocksdb::Env* env = store->env_;
   if (!o.from_checkpoint.empty()) {

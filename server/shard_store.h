@@ -97,6 +97,10 @@ class ShardStore {
   // the memory profile). FAILED_PRECONDITION when `dir` already exists.
   virtual absl::Status Checkpoint(const std::string& dir) = 0;
 
+  // Moves everything buffered in memtables into table files and compacts, so reads hit the
+  // block cache / disk path as in steady state (benchmarks; never needed for durability).
+  virtual absl::Status FlushAndCompact() = 0;
+
   virtual StoreStats Stats() const = 0;
 };
 

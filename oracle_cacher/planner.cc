@@ -76,6 +76,9 @@ class PlannerImpl final : public Planner {
     return reads_[static_cast<size_t>(iteration - reads_base_)].by_worker[w];
   }
   void Forget(int64_t now);
+  // A fill with no version may be issued prefetch_distance steps before its need; the write-back
+  // it must see has to be older than writeback_horizon steps at issue time.
+  int64_t ForgetAfter() const { return opt_.writeback_horizon + opt_.prefetch_distance + 1; }
   void Release(int64_t final_through);
 
   PlannerOptions opt_;
@@ -203,7 +206,7 @@ void PlannerImpl::Evict(int w, RowKey key, int64_t after_step) {
     rs.written_back = std::max(rs.written_back, after_step);
     ++stats_.writebacks;
     if (opt_.writeback_horizon > 0)
-      forget_queue_.push_back({after_step + opt_.writeback_horizon + 1, key});
+      forget_queue_.push_back({after_step + ForgetAfter() + 1, key});
   }
   PlanAt(after_step).workers[w].evictions.push_back({key, h.slot, write_back});
 }
@@ -283,7 +286,7 @@ absl::Status PlannerImpl::ProcessNeedNone(int64_t j) {
       rs.version = j + 1;
       rs.written_back = j;
       if (opt_.writeback_horizon > 0 && !rs.has_uses())
-        forget_queue_.push_back({j + opt_.writeback_horizon + 1, k});
+        forget_queue_.push_back({j + ForgetAfter() + 1, k});
     }
   Forget(j);
   return absl::OkStatus();
@@ -369,7 +372,7 @@ void PlannerImpl::Forget(int64_t now) {
     forget_queue_.pop_front();
     auto it = rows_.find(k);
     if (it != rows_.end() && it->second.holders == 0 && !it->second.has_uses() &&
-        it->second.written_back + opt_.writeback_horizon < now)
+        it->second.written_back + ForgetAfter() < now)
       rows_.erase(it);
   }
 }

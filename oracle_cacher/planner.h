@@ -65,9 +65,10 @@ struct PlannerOptions {
   int lookahead = 200;         // L: iterations of future reads the planner sees
   int prefetch_distance = 8;   // d: fills are issued d iterations before use when slots allow
   CachePolicy policy = CachePolicy::kOracle;
-  // Versions of rows that left every cache are kept this many iterations (a worker does not pass
-  // iteration e + writeback_horizon before its write-backs of e are acknowledged, so older
-  // write-backs have landed and a fill needs no version). 0 = keep every version (tests).
+  // Versions of rows that left every cache are kept writeback_horizon + prefetch_distance + 1
+  // iterations (a worker does not pass iteration e + writeback_horizon before its write-backs of
+  // e are acknowledged, so older write-backs have landed and a fill needs no version).
+  // 0 = keep every version (tests check every read).
   int writeback_horizon = 4;
 };
 

@@ -1,0 +1,189 @@
+#include "oracle_cacher/job_host.h"
+
+#include <spdlog/spdlog.h>
+
+namespace augur::oracle {
+
+JobHost::JobHost(TableCreator create_tables, JobRunnerOptions options,
+                 std::vector<std::string> default_shards)
+    : create_tables_(std::move(create_tables)),
+      default_shards_(std::move(default_shards)),
+      options_(options) {
+  loop_ = std::thread([this] { Loop(); });
+}
+
+JobHost::~JobHost() {
+  {
+    absl::MutexLock l(&mu_);
+    stop_ = true;
+    if (running_ && running_->runner) running_->runner->Cancel("oracle shutting down");
+  }
+  loop_.join();
+}
+
+void JobHost::Event(Entry& e, const std::string& what) {
+  e.events.push_back(absl::FormatTime("%Y-%m-%dT%H:%M:%S", absl::Now(), absl::UTCTimeZone()) +
+                     " " + what);
+  if (e.events.size() > 200) e.events.erase(e.events.begin());
+}
+
+JobStatus JobHost::Queued(const Entry& e) {
+  JobStatus s;
+  s.job_id = e.id;
+  s.name = e.spec.name;
+  s.state = JobState::kPending;
+  s.workers = e.spec.cluster.workers;
+  return s;
+}
+
+absl::StatusOr<std::string> JobHost::Submit(job::JobSpec spec) {
+  if (spec.cluster.shards.empty()) spec.cluster.shards = default_shards_;
+  if (spec.cluster.shards.empty())
+    return absl::InvalidArgumentError("cluster.shards: the job names no shards and the oracle has no --shards");
+  absl::MutexLock l(&mu_);
+  auto e = std::make_unique<Entry>();
+  e->id = "job-" + std::to_string(next_id_++);
+  e->spec = std::move(spec);
+  e->final_status = Queued(*e);
+  Event(*e, "PENDING: submitted");
+  std::string id = e->id;
+  jobs_.push_back(std::move(e));
+  return id;
+}
+
+// Starts queued jobs one at a time and records how each one ends.
+void JobHost::Loop() {
+  while (true) {
+    Entry* next = nullptr;
+    {
+      absl::MutexLock l(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        if (stop_) return true;
+        for (auto& j : jobs_)
+          if (!j->finished && !j->runner) return true;
+        return false;
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (stop_) return;
+      for (auto& j : jobs_)
+        if (!j->finished && !j->runner) {
+          next = j.get();
+          break;
+        }
+    }
+    auto runner = JobRunner::Start(next->spec, next->id, create_tables_, options_);
+    std::shared_ptr<JobRunner> shared;
+    {
+      absl::MutexLock l(&mu_);
+      if (!runner.ok()) {
+        next->finished = true;
+        next->final_status.state = JobState::kFailed;
+        next->final_status.reason = std::string(runner.status().message());
+        Event(*next, "FAILED: " + next->final_status.reason);
+        spdlog::warn("{} failed to start: {}", next->id, runner.status().ToString());
+        continue;
+      }
+      next->runner = std::move(*runner);
+      shared = next->runner;
+      running_ = next;
+      Event(*next, "RUNNING: waiting for " + std::to_string(next->spec.cluster.workers) + " workers");
+      spdlog::info("{} ({}) started", next->id, next->spec.name);
+    }
+    JobState s;
+    while (!IsFinal(s = shared->WaitFinal(absl::Milliseconds(500)))) {
+      shared->CheckHealth();
+      absl::MutexLock l(&mu_);
+      if (stop_) break;
+    }
+    {
+      absl::MutexLock l(&mu_);
+      next->final_status = shared->Status();
+      next->finished = IsFinal(next->final_status.state);
+      Event(*next, std::string(JobStateName(next->final_status.state)) +
+                       (next->final_status.reason.empty() ? "" : ": " + next->final_status.reason));
+      running_ = nullptr;
+      if (stop_) return;
+    }
+  }
+}
+
+std::shared_ptr<JobRunner> JobHost::Running() const {
+  absl::MutexLock l(&mu_);
+  return running_ ? running_->runner : nullptr;
+}
+
+absl::StatusOr<JobStatus> JobHost::Status(const std::string& id) const {
+  absl::MutexLock l(&mu_);
+  const Entry* e = nullptr;
+  if (id.empty()) {
+    e = running_ ? running_ : (jobs_.empty() ? nullptr : jobs_.back().get());
+  } else {
+    for (auto& j : jobs_)
+      if (j->id == id) e = j.get();
+  }
+  if (!e) return absl::NotFoundError(id.empty() ? "no job was submitted" : "no job " + id);
+  if (e->runner && !e->finished) return e->runner->Status();
+  return e->final_status;
+}
+
+std::vector<JobStatus> JobHost::List() const {
+  std::vector<std::string> ids;
+  {
+    absl::MutexLock l(&mu_);
+    for (auto& j : jobs_) ids.push_back(j->id);
+  }
+  std::vector<JobStatus> out;
+  for (auto& id : ids)
+    if (auto s = Status(id); s.ok()) out.push_back(*s);
+  return out;
+}
+
+absl::Status JobHost::Cancel(const std::string& id, const std::string& reason) {
+  absl::MutexLock l(&mu_);
+  for (auto& j : jobs_) {
+    if (j->id != id) continue;
+    if (j->finished) return absl::FailedPreconditionError(id + " already ended");
+    if (j->runner) {
+      j->runner->Cancel(reason);
+    } else {
+      j->finished = true;
+      j->final_status.state = JobState::kCancelled;
+      j->final_status.reason = reason;
+      Event(*j, "CANCELLED: " + reason);
+    }
+    return absl::OkStatus();
+  }
+  return absl::NotFoundError("no job " + id);
+}
+
+std::vector<std::string> JobHost::Events(const std::string& id) const {
+  absl::MutexLock l(&mu_);
+  for (auto& j : jobs_)
+    if (j->id == id) return j->events;
+  return {};
+}
+
+bool JobHost::WaitIdle(absl::Duration timeout) const {
+  absl::MutexLock l(&mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (auto& j : jobs_)
+      if (!j->finished) return false;
+    return true;
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&idle), timeout);
+}
+
+void JobHost::StoreSet(const std::string& key, const std::string& value) {
+  absl::MutexLock l(&mu_);
+  board_[key] = value;
+}
+
+absl::StatusOr<std::string> JobHost::StoreGet(const std::string& key, absl::Duration timeout) const {
+  absl::MutexLock l(&mu_);
+  auto has = [this, &key]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return board_.count(key) > 0; };
+  if (!mu_.AwaitWithTimeout(absl::Condition(&has), timeout))
+    return absl::DeadlineExceededError("rendezvous key " + key + " did not appear");
+  return board_.at(key);
+}
+
+}  // namespace augur::oracle

@@ -1,0 +1,393 @@
+#include "oracle_cacher/job_runner.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "common/data/dataset.h"
+#include "common/data/dedup.h"
+#include "common/metrics.h"
+#include "oracle_cacher/planner.h"
+
+namespace augur::oracle {
+
+const char* JobStateName(JobState s) {
+  switch (s) {
+    case JobState::kPending: return "PENDING";
+    case JobState::kRunning: return "RUNNING";
+    case JobState::kSucceeded: return "SUCCEEDED";
+    case JobState::kFailed: return "FAILED";
+    case JobState::kCancelled: return "CANCELLED";
+  }
+  return "?";
+}
+
+int JobEmbeddingDim(const job::JobSpec& spec) {
+  if (spec.model.dim > 0) return spec.model.dim;
+  return spec.model.preset == "mlperf" ? 128 : 16;
+}
+
+std::vector<TableSpec> JobTables(const job::JobSpec& spec, const std::vector<uint64_t>& table_rows,
+                                 int dim) {
+  std::vector<TableSpec> out;
+  for (size_t f = 0; f < table_rows.size(); ++f) {
+    TableSpec t;
+    t.id = static_cast<uint32_t>(f);
+    t.name = "C" + std::to_string(f + 1);
+    t.rows = std::max<uint64_t>(table_rows[f], 1);
+    t.dim = static_cast<uint32_t>(dim);
+    float bound = static_cast<float>(std::sqrt(1.0 / static_cast<double>(t.rows)));
+    t.init_lo = -bound;
+    t.init_hi = bound;
+    t.seed = spec.seed;
+    t.optimizer = spec.training.embedding_optimizer;
+    out.push_back(t);
+  }
+  return out;
+}
+
+namespace {
+planner::CachePolicy PolicyOf(const std::string& p) {
+  if (p == "none") return planner::CachePolicy::kNone;
+  if (p == "prefetch1") return planner::CachePolicy::kPrefetch1;
+  return planner::CachePolicy::kOracle;
+}
+}  // namespace
+
+class JobRunner::Impl {
+ public:
+  Impl(job::JobSpec spec, std::string id, JobRunnerOptions o)
+      : spec_(std::move(spec)), id_(std::move(id)), opt_(o), W_(spec_.cluster.workers) {}
+
+  absl::Status Init(const TableCreator& create_tables);
+  void PlanLoop();
+  absl::StatusOr<Registration> Register(int requested);
+  absl::StatusOr<std::vector<planner::WorkerIterationPlan>> Plans(int w, int64_t from,
+                                                                  absl::Duration wait, bool* end);
+  std::string Report(const WorkerReport& r);
+  void Fail(JobState state, const std::string& reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Cancel(const std::string& reason) {
+    absl::MutexLock l(&mu_);
+    Fail(JobState::kCancelled, reason);
+  }
+  JobStatus Status() const;
+  JobState WaitFinal(absl::Duration timeout) const;
+  void CheckHealth() {
+    absl::MutexLock l(&mu_);
+    CheckTimeouts();
+  }
+  void Stop() {
+    {
+      absl::MutexLock l(&mu_);
+      stopping_ = true;
+    }
+    if (planner_thread_.joinable()) planner_thread_.join();
+  }
+
+ private:
+  int64_t MinCompleted() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    int64_t m = iterations_;
+    for (auto& w : workers_) m = std::min(m, w.completed);
+    return m;
+  }
+  void CheckTimeouts() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void UpdateGauges() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  struct WorkerInfo {
+    bool registered = false;
+    int64_t completed = 0;
+    bool done = false;
+    absl::Time last_report;
+    double loss_sum = 0, stall = 0, busy = 0;
+    int64_t samples = 0, hits = 0, misses = 0;
+  };
+
+  job::JobSpec spec_;
+  std::string id_;
+  JobRunnerOptions opt_;
+  const int W_;
+  std::unique_ptr<data::Dataset> dataset_;
+  std::unique_ptr<planner::Planner> planner_;
+  int64_t num_batches_ = 0;
+  int64_t iterations_ = 0;
+  absl::Time start_ = absl::Now();
+  std::thread planner_thread_;
+
+  mutable absl::Mutex mu_;
+  JobState state_ ABSL_GUARDED_BY(mu_) = JobState::kPending;
+  std::string reason_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<WorkerInfo> workers_ ABSL_GUARDED_BY(mu_);
+  std::deque<planner::IterationPlan> plans_ ABSL_GUARDED_BY(mu_);  // [plans_base_, planned_)
+  int64_t plans_base_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t planned_ ABSL_GUARDED_BY(mu_) = 0;
+  planner::PlannerStats stats_ ABSL_GUARDED_BY(mu_);
+  int64_t window_keys_ ABSL_GUARDED_BY(mu_) = 0;
+  double last_loss_ ABSL_GUARDED_BY(mu_) = 0;
+  std::optional<double> eval_auc_ ABSL_GUARDED_BY(mu_), eval_logloss_ ABSL_GUARDED_BY(mu_);
+};
+
+absl::Status JobRunner::Impl::Init(const TableCreator& create_tables) {
+  data::DatasetOpenOptions o;
+  o.sparse_only = true;
+  auto ds = data::Dataset::Open(spec_.data.train, o);
+  if (!ds.ok()) return ds.status();
+  dataset_ = std::move(*ds);
+  data::BatchShape shape{spec_.training.batch_size, W_};
+  num_batches_ = dataset_->num_batches(shape);
+  if (num_batches_ < 1)
+    return absl::InvalidArgumentError("dataset " + spec_.data.train + " has " +
+                                      std::to_string(dataset_->num_rows()) +
+                                      " samples, fewer than one global batch of " +
+                                      std::to_string(shape.global()));
+  iterations_ = spec_.training.iterations;
+  if (iterations_ == 0) {
+    double epochs = spec_.training.epochs > 0 ? spec_.training.epochs : 1.0;
+    iterations_ = std::max<int64_t>(1, static_cast<int64_t>(epochs * num_batches_));
+  }
+  std::vector<uint64_t> rows;
+  for (int f = 0; f < data::kNumSparse; ++f) rows.push_back(dataset_->table_rows(f));
+  auto st = create_tables(spec_, JobTables(spec_, rows, JobEmbeddingDim(spec_)));
+  if (!st.ok()) return st;
+  planner::PlannerOptions po;
+  po.num_workers = W_;
+  po.capacity = spec_.cache.capacity;
+  po.lookahead = spec_.cache.lookahead;
+  po.prefetch_distance = spec_.cache.prefetch_distance;
+  po.policy = PolicyOf(spec_.cache.policy);
+  po.writeback_horizon = opt_.writeback_horizon;
+  auto p = planner::Planner::Create(po);
+  if (!p.ok()) return p.status();
+  planner_ = std::move(*p);
+  {
+    absl::MutexLock l(&mu_);
+    workers_.resize(W_);
+    state_ = JobState::kPending;
+  }
+  planner_thread_ = std::thread([this] { PlanLoop(); });
+  return absl::OkStatus();
+}
+
+// Plans the whole job, staying a bounded distance ahead of the slowest worker so memory stays
+// bounded by the window, not by the job length.
+void JobRunner::Impl::PlanLoop() {
+  data::BatchShape shape{spec_.training.batch_size, W_};
+  data::BatchDeduplicator dedup;
+  const int64_t ahead = spec_.cache.plans_in_flight + spec_.cache.lookahead + 16;
+  auto publish = [&] {
+    absl::MutexLock l(&mu_);
+    while (auto plan = planner_->Next()) {
+      plans_.push_back(std::move(*plan));
+      ++planned_;
+    }
+    stats_ = planner_->stats();
+    window_keys_ = planner_->window_keys();
+    UpdateGauges();
+  };
+  for (int64_t i = 0; i < iterations_; ++i) {
+    {
+      absl::MutexLock l(&mu_);
+      auto ready = [this, i, ahead]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ || IsFinal(state_) || i - MinCompleted() < ahead;
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (stopping_ || IsFinal(state_)) return;
+    }
+    planner::IterationReads reads;
+    auto st = data::FillIterationReads(*dataset_, i % num_batches_, shape, &dedup, &reads);
+    if (st.ok()) st = planner_->Push(std::move(reads));
+    if (!st.ok()) {
+      absl::MutexLock l(&mu_);
+      Fail(JobState::kFailed, "planning iteration " + std::to_string(i) + ": " + std::string(st.message()));
+      return;
+    }
+    publish();
+  }
+  auto st = planner_->Close();
+  if (!st.ok()) {
+    absl::MutexLock l(&mu_);
+    Fail(JobState::kFailed, "planning: " + std::string(st.message()));
+    return;
+  }
+  publish();
+}
+
+absl::StatusOr<Registration> JobRunner::Impl::Register(int requested) {
+  absl::MutexLock l(&mu_);
+  if (IsFinal(state_)) return absl::FailedPreconditionError("job " + id_ + " is over: " + reason_);
+  if (requested >= W_) return absl::OutOfRangeError("worker index " + std::to_string(requested) +
+                                                    " but the job has " + std::to_string(W_) + " workers");
+  int w = requested;
+  if (w < 0) {
+    for (w = 0; w < W_ && workers_[w].registered; ++w) {
+    }
+    if (w == W_) return absl::ResourceExhaustedError("all " + std::to_string(W_) + " workers are registered");
+  } else if (workers_[w].registered) {
+    return absl::AlreadyExistsError("worker " + std::to_string(w) + " is already registered");
+  }
+  workers_[w].registered = true;
+  workers_[w].last_report = absl::Now();
+  bool all = std::all_of(workers_.begin(), workers_.end(), [](auto& x) { return x.registered; });
+  if (all && state_ == JobState::kPending) {
+    state_ = JobState::kRunning;
+    start_ = absl::Now();
+  }
+  spdlog::info("job {}: worker {} registered", id_, w);
+  return Registration{w, iterations_, job::ToYaml(spec_)};
+}
+
+absl::StatusOr<std::vector<planner::WorkerIterationPlan>> JobRunner::Impl::Plans(
+    int w, int64_t from, absl::Duration wait, bool* end) {
+  *end = false;
+  absl::MutexLock l(&mu_);
+  if (w < 0 || w >= W_ || !workers_[w].registered)
+    return absl::FailedPreconditionError("worker " + std::to_string(w) + " is not registered");
+  auto available = [this, w, from]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return IsFinal(state_) || stopping_ || from >= iterations_ ||
+           (planned_ > from && from < workers_[w].completed + spec_.cache.plans_in_flight);
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&available), wait);
+  if (state_ == JobState::kCancelled) return absl::CancelledError(reason_);
+  if (IsFinal(state_) && state_ != JobState::kSucceeded) return absl::AbortedError(reason_);
+  if (from >= iterations_) {
+    *end = true;
+    return std::vector<planner::WorkerIterationPlan>{};
+  }
+  if (from < plans_base_) return absl::OutOfRangeError("plan " + std::to_string(from) + " was already dropped");
+  std::vector<planner::WorkerIterationPlan> out;
+  int64_t limit = std::min(planned_, workers_[w].completed + spec_.cache.plans_in_flight);
+  for (int64_t i = from; i < limit; ++i)
+    out.push_back(planner::SliceForWorker(plans_[static_cast<size_t>(i - plans_base_)], w));
+  return out;
+}
+
+std::string JobRunner::Impl::Report(const WorkerReport& r) {
+  absl::MutexLock l(&mu_);
+  if (r.worker < 0 || r.worker >= W_) return "unknown worker";
+  WorkerInfo& w = workers_[r.worker];
+  w.last_report = absl::Now();
+  w.completed = std::max(w.completed, r.completed);
+  w.loss_sum += r.loss_sum;
+  w.samples += r.samples;
+  w.hits += r.cache_hits;
+  w.misses += r.cache_misses;
+  w.stall += r.stall_seconds;
+  w.busy += r.busy_seconds;
+  if (r.samples > 0) last_loss_ = r.loss_sum / static_cast<double>(r.samples);
+  if (r.eval_auc) {
+    eval_auc_ = r.eval_auc;
+    eval_logloss_ = r.eval_logloss;
+    spdlog::info("job {}: eval at iteration {}: auc {:.4f} logloss {:.4f} over {} samples", id_,
+                 r.eval_iteration, *r.eval_auc, r.eval_logloss.value_or(0), r.eval_samples);
+  }
+  if (!r.error.empty()) Fail(JobState::kFailed, "worker " + std::to_string(r.worker) + ": " + r.error);
+  w.done = w.done || r.done;
+  // Plans every worker has finished are dropped.
+  int64_t keep = MinCompleted();
+  while (plans_base_ < keep && !plans_.empty()) {
+    plans_.pop_front();
+    ++plans_base_;
+  }
+  if (state_ == JobState::kRunning &&
+      std::all_of(workers_.begin(), workers_.end(), [](auto& x) { return x.done; })) {
+    state_ = JobState::kSucceeded;
+    spdlog::info("job {}: SUCCEEDED after {} iterations", id_, iterations_);
+  }
+  CheckTimeouts();
+  UpdateGauges();
+  return state_ == JobState::kCancelled || state_ == JobState::kFailed ? reason_ : "";
+}
+
+void JobRunner::Impl::CheckTimeouts() {
+  if (state_ != JobState::kRunning) return;
+  absl::Time now = absl::Now();
+  for (int i = 0; i < W_; ++i)
+    if (!workers_[i].done && now - workers_[i].last_report > opt_.worker_timeout)
+      Fail(JobState::kFailed, "worker " + std::to_string(i) + " stopped reporting for " +
+                                  absl::FormatDuration(now - workers_[i].last_report));
+}
+
+void JobRunner::Impl::Fail(JobState state, const std::string& reason) {
+  if (IsFinal(state_)) return;
+  state_ = state;
+  reason_ = reason;
+  spdlog::warn("job {}: {}: {}", id_, JobStateName(state), reason);
+}
+
+void JobRunner::Impl::UpdateGauges() {
+  if (!opt_.metrics) return;
+  opt_.metrics->GetGauge("augur_oracle_planned_hit_ratio", "Hit ratio of the plans made so far")
+      ->Set(stats_.hit_ratio());
+  opt_.metrics->GetGauge("augur_oracle_window_ids", "Rows the planner tracks in its window")
+      ->Set(static_cast<double>(window_keys_));
+  opt_.metrics
+      ->GetGauge("augur_oracle_plan_lag_iterations",
+                 "Iterations planned beyond the slowest worker's progress")
+      ->Set(static_cast<double>(planned_ - MinCompleted()));
+  opt_.metrics->GetGauge("augur_oracle_planned_iterations", "Iterations planned")
+      ->Set(static_cast<double>(planned_));
+}
+
+JobStatus JobRunner::Impl::Status() const {
+  absl::MutexLock l(&mu_);
+  JobStatus s;
+  s.job_id = id_;
+  s.name = spec_.name;
+  s.state = state_;
+  s.reason = reason_;
+  s.iteration = MinCompleted();
+  s.iterations = iterations_;
+  s.loss = last_loss_;
+  int64_t samples = 0, hits = 0, misses = 0;
+  double stall = 0, busy = 0;
+  for (auto& w : workers_) {
+    samples += w.samples, hits += w.hits, misses += w.misses, stall += w.stall, busy += w.busy;
+    s.workers_registered += w.registered;
+  }
+  s.workers = W_;
+  s.elapsed_s = absl::ToDoubleSeconds(absl::Now() - start_);
+  s.samples_per_s = s.elapsed_s > 0 ? static_cast<double>(samples) / s.elapsed_s : 0;
+  s.hit_ratio = hits + misses ? static_cast<double>(hits) / static_cast<double>(hits + misses) : 0;
+  s.stall_fraction = busy > 0 ? stall / busy : 0;
+  s.planned_hit_ratio = stats_.hit_ratio();
+  s.eval_auc = eval_auc_;
+  s.eval_logloss = eval_logloss_;
+  return s;
+}
+
+JobState JobRunner::Impl::WaitFinal(absl::Duration timeout) const {
+  absl::MutexLock l(&mu_);
+  auto final = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return IsFinal(state_); };
+  mu_.AwaitWithTimeout(absl::Condition(&final), timeout);
+  return state_;
+}
+
+JobRunner::JobRunner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+JobRunner::~JobRunner() { impl_->Stop(); }
+
+absl::StatusOr<std::unique_ptr<JobRunner>> JobRunner::Start(job::JobSpec spec, std::string job_id,
+                                                            const TableCreator& create_tables,
+                                                            JobRunnerOptions options) {
+  auto impl = std::make_unique<Impl>(std::move(spec), std::move(job_id), options);
+  auto st = impl->Init(create_tables);
+  if (!st.ok()) return st;
+  return std::unique_ptr<JobRunner>(new JobRunner(std::move(impl)));
+}
+
+absl::StatusOr<Registration> JobRunner::Register(int requested) { return impl_->Register(requested); }
+absl::StatusOr<std::vector<planner::WorkerIterationPlan>> JobRunner::Plans(int worker, int64_t from,
+                                                                           absl::Duration wait,
+                                                                           bool* end) {
+  return impl_->Plans(worker, from, wait, end);
+}
+std::string JobRunner::Report(const WorkerReport& report) { return impl_->Report(report); }
+void JobRunner::Cancel(const std::string& reason) { impl_->Cancel(reason); }
+void JobRunner::CheckHealth() { impl_->CheckHealth(); }
+JobStatus JobRunner::Status() const { return impl_->Status(); }
+JobState JobRunner::WaitFinal(absl::Duration timeout) const { return impl_->WaitFinal(timeout); }
+
+}  // namespace augur::oracle

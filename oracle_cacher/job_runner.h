@@ -1,0 +1,125 @@
+// JobRunner: one training job inside the oracle, free of gRPC (the service is a thin adapter).
+//
+// It opens the dataset's sparse columns, creates the job's tables through an injected
+// TableCreator, lets W workers register, runs the planner on its own thread a bounded distance
+// ahead of the slowest worker, hands each worker its plans under credit-based flow control
+// (at most plans_in_flight iterations beyond the worker's reported progress), aggregates
+// progress, and decides the job's fate: SUCCEEDED when every worker reports done, FAILED when a
+// worker reports an error or stops reporting, CANCELLED on Cancel().
+//
+// Thread-safety: every public method may be called from any thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/job/job_spec.h"
+#include "common/table_spec.h"
+#include "oracle_cacher/worker_plan.h"
+
+namespace augur {
+class MetricsRegistry;
+}
+
+namespace augur::oracle {
+
+enum class JobState { kPending, kRunning, kSucceeded, kFailed, kCancelled };
+const char* JobStateName(JobState s);
+inline bool IsFinal(JobState s) { return s >= JobState::kSucceeded; }
+
+// Creates the tables on every shard of the job (idempotent for identical specs).
+using TableCreator =
+    std::function<absl::Status(const job::JobSpec&, const std::vector<TableSpec>&)>;
+
+// Workers wait for their write-backs of step e before finishing step e + this.
+inline constexpr int kWritebackAckHorizon = 4;
+
+struct JobRunnerOptions {
+  // The planner's version horizon: >= kWritebackAckHorizon, or 0 to track every row's version
+  // forever (tests: every fill then checks the exact version it reads).
+  int writeback_horizon = kWritebackAckHorizon;
+  // A worker that has not reported for this long fails the job.
+  absl::Duration worker_timeout = absl::Seconds(120);
+  MetricsRegistry* metrics = nullptr;  // optional
+};
+
+struct Registration {
+  int worker_index;
+  int64_t iterations;
+  std::string job_yaml;
+};
+
+struct WorkerReport {
+  int worker = 0;
+  int64_t completed = 0;
+  double loss_sum = 0;
+  int64_t samples = 0;
+  int64_t cache_hits = 0, cache_misses = 0;
+  double stall_seconds = 0, busy_seconds = 0;
+  bool done = false;
+  std::string error;
+  std::optional<double> eval_auc, eval_logloss;
+  int64_t eval_samples = 0, eval_iteration = 0;
+};
+
+struct JobStatus {
+  std::string job_id, name;
+  JobState state = JobState::kPending;
+  std::string reason;
+  int64_t iteration = 0, iterations = 0;
+  double loss = 0, samples_per_s = 0, hit_ratio = 0, stall_fraction = 0, planned_hit_ratio = 0;
+  std::optional<double> eval_auc, eval_logloss;
+  int workers_registered = 0, workers = 0;
+  double elapsed_s = 0;
+};
+
+// The tables a job needs: one per sparse feature of the dataset (table id = feature index),
+// rows from the manifest, DLRM's init range +-sqrt(1/rows), the job's embedding optimizer.
+std::vector<TableSpec> JobTables(const job::JobSpec& spec, const std::vector<uint64_t>& table_rows,
+                                 int dim);
+// The embedding dim of the job's model (preset or override).
+int JobEmbeddingDim(const job::JobSpec& spec);
+
+class JobRunner {
+ public:
+  // Opens the dataset (sparse columns only), derives the iteration count, creates the tables and
+  // starts planning. INVALID_ARGUMENT / NOT_FOUND / DATA_LOSS for a bad dataset; the creator's
+  // error when the shards refuse the tables.
+  static absl::StatusOr<std::unique_ptr<JobRunner>> Start(job::JobSpec spec, std::string job_id,
+                                                          const TableCreator& create_tables,
+                                                          JobRunnerOptions options);
+  ~JobRunner();  // stops the planner thread
+
+  // Assigns `requested` (or the lowest free index when -1). ALREADY_EXISTS for a taken index,
+  // OUT_OF_RANGE beyond the job's workers, FAILED_PRECONDITION when the job is over.
+  absl::StatusOr<Registration> Register(int requested);
+
+  // Plans [from, ...) for worker w that are planned and within its credit, waiting up to `wait`
+  // for at least one. An empty result with *end = true: every plan was handed out, or the job
+  // is over (then the status says why: CANCELLED / ABORTED).
+  absl::StatusOr<std::vector<planner::WorkerIterationPlan>> Plans(int worker, int64_t from,
+                                                                  absl::Duration wait, bool* end);
+
+  // Records progress; returns the cancel reason when the worker must stop, else "".
+  std::string Report(const WorkerReport& report);
+
+  void Cancel(const std::string& reason);
+  // Fails the job when a worker stopped reporting (called periodically by the host).
+  void CheckHealth();
+  JobStatus Status() const;
+  // Waits until the job reaches a final state or `timeout` passes; returns the state then.
+  JobState WaitFinal(absl::Duration timeout) const;
+
+ private:
+  class Impl;
+  explicit JobRunner(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace augur::oracle

@@ -1,0 +1,128 @@
+#include "oracle_cacher/oracle_service.h"
+
+#include "common/grpc_status.h"
+#include "oracle_cacher/plan_codec.h"
+
+namespace augur::oracle {
+
+void ToProto(const JobStatus& s, v1::JobStatusResponse* out) {
+  out->set_job_id(s.job_id);
+  out->set_name(s.name);
+  out->set_state(JobStateName(s.state));
+  out->set_reason(s.reason);
+  out->set_iteration(s.iteration);
+  out->set_iterations(s.iterations);
+  out->set_loss(s.loss);
+  out->set_samples_per_s(s.samples_per_s);
+  out->set_hit_ratio(s.hit_ratio);
+  out->set_stall_fraction(s.stall_fraction);
+  out->set_planned_hit_ratio(s.planned_hit_ratio);
+  out->set_has_eval(s.eval_auc.has_value());
+  out->set_eval_auc(s.eval_auc.value_or(0));
+  out->set_eval_logloss(s.eval_logloss.value_or(0));
+  out->set_workers_registered(s.workers_registered);
+  out->set_workers(s.workers);
+  out->set_elapsed_s(s.elapsed_s);
+}
+
+absl::StatusOr<std::shared_ptr<JobRunner>> OracleServiceImpl::RunningJob(
+    const std::string& job_id) const {
+  auto r = host_->Running();
+  if (!r) return absl::UnavailableError("no job is running");
+  if (!job_id.empty() && r->Status().job_id != job_id)
+    return absl::NotFoundError("job " + job_id + " is not the running job");
+  return r;
+}
+
+grpc::Status OracleServiceImpl::RegisterWorker(grpc::ServerContext*,
+                                               const v1::RegisterWorkerRequest* req,
+                                               v1::RegisterWorkerResponse* resp) {
+  auto job = RunningJob("");
+  if (!job.ok()) return ToGrpcStatus(job.status());
+  auto reg = (*job)->Register(req->worker_index());
+  if (!reg.ok()) return ToGrpcStatus(reg.status());
+  resp->set_job_id((*job)->Status().job_id);
+  resp->set_job_yaml(reg->job_yaml);
+  resp->set_worker_index(reg->worker_index);
+  resp->set_iterations(reg->iterations);
+  resp->set_writeback_horizon(kWritebackAckHorizon);
+  return grpc::Status::OK;
+}
+
+grpc::Status OracleServiceImpl::StreamPlan(grpc::ServerContext* ctx,
+                                           const v1::StreamPlanRequest* req,
+                                           grpc::ServerWriter<v1::PlanBatch>* writer) {
+  auto job = RunningJob(req->job_id());
+  if (!job.ok()) return ToGrpcStatus(job.status());
+  int64_t next = req->from_iteration();
+  while (!ctx->IsCancelled()) {
+    bool end = false;
+    auto plans = (*job)->Plans(req->worker_index(), next, absl::Milliseconds(200), &end);
+    if (!plans.ok()) return ToGrpcStatus(plans.status());
+    if (end) return grpc::Status::OK;
+    if (plans->empty()) continue;
+    v1::PlanBatch batch;
+    for (const auto& p : *plans) planner::EncodeWorkerPlan(p, batch.add_plans());
+    next = plans->back().iteration + 1;
+    if (!writer->Write(batch)) return grpc::Status(grpc::StatusCode::CANCELLED, "worker went away");
+  }
+  return grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled");
+}
+
+grpc::Status OracleServiceImpl::ReportProgress(grpc::ServerContext*, const v1::ProgressReport* req,
+                                               v1::ProgressAck* ack) {
+  auto job = RunningJob(req->job_id());
+  if (!job.ok()) {
+    // The job ended (e.g. cancelled and already replaced): tell the worker to stop.
+    ack->set_cancel(true);
+    ack->set_reason(std::string(job.status().message()));
+    return grpc::Status::OK;
+  }
+  WorkerReport r;
+  r.worker = req->worker_index();
+  r.completed = req->completed();
+  r.loss_sum = req->loss_sum();
+  r.samples = req->samples();
+  r.cache_hits = req->cache_hits();
+  r.cache_misses = req->cache_misses();
+  r.stall_seconds = req->stall_seconds();
+  r.busy_seconds = req->busy_seconds();
+  r.done = req->done();
+  r.error = req->error();
+  if (req->has_eval()) {
+    r.eval_auc = req->eval_auc();
+    r.eval_logloss = req->eval_logloss();
+    r.eval_samples = req->eval_samples();
+    r.eval_iteration = req->eval_iteration();
+  }
+  std::string cancel = (*job)->Report(r);
+  ack->set_cancel(!cancel.empty());
+  ack->set_reason(cancel);
+  return grpc::Status::OK;
+}
+
+grpc::Status OracleServiceImpl::JobStatus(grpc::ServerContext*, const v1::JobStatusRequest* req,
+                                          v1::JobStatusResponse* resp) {
+  auto s = host_->Status(req->job_id());
+  if (!s.ok()) return ToGrpcStatus(s.status());
+  ToProto(*s, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status OracleServiceImpl::StoreSet(grpc::ServerContext*, const v1::StoreSetRequest* req,
+                                         v1::StoreSetResponse*) {
+  if (req->key().empty()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "empty key");
+  host_->StoreSet(req->key(), req->value());
+  return grpc::Status::OK;
+}
+
+grpc::Status OracleServiceImpl::StoreGet(grpc::ServerContext* ctx, const v1::StoreGetRequest* req,
+                                         v1::StoreGetResponse* resp) {
+  int64_t ms = std::clamp<int64_t>(req->timeout_ms(), 0, 120000);
+  auto v = host_->StoreGet(req->key(), absl::Milliseconds(ms));
+  if (!v.ok()) return ToGrpcStatus(v.status());
+  resp->set_value(*v);
+  return grpc::Status::OK;
+}
+
+}  // namespace augur::oracle

@@ -1,0 +1,39 @@
+// The gRPC adapter of the oracle: converts, calls JobHost / JobRunner, maps the status.
+// StreamPlan holds one server thread per worker stream while it waits for plans (bounded waits,
+// checking for cancellation), which is why the server is built with one thread per worker plus
+// a few.
+#pragma once
+
+#include <memory>
+
+#include "oracle_cacher/job_host.h"
+#include "proto/oracle.grpc.pb.h"
+
+namespace augur::oracle {
+
+class OracleServiceImpl final : public v1::OracleService::Service {
+ public:
+  explicit OracleServiceImpl(JobHost* host) : host_(host) {}
+
+  grpc::Status RegisterWorker(grpc::ServerContext*, const v1::RegisterWorkerRequest*,
+                              v1::RegisterWorkerResponse*) override;
+  grpc::Status StreamPlan(grpc::ServerContext*, const v1::StreamPlanRequest*,
+                          grpc::ServerWriter<v1::PlanBatch>*) override;
+  grpc::Status ReportProgress(grpc::ServerContext*, const v1::ProgressReport*,
+                              v1::ProgressAck*) override;
+  grpc::Status JobStatus(grpc::ServerContext*, const v1::JobStatusRequest*,
+                         v1::JobStatusResponse*) override;
+  grpc::Status StoreSet(grpc::ServerContext*, const v1::StoreSetRequest*,
+                        v1::StoreSetResponse*) override;
+  grpc::Status StoreGet(grpc::ServerContext*, const v1::StoreGetRequest*,
+                        v1::StoreGetResponse*) override;
+
+ private:
+  // The running job the request names (job_id may be empty for RegisterWorker).
+  absl::StatusOr<std::shared_ptr<JobRunner>> RunningJob(const std::string& job_id) const;
+  JobHost* host_;
+};
+
+void ToProto(const JobStatus& s, v1::JobStatusResponse* out);
+
+}  // namespace augur::oracle

@@ -1,0 +1,178 @@
+// The guard of the whole design: the cache is invisible to the math. The same job trained under
+// every cache policy, capacity (one far too small), lookahead, prefetch distance and shard count
+// must end with bit-identical dense weights and embedding rows (values, optimizer state and
+// versions) for one and for two workers, and within 1e-5 relative for three.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include "common/data/prep.h"
+#include "tests/support/test_paths.h"
+#include "tests/worker/local_cluster.h"
+
+using namespace augur;
+
+namespace {
+
+constexpr uint64_t kRows = 300;  // every table: hash mod 300, so rows recur across batches
+
+struct Outcome {
+  std::vector<char> dense;
+  std::vector<shard::RowBlock> rows;
+  oracle::JobStatus status;
+};
+
+struct Config {
+  std::string policy;
+  int64_t capacity;
+  int lookahead, distance, shards;
+};
+
+std::string Describe(const Config& c) {
+  return c.policy + " capacity " + std::to_string(c.capacity) + " L " + std::to_string(c.lookahead) +
+         " d " + std::to_string(c.distance) + " shards " + std::to_string(c.shards);
+}
+
+job::JobSpec Spec(const std::string& dataset, int workers, const Config& c) {
+  auto s = job::ParseJobSpec(R"(
+name: equivalence
+seed: 3
+model: {preset: custom, dim: 8, bottom: [16, 8], top: [16, 1]}
+training:
+  batch_size: 32
+  iterations: 14
+  dense_optimizer: {kind: sgd, lr: 0.05}
+  embedding_optimizer: {kind: adagrad, lr: 0.05}
+data: {train: )" + dataset + "}\n");
+  REQUIRE(s.ok());
+  s->cluster.workers = workers;
+  s->cache.policy = c.policy;
+  s->cache.capacity = c.capacity;
+  s->cache.lookahead = c.lookahead;
+  s->cache.prefetch_distance = c.distance;
+  return *s;
+}
+
+Outcome Train(const std::string& dataset, int workers, const Config& c,
+              const testing::ScratchDir& out) {
+  auto cluster = testing::LocalCluster::Start(c.shards);
+  REQUIRE(cluster.ok());
+  std::vector<absl::Status> results;
+  auto status = (*cluster)->RunJob(Spec(dataset, workers, c), out.path(), &results);
+  REQUIRE(status.ok());
+  for (auto& r : results) {
+    INFO(r.ToString());
+    CHECK(r.ok());
+  }
+  REQUIRE(oracle::JobStateName(status->state) == std::string("SUCCEEDED"));
+  Outcome o;
+  o.status = *status;
+  std::ifstream in(out.path() + "/" + status->job_id + "/dense.f32", std::ios::binary);
+  o.dense.assign(std::istreambuf_iterator<char>(in), {});
+  REQUIRE(!o.dense.empty());
+  auto rows = (*cluster)->ReadAllRows(26, kRows);
+  REQUIRE(rows.ok());
+  o.rows = std::move(*rows);
+  return o;
+}
+
+std::string PrepareCriteo(const std::string& shared, const testing::ScratchDir& dir) {
+  data::PrepOptions p;
+  p.inputs = {shared + "/criteo-kaggle/wideresdnn_train.tsv"};
+  p.out_dir = dir.path() + "/train";
+  p.writer.transform = data::SparseTransform::kMod;
+  p.writer.max_rows = kRows;
+  auto r = data::PrepareDataset(p);
+  REQUIRE(r.ok());
+  return p.out_dir;
+}
+
+int64_t Touched(const Outcome& o) {
+  int64_t n = 0;
+  for (auto& b : o.rows)
+    for (auto v : b.versions) n += v > 0;
+  return n;
+}
+
+void CheckBitwise(const Outcome& a, const Outcome& b) {
+  CHECK(a.dense == b.dense);
+  REQUIRE(a.rows.size() == b.rows.size());
+  for (size_t t = 0; t < a.rows.size(); ++t) {
+    INFO("table " << t);
+    CHECK(a.rows[t].versions == b.rows[t].versions);
+    CHECK(std::memcmp(a.rows[t].values.data(), b.rows[t].values.data(),
+                      a.rows[t].values.size() * sizeof(float)) == 0);
+  }
+}
+
+// Largest difference relative to the vector it sits in, over consecutive vectors of `width`
+// floats (a row, or the whole dense buffer): element-wise ratios are meaningless for entries near
+// zero, where a different summation order legitimately changes the last bits of a cancellation.
+double MaxRelDiff(const std::vector<float>& a, const std::vector<float>& b, size_t width) {
+  double m = 0;
+  for (size_t r = 0; r + width <= a.size(); r += width) {
+    double diff = 0, scale = 1e-12;
+    for (size_t i = r; i < r + width; ++i) {
+      diff = std::max(diff, std::abs(double(a[i]) - b[i]));
+      scale = std::max(scale, std::abs(double(a[i])));
+    }
+    m = std::max(m, diff / scale);
+  }
+  return m;
+}
+
+const std::vector<Config> kConfigs = {
+    {"none", 4000, 1, 0, 1},        {"prefetch1", 4000, 1, 1, 3},
+    {"oracle", 100000, 8, 2, 1},    {"oracle", 100000, 8, 2, 3},
+    {"oracle", 900, 8, 2, 3},       // far too small: ~11% of the rows the job touches
+    {"oracle", 3000, 3, 1, 1},      {"oracle", 100000, 1, 0, 3},
+};
+
+void RunMatrix(int workers) {
+  AUGUR_SHARED_DATA_OR_SKIP(shared);
+  testing::ScratchDir dir("equiv");
+  std::string dataset = PrepareCriteo(shared, dir);
+  testing::ScratchDir base_out("equiv-out");
+  Outcome base = Train(dataset, workers, kConfigs[0], base_out);
+  CHECK(Touched(base) > 1000);
+  for (size_t i = 1; i < kConfigs.size(); ++i) {
+    INFO(workers << " workers, " << Describe(kConfigs[i]) << " vs " << Describe(kConfigs[0]));
+    testing::ScratchDir out("equiv-out");
+    Outcome o = Train(dataset, workers, kConfigs[i], out);
+    CheckBitwise(base, o);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("One worker ends bit-identical under every cache policy, capacity and shard count") {
+  RunMatrix(1);
+}
+
+TEST_CASE("Two workers end bit-identical under every cache policy, capacity and shard count") {
+  RunMatrix(2);
+}
+
+TEST_CASE("Three workers agree within 1e-5 relative across cache policies") {
+  AUGUR_SHARED_DATA_OR_SKIP(shared);
+  testing::ScratchDir dir("equiv3");
+  std::string dataset = PrepareCriteo(shared, dir);
+  testing::ScratchDir o1("equiv3-out"), o2("equiv3-out"), o3("equiv3-out");
+  Outcome none = Train(dataset, 3, kConfigs[0], o1);
+  for (const Config& c : {kConfigs[1], kConfigs[4]}) {
+    INFO(Describe(c));
+    testing::ScratchDir out("equiv3-out");
+    Outcome o = Train(dataset, 3, c, out);
+    std::vector<float> a(none.dense.size() / 4), b(o.dense.size() / 4);
+    std::memcpy(a.data(), none.dense.data(), none.dense.size());
+    std::memcpy(b.data(), o.dense.data(), o.dense.size());
+    CHECK(MaxRelDiff(a, b, a.size()) < 1e-5);
+    for (size_t t = 0; t < none.rows.size(); ++t) {
+      CHECK(none.rows[t].versions == o.rows[t].versions);
+      CHECK(MaxRelDiff(none.rows[t].values, o.rows[t].values,
+                       none.rows[t].values.size() / kRows) < 1e-5);
+    }
+  }
+}

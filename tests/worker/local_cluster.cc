@@ -1,0 +1,120 @@
+#include "tests/worker/local_cluster.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <thread>
+
+#include "common/metrics.h"
+#include "oracle_cacher/job_host.h"
+#include "oracle_cacher/oracle_service.h"
+#include "server/client/shard_client.h"
+#include "server/shard_core.h"
+#include "server/shard_server.h"
+#include "server/shard_store.h"
+#include "worker/runtime/worker_runtime.h"
+
+namespace augur::testing {
+
+struct LocalCluster::Impl {
+  MetricsRegistry metrics;
+  std::vector<std::unique_ptr<shard::ShardCore>> cores;
+  std::vector<std::unique_ptr<shard::ShardServer>> servers;
+  std::vector<std::string> endpoints;
+  std::unique_ptr<oracle::JobHost> host;
+  std::unique_ptr<oracle::OracleServiceImpl> service;
+  std::unique_ptr<grpc::Server> oracle_server;
+  int oracle_port = 0;
+};
+
+LocalCluster::LocalCluster(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+LocalCluster::~LocalCluster() {
+  if (impl_->oracle_server) impl_->oracle_server->Shutdown(std::chrono::system_clock::now());
+  impl_->host.reset();
+  for (auto& s : impl_->servers) s->Shutdown();
+}
+
+absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(int shards, int writeback_horizon) {
+  auto impl = std::make_unique<Impl>();
+  for (int i = 0; i < shards; ++i) {
+    shard::StoreOptions so;
+    so.profile = shard::StoreProfile::kMemory;
+    so.path = "/augur-test-shard-" + std::to_string(i);
+    so.block_cache_mb = 8;
+    auto store = shard::ShardStore::Open(so);
+    if (!store.ok()) return store.status();
+    shard::ShardCoreOptions co;
+    co.shard_index = i;
+    co.num_shards = shards;
+    auto core = shard::ShardCore::Open(std::move(*store), co);
+    if (!core.ok()) return core.status();
+    shard::ShardServerOptions sv;
+    sv.listen = "127.0.0.1:0";
+    sv.worker_threads = 4;
+    auto server = shard::ShardServer::Start(core->get(), &impl->metrics, sv);
+    if (!server.ok()) return server.status();
+    impl->endpoints.push_back("127.0.0.1:" + std::to_string((*server)->port()));
+    impl->cores.push_back(std::move(*core));
+    impl->servers.push_back(std::move(*server));
+  }
+  auto create = [](const job::JobSpec& spec, const std::vector<TableSpec>& tables) -> absl::Status {
+    auto client = shard::ShardClient::Connect(spec.cluster.shards);
+    if (!client.ok()) return client.status();
+    for (const auto& t : tables)
+      if (auto r = (*client)->CreateTable(t).get(); !r.ok()) return r.status();
+    return absl::OkStatus();
+  };
+  oracle::JobRunnerOptions ro;
+  ro.writeback_horizon = writeback_horizon;
+  ro.worker_timeout = absl::Seconds(60);
+  impl->host = std::make_unique<oracle::JobHost>(create, ro, impl->endpoints);
+  impl->service = std::make_unique<oracle::OracleServiceImpl>(impl->host.get());
+  grpc::ServerBuilder b;
+  b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &impl->oracle_port);
+  b.RegisterService(impl->service.get());
+  impl->oracle_server = b.BuildAndStart();
+  if (!impl->oracle_server) return absl::UnavailableError("oracle did not start");
+  return std::unique_ptr<LocalCluster>(new LocalCluster(std::move(impl)));
+}
+
+const std::vector<std::string>& LocalCluster::shard_endpoints() const { return impl_->endpoints; }
+std::string LocalCluster::oracle_endpoint() const {
+  return "127.0.0.1:" + std::to_string(impl_->oracle_port);
+}
+
+absl::StatusOr<oracle::JobStatus> LocalCluster::RunJob(job::JobSpec spec, const std::string& output_dir,
+                                                       std::vector<absl::Status>* worker_results) {
+  spec.cluster.shards = impl_->endpoints;
+  auto id = impl_->host->Submit(spec);
+  if (!id.ok()) return id.status();
+  std::vector<absl::Status> results(spec.cluster.workers);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < spec.cluster.workers; ++w)
+    threads.emplace_back([&, w] {
+      worker::WorkerOptions o;
+      o.oracle = oracle_endpoint();
+      o.worker_index = w;
+      o.output_dir = output_dir;
+      o.register_timeout_s = 30;
+      o.exit_after_job = true;
+      results[w] = worker::RunOneJob(o);
+    });
+  for (auto& t : threads) t.join();
+  if (!impl_->host->WaitIdle(absl::Seconds(30)))
+    return absl::DeadlineExceededError("job did not end");
+  if (worker_results) *worker_results = results;
+  return impl_->host->Status(*id);
+}
+
+absl::StatusOr<std::vector<shard::RowBlock>> LocalCluster::ReadAllRows(int tables, uint64_t rows) {
+  auto client = shard::ShardClient::Connect(impl_->endpoints);
+  if (!client.ok()) return client.status();
+  std::vector<shard::RowBlock> req(tables);
+  for (int t = 0; t < tables; ++t) {
+    req[t].table_id = t;
+    for (uint64_t r = 0; r < rows; ++r) req[t].rows.push_back(r);
+  }
+  return (*client)->Lookup(std::move(req), /*with_state=*/true).get();
+}
+
+}  // namespace augur::testing

@@ -1,0 +1,43 @@
+// An in-process augur cluster over real loopback gRPC for tests: N shard servers (memory
+// profile), an oracle (JobHost + OracleService) and W workers run as threads of this process,
+// each talking to the others through real sockets exactly as the separate binaries do.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/job/job_spec.h"
+#include "oracle_cacher/job_runner.h"
+#include "server/row_block.h"
+
+namespace augur::testing {
+
+class LocalCluster {
+ public:
+  // `writeback_horizon` 0 makes the planner track every version, so every fill checks the
+  // exact version it reads (the no-stale-read check).
+  static absl::StatusOr<std::unique_ptr<LocalCluster>> Start(int shards, int writeback_horizon = 0);
+  ~LocalCluster();
+
+  const std::vector<std::string>& shard_endpoints() const;
+  std::string oracle_endpoint() const;
+
+  // Submits `spec` (its cluster.shards are replaced by this cluster's), runs its workers as
+  // threads until the job ends, and returns the final status. `output_dir`: worker 0 writes the
+  // dense weights to <output_dir>/<job id>/dense.f32.
+  absl::StatusOr<oracle::JobStatus> RunJob(job::JobSpec spec, const std::string& output_dir,
+                                           std::vector<absl::Status>* worker_results = nullptr);
+
+  // Every row [0, rows) of tables [0, tables) with optimizer state, read from the shards.
+  absl::StatusOr<std::vector<shard::RowBlock>> ReadAllRows(int tables, uint64_t rows);
+
+  struct Impl;
+
+ private:
+  explicit LocalCluster(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace augur::testing

@@ -1,0 +1,90 @@
+// A worker's link to the oracle: registration, the plan stream, progress reports and the
+// rendezvous board for collectives. Every RPC has a deadline; a lost oracle surfaces as an
+// error, never a hang.
+//
+// Thread-safety: Register/Report/Store* may be called from any thread. The plan stream runs on
+// its own thread and feeds a bounded queue; NextPlan is called by the trainer thread only.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "oracle_cacher/worker_plan.h"
+#include "worker/model/collective.h"
+
+namespace grpc {
+class Channel;
+class ClientContext;
+}  // namespace grpc
+
+namespace augur::oracle::v1 {
+class ProgressReport;
+}
+
+namespace augur::worker {
+
+struct JobAssignment {
+  std::string job_id;
+  std::string job_yaml;
+  int worker_index = 0;
+  int64_t iterations = 0;
+  int writeback_horizon = 4;
+};
+
+struct ProgressUpdate {
+  int64_t completed = 0;
+  double loss_sum = 0;
+  int64_t samples = 0;
+  int64_t cache_hits = 0, cache_misses = 0;
+  double stall_seconds = 0, busy_seconds = 0;
+  bool done = false;
+  std::string error;
+  bool has_eval = false;
+  double eval_auc = 0, eval_logloss = 0;
+  int64_t eval_samples = 0, eval_iteration = 0;
+};
+
+class OracleConnection {
+ public:
+  explicit OracleConnection(const std::string& endpoint, absl::Duration rpc_deadline = absl::Seconds(10));
+  ~OracleConnection();
+
+  // Registers with the running job, retrying while no job runs, until `wait` passes
+  // (UNAVAILABLE then). Other errors (index taken, ...) are returned at once.
+  absl::StatusOr<JobAssignment> Register(int worker_index, absl::Duration wait);
+
+  // Starts streaming plans of `job` for `worker` from iteration 0, keeping ahead of NextPlan.
+  void StartPlanStream(const std::string& job_id, int worker);
+  // The plan of `iteration` (plans arrive in order); DEADLINE_EXCEEDED after `timeout`, or the
+  // stream's error (UNAVAILABLE when the oracle went away, CANCELLED / ABORTED when the job
+  // ended).
+  absl::StatusOr<planner::WorkerIterationPlan> NextPlan(int64_t iteration, absl::Duration timeout);
+
+  // Sends a report; returns the cancel reason ("" to go on).
+  absl::StatusOr<std::string> Report(const std::string& job_id, int worker,
+                                     const ProgressUpdate& update);
+
+  // A RendezvousStore over the oracle's board (keys are used as given).
+  std::unique_ptr<model::RendezvousStore> NewRendezvousStore();
+
+ private:
+  void StreamLoop(std::string job_id, int worker);
+
+  std::shared_ptr<grpc::Channel> channel_;
+  absl::Duration deadline_;
+  std::thread stream_thread_;
+  absl::Mutex mu_;
+  std::deque<planner::WorkerIterationPlan> plans_ ABSL_GUARDED_BY(mu_);
+  absl::Status stream_status_ ABSL_GUARDED_BY(mu_);
+  bool stream_ended_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::ClientContext* stream_ctx_ ABSL_GUARDED_BY(mu_) = nullptr;
+};
+
+}  // namespace augur::worker

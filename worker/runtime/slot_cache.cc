@@ -1,0 +1,170 @@
+#include "worker/runtime/slot_cache.h"
+
+#include <chrono>
+#include <map>
+
+namespace augur::worker {
+
+std::vector<shard::RowBlock> BlocksByTable(const std::vector<planner::RowKey>& keys,
+                                           std::vector<std::vector<size_t>>* index_of_block) {
+  std::map<uint32_t, size_t> block_of_table;
+  std::vector<shard::RowBlock> blocks;
+  index_of_block->clear();
+  for (size_t i = 0; i < keys.size(); ++i) {
+    uint32_t t = planner::KeyTable(keys[i]);
+    auto [it, fresh] = block_of_table.try_emplace(t, blocks.size());
+    if (fresh) {
+      blocks.emplace_back();
+      blocks.back().table_id = t;
+      index_of_block->emplace_back();
+    }
+    blocks[it->second].rows.push_back(planner::KeyRow(keys[i]));
+    (*index_of_block)[it->second].push_back(i);
+  }
+  return blocks;
+}
+
+void SlotCache::IssueFills(const std::vector<planner::Fill>& fills) {
+  if (fills.empty()) return;
+  FillRound round;
+  round.fills = fills;
+  round.first_need = fills.front().need_at;
+  std::vector<planner::RowKey> keys;
+  for (const auto& f : round.fills) {
+    keys.push_back(f.key);
+    round.first_need = std::min(round.first_need, f.need_at);
+    slot_of_[f.key] = static_cast<model::SlotIndex>(f.slot);
+    key_of_[f.slot] = f.key;
+  }
+  std::vector<std::vector<size_t>> index;
+  auto blocks = BlocksByTable(keys, &index);
+  bool any_version = false;
+  for (const auto& f : round.fills) any_version |= f.min_version >= 0;
+  round.per_block.resize(blocks.size());
+  for (size_t b = 0; b < blocks.size(); ++b) {
+    for (size_t i : index[b]) {
+      round.per_block[b].push_back(&round.fills[i]);
+      if (any_version) blocks[b].versions.push_back(std::max<int64_t>(round.fills[i].min_version, 0));
+    }
+  }
+  round.result = shards_->Lookup(std::move(blocks), /*with_state=*/true);
+  fills_.push_back(std::move(round));
+}
+
+absl::Status SlotCache::Apply(FillRound& round) {
+  auto result = round.result.get();
+  if (!result.ok())
+    return absl::Status(result.status().code(), "fetching rows from the shards: " +
+                                                    std::string(result.status().message()));
+  const int rf = compute_->row_floats();
+  std::vector<model::SlotIndex> slots;
+  std::vector<float> records;
+  for (size_t b = 0; b < result->size(); ++b) {
+    const auto& block = (*result)[b];
+    for (size_t i = 0; i < round.per_block[b].size(); ++i) {
+      const planner::Fill& f = *round.per_block[b][i];
+      int64_t v = block.versions[i];
+      if (f.min_version >= 0 && v != f.min_version)
+        return absl::DataLossError("stale read of table " + std::to_string(block.table_id) +
+                                   " row " + std::to_string(block.rows[i]) + ": version " +
+                                   std::to_string(v) + ", the plan expects " +
+                                   std::to_string(f.min_version));
+      slots.push_back(static_cast<model::SlotIndex>(f.slot));
+      version_[f.slot] = v;
+      records.insert(records.end(), block.values.begin() + static_cast<ptrdiff_t>(i) * rf,
+                     block.values.begin() + static_cast<ptrdiff_t>(i + 1) * rf);
+    }
+  }
+  return compute_->WriteSlots(slots, records);
+}
+
+absl::StatusOr<double> SlotCache::ApplyFillsFor(int64_t iteration) {
+  double waited = 0;
+  for (auto it = fills_.begin(); it != fills_.end();) {
+    bool needed = it->first_need <= iteration;
+    bool ready = it->result.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+    if (!needed && !ready) {
+      ++it;
+      continue;
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    it->result.wait();
+    waited += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    auto st = Apply(*it);
+    if (!st.ok()) return st;
+    it = fills_.erase(it);
+  }
+  return waited;
+}
+
+absl::Status SlotCache::ApplyAllFills() {
+  while (!fills_.empty()) {
+    auto st = Apply(fills_.front());
+    fills_.pop_front();
+    if (!st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<model::SlotIndex> SlotCache::SlotOf(planner::RowKey key) const {
+  auto it = slot_of_.find(key);
+  if (it == slot_of_.end())
+    return absl::InternalError("the plan does not cover table " +
+                               std::to_string(planner::KeyTable(key)) + " row " +
+                               std::to_string(planner::KeyRow(key)));
+  return it->second;
+}
+
+std::vector<planner::Eviction> SlotCache::AllAsWriteBacks() const {
+  std::vector<planner::Eviction> out;
+  for (auto& [k, s] : slot_of_) out.push_back({k, static_cast<int32_t>(s), true});
+  return out;
+}
+
+void SlotCache::Insert(planner::RowKey key, model::SlotIndex slot, int64_t version) {
+  slot_of_[key] = slot;
+  key_of_[slot] = key;
+  version_[slot] = version;
+}
+
+absl::Status SlotCache::Evict(const std::vector<planner::Eviction>& evictions, int64_t iteration) {
+  std::vector<planner::RowKey> keys;
+  std::vector<model::SlotIndex> slots;
+  for (const auto& e : evictions) {
+    if (e.write_back) {
+      keys.push_back(e.key);
+      slots.push_back(static_cast<model::SlotIndex>(e.slot));
+    }
+    slot_of_.erase(e.key);
+  }
+  if (keys.empty()) return absl::OkStatus();
+  const int rf = compute_->row_floats();
+  std::vector<float> records(slots.size() * rf);
+  auto st = compute_->ReadSlots(slots, absl::MakeSpan(records));
+  if (!st.ok()) return st;
+  std::vector<std::vector<size_t>> index;
+  auto blocks = BlocksByTable(keys, &index);
+  for (size_t b = 0; b < blocks.size(); ++b)
+    for (size_t i : index[b]) {
+      blocks[b].values.insert(blocks[b].values.end(), records.begin() + static_cast<ptrdiff_t>(i) * rf,
+                              records.begin() + static_cast<ptrdiff_t>(i + 1) * rf);
+      blocks[b].versions.push_back(version_[slots[i]]);
+    }
+  writebacks_.emplace_back(iteration, shards_->Write(std::move(blocks)));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<double> SlotCache::WaitWriteBacks(int64_t iteration) {
+  double waited = 0;
+  while (!writebacks_.empty() && writebacks_.front().first <= iteration) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto st = writebacks_.front().second.get();
+    waited += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    writebacks_.pop_front();
+    if (!st.ok())
+      return absl::Status(st.code(), "writing rows back to the shards: " + std::string(st.message()));
+  }
+  return waited;
+}
+
+}  // namespace augur::worker

@@ -1,0 +1,81 @@
+// SlotCache: the worker's host-side bookkeeping of its embedding cache. The rows themselves live
+// in the DenseCompute's slot array (host or device memory); this class knows which row is in
+// which slot and at which version, runs the plan's fills as async shard lookups, and tracks
+// write-backs until the shards acknowledge them.
+//
+// Fills are applied (copied into the slot array) on the trainer thread: every fill a step needs
+// is waited for first (that wait is the stall), finished fills of later steps are applied
+// whenever the trainer passes by. A fill lands in a slot the plan guarantees is free.
+//
+// No stale reads: a fill with a known minimum version must return exactly that version (the
+// shard client retries while an older one is stored); anything else fails the run.
+//
+// Thread-safety: none; the trainer thread owns it.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <future>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "oracle_cacher/planner.h"
+#include "server/client/shard_client.h"
+#include "worker/model/dense_compute.h"
+
+namespace augur::worker {
+
+class SlotCache {
+ public:
+  SlotCache(shard::ShardClient* shards, model::DenseCompute* compute)
+      : shards_(shards), compute_(compute) {}
+
+  // Sends the lookups of `fills` (one request per shard) and records their slots.
+  void IssueFills(const std::vector<planner::Fill>& fills);
+  // Applies every outstanding fill needed at or before `iteration` (waiting for them) and every
+  // other fill that already arrived. Returns the seconds spent waiting.
+  absl::StatusOr<double> ApplyFillsFor(int64_t iteration);
+  // Applies all outstanding fills.
+  absl::Status ApplyAllFills();
+
+  // The slot holding `key`; NOT_FOUND when the plan never put it here (a planner/data mismatch).
+  absl::StatusOr<model::SlotIndex> SlotOf(planner::RowKey key) const;
+  bool Holds(planner::RowKey key) const { return slot_of_.contains(key); }
+  planner::RowKey KeyOf(model::SlotIndex slot) const { return key_of_[slot]; }
+  // Every row currently cached (for a flush on cancel).
+  std::vector<planner::Eviction> AllAsWriteBacks() const;
+  int64_t version(model::SlotIndex slot) const { return version_[slot]; }
+  void set_version(model::SlotIndex slot, int64_t v) { version_[slot] = v; }
+  // Records a row received from a peer.
+  void Insert(planner::RowKey key, model::SlotIndex slot, int64_t version);
+  // Forgets rows leaving the cache; writes back the ones marked write_back (async), tagged with
+  // the iteration so WaitWriteBacks can bound how far training runs ahead of the shards.
+  absl::Status Evict(const std::vector<planner::Eviction>& evictions, int64_t iteration);
+  // Waits for write-backs tagged <= iteration. Returns seconds spent waiting.
+  absl::StatusOr<double> WaitWriteBacks(int64_t iteration);
+  size_t size() const { return slot_of_.size(); }
+
+ private:
+  struct FillRound {
+    std::future<absl::StatusOr<std::vector<shard::RowBlock>>> result;
+    std::vector<std::vector<const planner::Fill*>> per_block;  // fills of each request block
+    std::vector<planner::Fill> fills;
+    int64_t first_need;
+  };
+  absl::Status Apply(FillRound& round);
+
+  shard::ShardClient* shards_;
+  model::DenseCompute* compute_;
+  absl::flat_hash_map<planner::RowKey, model::SlotIndex> slot_of_;
+  std::vector<int64_t> version_ = std::vector<int64_t>(compute_->capacity(), 0);
+  std::vector<planner::RowKey> key_of_ = std::vector<planner::RowKey>(compute_->capacity(), 0);
+  std::deque<FillRound> fills_;
+  std::deque<std::pair<int64_t, std::future<absl::Status>>> writebacks_;
+};
+
+// Groups (key, payload) items into one RowBlock per table, preserving order within a table.
+std::vector<shard::RowBlock> BlocksByTable(const std::vector<planner::RowKey>& keys,
+                                           std::vector<std::vector<size_t>>* index_of_block);
+
+}  // namespace augur::worker

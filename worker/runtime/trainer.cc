@@ -1,0 +1,334 @@
+#include "worker/runtime/trainer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "common/metrics.h"
+#include "common/status.h"
+#include "worker/runtime/slot_cache.h"
+
+namespace augur::worker {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Versions ride in float all-reduce buffers as two exact 24-bit halves.
+void PackVersion(int64_t v, float* out) {
+  out[0] = static_cast<float>(v & 0xFFFFFF);
+  out[1] = static_cast<float>(v >> 24);
+}
+int64_t UnpackVersion(const float* in) {
+  return static_cast<int64_t>(in[0]) + (static_cast<int64_t>(in[1]) << 24);
+}
+
+class Loop {
+ public:
+  explicit Loop(const TrainerDeps& d)
+      : d_(d),
+        w_(d.assignment.worker_index),
+        W_(d.spec.cluster.workers),
+        B_(d.spec.training.batch_size),
+        dim_(d.compute->config().dim),
+        none_(d.spec.cache.policy == "none"),
+        cache_(d.shards, d.compute),
+        slice_(B_) {
+    if (d.metrics) {
+      MetricLabels l{{"worker", std::to_string(w_)}};
+      hits_c_ = d.metrics->GetCounter("augur_worker_cache_hits_total", "Rows found in the cache", l);
+      miss_c_ = d.metrics->GetCounter("augur_worker_cache_misses_total", "Rows fetched for a step", l);
+      stall_c_ = d.metrics->GetCounter("augur_worker_stall_seconds_total",
+                                       "Time the trainer waited for rows or write-backs", l);
+      samples_c_ = d.metrics->GetCounter("augur_worker_samples_total", "Samples trained", l);
+      iter_h_ = d.metrics->GetHistogram("augur_worker_iteration_seconds", "Time per iteration", l);
+      loss_g_ = d.metrics->GetGauge("augur_worker_loss", "Mean training loss of the last step", l);
+    }
+  }
+
+  absl::Status Run();
+
+ private:
+  absl::Status Step(int64_t i, const planner::WorkerIterationPlan& plan, bool* stop);
+  absl::Status BuildMinibatch(int64_t i, model::Minibatch* mb);
+  absl::Status ReduceAndUpdate(const planner::WorkerIterationPlan& plan,
+                               const model::EmbeddingGradients& emb, int64_t i, bool* stop);
+  absl::Status PushGradients(const model::EmbeddingGradients& emb, int64_t i);
+  absl::Status Transfers(const planner::WorkerIterationPlan& plan, int64_t i);
+  absl::Status Report(bool force, bool done, const std::string& error);
+  absl::Status Finish(int64_t completed, bool cancelled);
+  absl::Status WaitPushes(int64_t through);
+
+  const TrainerDeps& d_;
+  const int w_, W_;
+  const int64_t B_;
+  const int dim_;
+  const bool none_;
+  SlotCache cache_;
+  data::Slice slice_;
+  std::vector<int64_t> offsets_;
+  std::vector<model::SlotIndex> slots_;
+  std::vector<float> reduce_;
+  std::map<int64_t, int64_t> misses_at_;  // fills + transfers-in, by the iteration needing them
+  std::deque<std::pair<int64_t, std::future<absl::StatusOr<bool>>>> pushes_;
+  std::string cancel_reason_;
+  // Progress since the last report.
+  ProgressUpdate pending_;
+  int64_t completed_ = 0;
+  Clock::time_point last_report_ = Clock::now();
+  Counter *hits_c_ = nullptr, *miss_c_ = nullptr, *stall_c_ = nullptr, *samples_c_ = nullptr;
+  Histogram* iter_h_ = nullptr;
+  Gauge* loss_g_ = nullptr;
+};
+
+absl::Status Loop::BuildMinibatch(int64_t i, model::Minibatch* mb) {
+  data::BatchShape shape{B_, W_};
+  int64_t batch = i % d_.train->num_batches(shape);
+  AUGUR_RETURN_IF_ERROR(d_.train->FillSlice(batch, w_, shape, slice_.spans()));
+  const int F = d_.compute->config().num_sparse;
+  offsets_.resize(static_cast<size_t>(F) * (B_ + 1));
+  slots_.resize(static_cast<size_t>(F) * B_);
+  for (int f = 0; f < F; ++f) {
+    auto ids = slice_.ids(f);
+    for (int64_t b = 0; b < B_; ++b) {
+      offsets_[f * (B_ + 1) + b] = f * B_ + b;
+      AUGUR_ASSIGN_OR_RETURN(slots_[f * B_ + b], cache_.SlotOf(planner::MakeKey(f, ids[b])));
+    }
+    offsets_[f * (B_ + 1) + B_] = (f + 1) * B_;
+  }
+  mb->batch_size = static_cast<int>(B_);
+  mb->global_batch_size = B_ * W_;
+  mb->dense = slice_.dense;
+  mb->labels = slice_.labels;
+  mb->offsets = offsets_;
+  mb->slots = slots_;
+  return absl::OkStatus();
+}
+
+// One all-reduce: [dense gradients | shared rows' gradients | stop flag]. Every holder of a
+// touched row then applies the same update, so replicas stay bit-identical.
+absl::Status Loop::ReduceAndUpdate(const planner::WorkerIterationPlan& plan,
+                                   const model::EmbeddingGradients& emb, int64_t i, bool* stop) {
+  absl::Span<float> dense = d_.compute->dense_gradients();
+  const size_t nd = dense.size(), ns = none_ ? 0 : plan.shared.size();
+  absl::flat_hash_map<model::SlotIndex, size_t> local;  // slot -> row in emb.grads
+  for (size_t r = 0; r < emb.slots.size(); ++r) local[emb.slots[r]] = r;
+  reduce_.assign(nd + ns * dim_ + 1, -0.0f);
+  std::copy(dense.begin(), dense.end(), reduce_.begin());
+  for (size_t s = 0; s < ns; ++s) {
+    if (!cache_.Holds(plan.shared[s])) continue;
+    auto it = local.find(*cache_.SlotOf(plan.shared[s]));
+    if (it != local.end())
+      std::copy_n(emb.grads.begin() + it->second * dim_, dim_, reduce_.begin() + nd + s * dim_);
+  }
+  reduce_.back() = cancel_reason_.empty() ? -0.0f : 1.0f;
+  if (W_ > 1) AUGUR_RETURN_IF_ERROR(d_.collective->AllReduceSum(reduce_.data(), reduce_.size()));
+  *stop = reduce_.back() > 0.0f;
+  std::copy_n(reduce_.begin(), nd, dense.begin());
+  AUGUR_RETURN_IF_ERROR(d_.compute->ApplyDenseGradients());
+  if (none_) return PushGradients(emb, i);
+
+  std::vector<model::SlotIndex> slots;
+  std::vector<float> grads;
+  for (size_t s = 0; s < ns; ++s) {
+    if (!cache_.Holds(plan.shared[s])) continue;
+    slots.push_back(*cache_.SlotOf(plan.shared[s]));
+    grads.insert(grads.end(), reduce_.begin() + nd + s * dim_, reduce_.begin() + nd + (s + 1) * dim_);
+  }
+  for (size_t r = 0; r < emb.slots.size(); ++r) {
+    planner::RowKey k = cache_.KeyOf(emb.slots[r]);
+    if (std::binary_search(plan.shared.begin(), plan.shared.end(), k)) continue;
+    slots.push_back(emb.slots[r]);
+    grads.insert(grads.end(), emb.grads.begin() + r * dim_, emb.grads.begin() + (r + 1) * dim_);
+  }
+  AUGUR_RETURN_IF_ERROR(d_.compute->UpdateSlots(slots, grads, d_.spec.training.embedding_optimizer));
+  for (auto s : slots) cache_.set_version(s, i + 1);
+  return absl::OkStatus();
+}
+
+// The `none` policy: the shards apply the optimizer once every worker pushed.
+absl::Status Loop::PushGradients(const model::EmbeddingGradients& emb, int64_t i) {
+  std::vector<planner::RowKey> keys;
+  for (auto s : emb.slots) keys.push_back(cache_.KeyOf(s));
+  std::vector<std::vector<size_t>> index;
+  auto blocks = BlocksByTable(keys, &index);
+  for (size_t b = 0; b < blocks.size(); ++b)
+    for (size_t r : index[b])
+      blocks[b].values.insert(blocks[b].values.end(), emb.grads.begin() + r * dim_,
+                              emb.grads.begin() + (r + 1) * dim_);
+  pushes_.emplace_back(i, d_.shards->ApplyGradients(std::move(blocks), i, w_, W_));
+  return absl::OkStatus();
+}
+
+absl::Status Loop::WaitPushes(int64_t through) {
+  while (!pushes_.empty() && pushes_.front().first <= through) {
+    auto t0 = Clock::now();
+    auto r = pushes_.front().second.get();
+    pending_.stall_seconds += Since(t0);
+    pushes_.pop_front();
+    if (!r.ok())
+      return absl::Status(r.status().code(), "pushing gradients: " + std::string(r.status().message()));
+  }
+  return absl::OkStatus();
+}
+
+// Rows handed from a holder to a worker that needs them next: the source contributes value,
+// state and version, everyone else -0.0; receivers place them after the evictions.
+absl::Status Loop::Transfers(const planner::WorkerIterationPlan& plan, int64_t i) {
+  const int rf = d_.compute->row_floats();
+  const size_t per = rf + 2, n = plan.transfers.size();
+  std::vector<float> buf(n * per, -0.0f);
+  for (size_t t = 0; t < n; ++t) {
+    const auto& x = plan.transfers[t];
+    if (x.src_worker != w_) continue;
+    model::SlotIndex s = static_cast<model::SlotIndex>(x.src_slot);
+    AUGUR_RETURN_IF_ERROR(d_.compute->ReadSlots({&s, 1}, absl::MakeSpan(buf.data() + t * per, rf)));
+    PackVersion(cache_.version(s), buf.data() + t * per + rf);
+  }
+  if (W_ > 1) AUGUR_RETURN_IF_ERROR(d_.collective->AllReduceSum(buf.data(), buf.size()));
+  AUGUR_RETURN_IF_ERROR(cache_.Evict(plan.evictions, i));
+  for (size_t t = 0; t < n; ++t) {
+    const auto& x = plan.transfers[t];
+    if (x.dst_worker != w_) continue;
+    model::SlotIndex s = static_cast<model::SlotIndex>(x.dst_slot);
+    AUGUR_RETURN_IF_ERROR(d_.compute->WriteSlots({&s, 1}, absl::MakeConstSpan(buf.data() + t * per, rf)));
+    cache_.Insert(x.key, s, UnpackVersion(buf.data() + t * per + rf));
+    ++misses_at_[i + 1];
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Loop::Step(int64_t i, const planner::WorkerIterationPlan& plan, bool* stop) {
+  auto t0 = Clock::now();
+  cache_.IssueFills(plan.fills);
+  for (const auto& f : plan.fills) ++misses_at_[f.need_at];
+  AUGUR_ASSIGN_OR_RETURN(double waited, cache_.ApplyFillsFor(i));
+  model::Minibatch mb;
+  AUGUR_RETURN_IF_ERROR(BuildMinibatch(i, &mb));
+  model::EmbeddingGradients emb;
+  AUGUR_ASSIGN_OR_RETURN(double loss, d_.compute->ForwardBackward(mb, &emb));
+  AUGUR_RETURN_IF_ERROR(ReduceAndUpdate(plan, emb, i, stop));
+  if (plan.transfers.empty()) {
+    AUGUR_RETURN_IF_ERROR(cache_.Evict(plan.evictions, i));
+  } else {
+    AUGUR_RETURN_IF_ERROR(Transfers(plan, i));
+  }
+  // Stay within the write-back horizon the planner relies on for rows it no longer tracks.
+  int64_t horizon = d_.assignment.writeback_horizon;
+  AUGUR_ASSIGN_OR_RETURN(double wb_wait, cache_.WaitWriteBacks(i + 1 - horizon));
+  AUGUR_RETURN_IF_ERROR(WaitPushes(i + 1 - horizon));
+  int64_t misses = misses_at_[i];
+  misses_at_.erase(i);
+  int64_t unique = static_cast<int64_t>(emb.slots.size());
+  pending_.cache_hits += std::max<int64_t>(unique - misses, 0);
+  pending_.cache_misses += std::min(misses, unique);
+  pending_.stall_seconds += waited + wb_wait;
+  pending_.loss_sum += loss;
+  pending_.samples += B_;
+  double secs = Since(t0);
+  pending_.busy_seconds += secs;
+  if (d_.metrics) {
+    hits_c_->Increment(static_cast<double>(std::max<int64_t>(unique - misses, 0)));
+    miss_c_->Increment(static_cast<double>(std::min(misses, unique)));
+    stall_c_->Increment(waited + wb_wait);
+    samples_c_->Increment(static_cast<double>(B_));
+    iter_h_->Observe(secs);
+    loss_g_->Set(loss / static_cast<double>(B_));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Loop::Report(bool force, bool done, const std::string& error) {
+  pending_.completed = completed_;
+  if (!force && completed_ % 16 != 0 && Since(last_report_) < 0.25) return absl::OkStatus();
+  pending_.done = done;
+  pending_.error = error;
+  auto r = d_.oracle->Report(d_.assignment.job_id, w_, pending_);
+  last_report_ = Clock::now();
+  pending_ = ProgressUpdate{};
+  if (!r.ok()) return r.status();
+  if (!r->empty() && cancel_reason_.empty()) cancel_reason_ = *r;
+  return absl::OkStatus();
+}
+
+// After the last step: every cached row is on its shard, then worker 0 evaluates.
+absl::Status Loop::Finish(int64_t completed, bool cancelled) {
+  AUGUR_RETURN_IF_ERROR(cache_.ApplyAllFills());
+  if (cancelled) AUGUR_RETURN_IF_ERROR(cache_.Evict(cache_.AllAsWriteBacks(), completed));
+  AUGUR_RETURN_IF_ERROR(cache_.WaitWriteBacks(INT64_MAX).status());
+  AUGUR_RETURN_IF_ERROR(WaitPushes(INT64_MAX));
+  float barrier = 1.0f;  // every worker's rows are on the shards past this point
+  if (W_ > 1) AUGUR_RETURN_IF_ERROR(d_.collective->AllReduceSum(&barrier, 1));
+  if (w_ == 0 && !d_.output_dir.empty()) {
+    AUGUR_ASSIGN_OR_RETURN(auto weights, d_.compute->GetDenseWeights());
+    std::filesystem::create_directories(d_.output_dir);
+    std::ofstream out(d_.output_dir + "/dense.f32", std::ios::binary);
+    out.write(reinterpret_cast<const char*>(weights.data()),
+              static_cast<std::streamsize>(weights.size() * sizeof(float)));
+    if (!out) return absl::InternalError("cannot write " + d_.output_dir + "/dense.f32");
+  }
+  if (w_ == 0 && d_.eval && !cancelled) {
+    int64_t batch = std::min<int64_t>(B_, std::max<int64_t>(1, d_.compute->capacity() / 26));
+    AUGUR_ASSIGN_OR_RETURN(auto ev, Evaluate(*d_.eval, batch, d_.spec.training.eval_samples,
+                                             d_.shards, d_.compute));
+    pending_.has_eval = true;
+    pending_.eval_auc = ev.auc;
+    pending_.eval_logloss = ev.logloss;
+    pending_.eval_samples = ev.samples;
+    pending_.eval_iteration = completed;
+  }
+  return Report(true, true, "");
+}
+
+absl::Status Loop::Run() {
+  const int64_t n = d_.assignment.iterations;
+  d_.oracle->StartPlanStream(d_.assignment.job_id, w_);
+  bool stop = false;
+  int64_t i = 0;
+  for (; i < n && !stop; ++i) {
+    auto plan = d_.oracle->NextPlan(i, absl::Seconds(60));
+    if (!plan.ok()) return plan.status();
+    AUGUR_RETURN_IF_ERROR(Step(i, *plan, &stop));
+    completed_ = i + 1;
+    AUGUR_RETURN_IF_ERROR(Report(completed_ == n, false, ""));
+  }
+  AUGUR_RETURN_IF_ERROR(Finish(i, stop));
+  if (stop) return absl::CancelledError(cancel_reason_.empty() ? "cancelled" : cancel_reason_);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<model::DlrmConfig> ModelConfigOf(const job::JobSpec& spec) {
+  model::DlrmConfig c;
+  if (spec.model.preset != "custom") {
+    AUGUR_ASSIGN_OR_RETURN(c, model::DlrmPreset(spec.model.preset));
+  }
+  if (spec.model.dim > 0) c.dim = spec.model.dim;
+  if (!spec.model.bottom.empty()) c.bottom = spec.model.bottom;
+  if (!spec.model.top.empty()) c.top = spec.model.top;
+  c.self_interaction = spec.model.self_interaction;
+  auto st = model::ValidateDlrmConfig(c);
+  if (!st.ok()) return absl::InvalidArgumentError("model: " + std::string(st.message()));
+  return c;
+}
+
+absl::Status RunTrainer(const TrainerDeps& deps) {
+  Loop loop(deps);
+  auto st = loop.Run();
+  if (!st.ok() && st.code() != absl::StatusCode::kCancelled) {
+    spdlog::error("worker {}: {}", deps.assignment.worker_index, st.ToString());
+    ProgressUpdate u;
+    u.error = std::string(st.message());
+    (void)deps.oracle->Report(deps.assignment.job_id, deps.assignment.worker_index, u);
+  }
+  return st;
+}
+
+}  // namespace augur::worker

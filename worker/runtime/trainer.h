@@ -1,0 +1,62 @@
+// Trainer: one worker's side of a job — the iteration loop of oracle_cacher/planner.h's timeline:
+// issue the plan's fills, wait for the rows this step needs, forward/backward on the worker's
+// slice, one all-reduce for dense gradients and the plan's shared rows, the shared optimizer math
+// on every row this worker holds, transfers to peers, evictions and write-backs; the `none`
+// policy pushes row gradients to the shards instead. After the last step every row is back on
+// its shard; worker 0 then evaluates on the held-out set.
+//
+// Thread-safety: one thread runs a Trainer.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "common/data/dataset.h"
+#include "common/job/job_spec.h"
+#include "server/client/shard_client.h"
+#include "worker/model/collective.h"
+#include "worker/model/dense_compute.h"
+#include "worker/runtime/oracle_connection.h"
+
+namespace augur {
+class MetricsRegistry;
+}
+
+namespace augur::worker {
+
+struct TrainerDeps {
+  JobAssignment assignment;
+  job::JobSpec spec;
+  OracleConnection* oracle = nullptr;
+  shard::ShardClient* shards = nullptr;
+  model::DenseCompute* compute = nullptr;
+  model::Collective* collective = nullptr;
+  const data::Dataset* train = nullptr;
+  const data::Dataset* eval = nullptr;  // optional
+  MetricsRegistry* metrics = nullptr;   // optional
+  std::string output_dir;               // optional: worker 0 writes the dense weights here
+};
+
+struct EvalResult {
+  double auc = 0, logloss = 0;
+  int64_t samples = 0;
+};
+
+// Runs the whole job. Reports progress, errors and completion to the oracle; returns the first
+// error (the job then fails with it) or CANCELLED when the oracle cancelled the job.
+absl::Status RunTrainer(const TrainerDeps& deps);
+
+// AUC (ties averaged) and mean log-loss of probabilities against 0/1 labels.
+EvalResult ScorePredictions(const std::vector<float>& probs, const std::vector<float>& labels);
+
+// Evaluates the model (dense weights in `compute`, embeddings read from the shards) on up to
+// `max_samples` samples of `eval` (0 = all), in batches of `batch`. Uses the slot array as
+// scratch, so it may only run when the cache is empty.
+absl::StatusOr<EvalResult> Evaluate(const data::Dataset& eval, int64_t batch, int64_t max_samples,
+                                    shard::ShardClient* shards, model::DenseCompute* compute);
+
+// Converts the job's model section to the compute library's config.
+absl::StatusOr<model::DlrmConfig> ModelConfigOf(const job::JobSpec& spec);
+
+}  // namespace augur::worker

@@ -1,0 +1,93 @@
+#include "worker/runtime/worker_runtime.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/status.h"
+#include "worker/runtime/oracle_connection.h"
+#include "worker/runtime/trainer.h"
+
+namespace augur::worker {
+
+absl::Status RunOneJob(const WorkerOptions& o) {
+  OracleConnection oracle(o.oracle);
+  AUGUR_ASSIGN_OR_RETURN(JobAssignment a,
+                         oracle.Register(o.worker_index, absl::Seconds(o.register_timeout_s)));
+  auto fail = [&](const absl::Status& st) {
+    ProgressUpdate u;
+    u.error = std::string(st.message());
+    (void)oracle.Report(a.job_id, a.worker_index, u);
+    return st;
+  };
+  auto spec = job::ParseJobSpec(a.job_yaml);
+  if (!spec.ok()) return fail(spec.status());
+  spdlog::info("worker {}: joined {} ({}), {} iterations, policy {}", a.worker_index, a.job_id,
+               spec->name, a.iterations, spec->cache.policy);
+  auto config = ModelConfigOf(*spec);
+  if (!config.ok()) return fail(config.status());
+  model::DenseComputeOptions co;
+  co.backend = spec->training.backend;
+  co.model = *config;
+  co.capacity = spec->cache.capacity;
+  co.embedding_optimizer = spec->training.embedding_optimizer;
+  co.dense_optimizer = spec->training.dense_optimizer;
+  co.seed = spec->seed;
+  co.threads = spec->training.threads;
+  co.max_batch_size = static_cast<int>(spec->training.batch_size);
+  co.tf32 = spec->training.tf32;
+  auto compute = model::CreateDenseCompute(co);
+  if (!compute.ok()) return fail(compute.status());
+  auto train = data::Dataset::Open(spec->data.train);
+  if (!train.ok()) return fail(train.status());
+  std::unique_ptr<data::Dataset> eval;
+  if (!spec->data.eval.empty()) {
+    auto e = data::Dataset::Open(spec->data.eval);
+    if (!e.ok()) return fail(e.status());
+    eval = std::move(*e);
+  }
+  auto shards = shard::ShardClient::Connect(spec->cluster.shards);
+  if (!shards.ok()) return fail(shards.status());
+  std::unique_ptr<model::RendezvousStore> store;
+  std::unique_ptr<model::Collective> collective;
+  if (spec->cluster.workers > 1) {
+    store = oracle.NewRendezvousStore();
+    model::GlooCollectiveOptions go;
+    go.rank = a.worker_index;
+    go.size = spec->cluster.workers;
+    go.store = store.get();
+    go.prefix = a.job_id;
+    go.hostname = o.collective_host;
+    go.timeout = absl::Seconds(60);
+    auto c = model::NewGlooCollective(go);
+    if (!c.ok()) return fail(c.status());
+    collective = std::move(*c);
+  } else {
+    collective = model::NewLocalCollective();
+  }
+  TrainerDeps d;
+  d.assignment = a;
+  d.spec = *spec;
+  d.oracle = &oracle;
+  d.shards = shards->get();
+  d.compute = compute->get();
+  d.collective = collective.get();
+  d.train = train->get();
+  d.eval = eval.get();
+  d.metrics = o.metrics;
+  if (!o.output_dir.empty()) d.output_dir = o.output_dir + "/" + a.job_id;
+  auto st = RunTrainer(d);
+  if (st.ok()) spdlog::info("worker {}: {} done", a.worker_index, a.job_id);
+  return st;
+}
+
+absl::Status RunWorker(const WorkerOptions& o) {
+  while (true) {
+    auto st = RunOneJob(o);
+    if (o.exit_after_job) return st;
+    if (st.code() == absl::StatusCode::kUnavailable && st.message().find("register") != std::string::npos)
+      return absl::OkStatus();  // no job came within the registration timeout
+    if (!st.ok() && st.code() != absl::StatusCode::kCancelled)
+      spdlog::warn("job ended with error: {}", st.ToString());
+  }
+}
+
+}  // namespace augur::worker

@@ -1,0 +1,32 @@
+// The worker process around the Trainer: wait for a job, build the backend, the collective, the
+// shard client and the datasets it names, train, and go back for the next job.
+#pragma once
+
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace augur {
+class MetricsRegistry;
+}
+
+namespace augur::worker {
+
+struct WorkerOptions {
+  std::string oracle;               // host:port
+  int worker_index = -1;            // -1: the oracle assigns one
+  std::string collective_host = "127.0.0.1";
+  std::string output_dir;           // worker 0 writes <output_dir>/<job id>/dense.f32
+  double register_timeout_s = 600;  // how long to wait for a job to join
+  bool exit_after_job = false;
+  MetricsRegistry* metrics = nullptr;
+};
+
+// Runs jobs until registration times out (OK) or, with exit_after_job, after one job (its
+// status). Errors name what failed: the oracle, a shard, the dataset, the collective.
+absl::Status RunWorker(const WorkerOptions& options);
+
+// One job: register, train, report. Exposed for tests that run workers as threads.
+absl::Status RunOneJob(const WorkerOptions& options);
+
+}  // namespace augur::worker

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include <grpcpp/client_context.h>
+#include <grpcpp/completion_queue.h>
+#include <grpcpp/support/async_unary_call.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -45,6 +47,39 @@ struct ShardClient::Shared {
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   std::vector<std::unique_ptr<v1::ShardService::Stub>> stubs;
   DelayQueue delays;
+  // Completions of every RPC of this client, run by cq_thread. The classic async API with a
+  // queue we own, rather than the callback API: gRPC 1.51 runs client callbacks on a shared
+  // "alternative" queue that polls with sleeps and whose teardown raced in our tests.
+  grpc::CompletionQueue cq;
+  std::thread cq_thread;
+  // Operations not yet destroyed. ~ShardClient waits for zero before it releases the channels,
+  // so the last channel reference is never dropped on a gRPC callback thread (gRPC asserts
+  // when it is torn down from inside one of its own callbacks).
+  absl::Mutex mu;
+  int inflight ABSL_GUARDED_BY(mu) = 0;
+};
+
+// A completion-queue tag: the reader and status of one unary RPC attempt. The client's CQ
+// thread runs it once the RPC finished and deletes it.
+class AsyncTag {
+ public:
+  virtual ~AsyncTag() = default;
+  virtual void Run() = 0;
+};
+
+template <typename Resp>
+class UnaryAttempt final : public AsyncTag {
+ public:
+  explicit UnaryAttempt(std::function<void(grpc::Status)> done) : done_(std::move(done)) {}
+  void Run() override {
+    reader.reset();  // lives in the call's arena, which `done_` may free with the context
+    done_(status);
+  }
+  std::unique_ptr<grpc::ClientAsyncResponseReader<Resp>> reader;
+  grpc::Status status;
+
+ private:
+  std::function<void(grpc::Status)> done_;
 };
 
 // One parallel call: requests[i] goes to shard i (nullopt: shard i is skipped). When every
@@ -52,14 +87,20 @@ struct ShardClient::Shared {
 template <typename Req, typename Resp>
 class FanOut : public std::enable_shared_from_this<FanOut<Req, Resp>> {
  public:
-  using Invoke = std::function<void(v1::ShardService::Stub*, grpc::ClientContext*, const Req*,
-                                    Resp*, std::function<void(grpc::Status)>)>;
+  using Invoke = std::function<std::unique_ptr<grpc::ClientAsyncResponseReader<Resp>>(
+      v1::ShardService::Stub*, grpc::ClientContext*, const Req&, grpc::CompletionQueue*)>;
   using Done = std::function<void(std::vector<absl::Status>&, std::vector<Resp>&)>;
 
-  FanOut(std::shared_ptr<ShardClient::Shared> shared, Invoke invoke, bool retry_aborted,
-         Done done)
-      : shared_(std::move(shared)), invoke_(std::move(invoke)), retry_aborted_(retry_aborted),
-        done_(std::move(done)) {}
+  FanOut(ShardClient::Shared* shared, Invoke invoke, bool retry_aborted, Done done)
+      : shared_(shared), invoke_(std::move(invoke)), retry_aborted_(retry_aborted),
+        done_(std::move(done)) {
+    absl::MutexLock lock(&shared_->mu);
+    ++shared_->inflight;
+  }
+  ~FanOut() {
+    absl::MutexLock lock(&shared_->mu);
+    --shared_->inflight;
+  }
 
   void Start(std::vector<std::optional<Req>> requests) {
     size_t n = requests.size();
@@ -84,8 +125,11 @@ class FanOut : public std::enable_shared_from_this<FanOut<Req, Resp>> {
                                    shared_->options.rpc_deadline);
     responses_[shard].Clear();
     auto self = this->shared_from_this();
-    invoke_(shared_->stubs[shard].get(), contexts_[shard].get(), &*requests_[shard],
-            &responses_[shard], [self, shard](grpc::Status s) { self->OnDone(shard, s); });
+    auto* attempt =
+        new UnaryAttempt<Resp>([self, shard](grpc::Status s) { self->OnDone(shard, s); });
+    attempt->reader = invoke_(shared_->stubs[shard].get(), contexts_[shard].get(),
+                              *requests_[shard], &shared_->cq);
+    attempt->reader->Finish(&responses_[shard], &attempt->status, attempt);
   }
 
   void OnDone(size_t shard, const grpc::Status& s) {
@@ -114,7 +158,7 @@ class FanOut : public std::enable_shared_from_this<FanOut<Req, Resp>> {
     if (remaining_.fetch_sub(1) == 1) done_(statuses_, responses_);
   }
 
-  std::shared_ptr<ShardClient::Shared> shared_;
+  ShardClient::Shared* const shared_;  // outlives every FanOut (see Shared::inflight)
   Invoke invoke_;
   bool retry_aborted_;
   Done done_;

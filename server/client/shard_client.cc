@@ -121,10 +121,8 @@ template <typename Req, typename Resp>
 using InvokeFn = typename FanOut<Req, Resp>::Invoke;
 
 #define AUGUR_SHARD_INVOKE(Method, Req, Resp)                                                   \
-  InvokeFn<Req, Resp>([](v1::ShardService::Stub* stub, grpc::ClientContext* ctx, const Req* r, \
-                         Resp* resp, std::function<void(grpc::Status)> cb) {                   \
-    stub->async()->Method(ctx, r, resp, std::move(cb));                                        \
-  })
+  InvokeFn<Req, Resp>([](v1::ShardService::Stub* stub, grpc::ClientContext* ctx, const Req& r, \
+                         grpc::CompletionQueue* cq) { return stub->Async##Method(ctx, r, cq); })
 
 }  // namespace
 
@@ -175,24 +173,42 @@ void DelayQueue::Loop() {
   }
 }
 
-ShardClient::ShardClient(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
+ShardClient::ShardClient(std::unique_ptr<Shared> shared) : shared_(std::move(shared)) {}
 
 ShardClient::~ShardClient() {
-  // Join the timer thread here, on the caller's thread: in-flight operations may keep Shared
-  // alive and release it last from a thread the timer could not join from.
+  // Pending retries complete as CANCELLED; then wait until every operation object is gone so
+  // channels are released here, on the caller's thread.
   shared_->delays.Stop();
+  {
+    absl::MutexLock lock(&shared_->mu);
+    auto idle = [s = shared_.get()]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) {
+      return s->inflight == 0;
+    };
+    shared_->mu.Await(absl::Condition(&idle));
+  }
+  shared_->cq.Shutdown();
+  shared_->cq_thread.join();
 }
 
 absl::StatusOr<std::unique_ptr<ShardClient>> ShardClient::FromChannels(
     std::vector<std::shared_ptr<grpc::Channel>> channels, const ShardClientOptions& options) {
   if (channels.empty()) return absl::InvalidArgumentError("a shard client needs >= 1 shard");
-  auto shared = std::make_shared<Shared>();
+  auto shared = std::make_unique<Shared>();
   shared->options = options;
   for (size_t i = 0; i < channels.size(); ++i) {
     shared->stubs.push_back(v1::ShardService::NewStub(channels[i]));
     if (shared->endpoints.size() <= i) shared->endpoints.push_back("channel " + std::to_string(i));
   }
   shared->channels = std::move(channels);
+  shared->cq_thread = std::thread([cq = &shared->cq] {
+    void* tag = nullptr;
+    bool ok = false;
+    while (cq->Next(&tag, &ok)) {
+      auto* t = static_cast<AsyncTag*>(tag);
+      t->Run();  // unary Finish always delivers its status, ok or not
+      delete t;
+    }
+  });
   return std::unique_ptr<ShardClient>(new ShardClient(std::move(shared)));
 }
 
@@ -231,7 +247,7 @@ std::future<absl::StatusOr<std::vector<RowBlock>>> ShardClient::Lookup(
   auto future = promise->get_future();
   auto request = std::make_shared<std::vector<RowBlock>>(std::move(blocks));
   auto fan = std::make_shared<FanOut<v1::LookupRequest, v1::LookupResponse>>(
-      shared_, AUGUR_SHARD_INVOKE(Lookup, v1::LookupRequest, v1::LookupResponse),
+      shared_.get(), AUGUR_SHARD_INVOKE(Lookup, v1::LookupRequest, v1::LookupResponse),
       /*retry_aborted=*/true,
       [promise, split, request](std::vector<absl::Status>& st,
                                 std::vector<v1::LookupResponse>& resp) {
@@ -258,7 +274,7 @@ std::future<absl::Status> ShardClient::Write(std::vector<RowBlock> blocks) {
   auto promise = std::make_shared<std::promise<absl::Status>>();
   auto future = promise->get_future();
   auto fan = std::make_shared<FanOut<v1::WriteRequest, v1::WriteResponse>>(
-      shared_, AUGUR_SHARD_INVOKE(Write, v1::WriteRequest, v1::WriteResponse), false,
+      shared_.get(), AUGUR_SHARD_INVOKE(Write, v1::WriteRequest, v1::WriteResponse), false,
       [promise](std::vector<absl::Status>& st, std::vector<v1::WriteResponse>&) {
         promise->set_value(FirstError(st));
       });
@@ -285,7 +301,7 @@ std::future<absl::StatusOr<bool>> ShardClient::ApplyGradients(std::vector<RowBlo
   auto promise = std::make_shared<std::promise<Result>>();
   auto future = promise->get_future();
   auto fan = std::make_shared<FanOut<v1::ApplyGradientsRequest, v1::ApplyGradientsResponse>>(
-      shared_,
+      shared_.get(),
       AUGUR_SHARD_INVOKE(ApplyGradients, v1::ApplyGradientsRequest, v1::ApplyGradientsResponse),
       false,
       [promise](std::vector<absl::Status>& st, std::vector<v1::ApplyGradientsResponse>& resp) {

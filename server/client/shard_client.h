@@ -23,9 +23,11 @@
 // CreateTable and DropTable are atomic per shard, not across shards.
 //
 // Thread-safety: all methods may be called concurrently from any thread. Futures may be waited
-// on from any thread; completion runs on gRPC's threads, so do not block inside a future's
-// continuation chain. Destroying the client with operations in flight is allowed: pending
-// version-wait retries complete with CANCELLED, in-flight RPCs still complete their futures.
+// on from any thread. Results are assembled on the client's own completion thread (one per
+// client), so one client's throughput is bounded by that thread; use several clients for more.
+// Destroying the client with operations in flight is allowed: pending version-wait retries
+// complete with CANCELLED, and the destructor blocks until in-flight RPCs have completed their
+// futures (at most rpc_deadline).
 #pragma once
 
 #include <chrono>
@@ -97,11 +99,11 @@ class ShardClient {
   // Shard i writes its checkpoint to `dir`/shard-<i> (paths on the shard's machine).
   std::future<absl::Status> Checkpoint(const std::string& dir);
 
-  struct Shared;  // implementation state, shared with in-flight operations
+  struct Shared;  // implementation state, borrowed by in-flight operations
 
  private:
-  explicit ShardClient(std::shared_ptr<Shared> shared);
-  std::shared_ptr<Shared> shared_;
+  explicit ShardClient(std::unique_ptr<Shared> shared);
+  std::unique_ptr<Shared> shared_;
 };
 
 }  // namespace augur::shard

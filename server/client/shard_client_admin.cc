@@ -9,7 +9,7 @@ namespace {
 
 // Sends `make(shard)` to every shard; `finish` turns the answers into the future's value.
 template <typename Req, typename Resp, typename T>
-std::future<T> ToAll(std::shared_ptr<ShardClient::Shared> shared,
+std::future<T> ToAll(ShardClient::Shared* shared,
                      typename FanOut<Req, Resp>::Invoke invoke,
                      std::function<Req(size_t)> make,
                      std::function<T(std::vector<absl::Status>&, std::vector<Resp>&)> finish) {
@@ -18,7 +18,7 @@ std::future<T> ToAll(std::shared_ptr<ShardClient::Shared> shared,
   std::vector<std::optional<Req>> reqs;
   for (size_t s = 0; s < shared->stubs.size(); ++s) reqs.emplace_back(make(s));
   auto fan = std::make_shared<FanOut<Req, Resp>>(
-      std::move(shared), std::move(invoke), false,
+      shared, std::move(invoke), false,
       [promise, finish](std::vector<absl::Status>& st, std::vector<Resp>& resp) {
         promise->set_value(finish(st, resp));
       });
@@ -34,11 +34,9 @@ std::future<absl::StatusOr<bool>> ShardClient::CreateTable(const TableSpec& spec
   Req req;
   ToProto(spec, req.mutable_table());
   return ToAll<Req, Resp, absl::StatusOr<bool>>(
-      shared_,
-      [](v1::ShardService::Stub* stub, grpc::ClientContext* ctx, const Req* r, Resp* resp,
-         std::function<void(grpc::Status)> cb) {
-        stub->async()->CreateTable(ctx, r, resp, std::move(cb));
-      },
+      shared_.get(),
+      [](v1::ShardService::Stub* stub, grpc::ClientContext* ctx, const Req& r,
+         grpc::CompletionQueue* cq) { return stub->AsyncCreateTable(ctx, r, cq); },
       [req](size_t) { return req; },
       [](std::vector<absl::Status>& st, std::vector<Resp>& resp) -> absl::StatusOr<bool> {
         AUGUR_RETURN_IF_ERROR(FirstError(st));
@@ -53,11 +51,9 @@ std::future<absl::StatusOr<std::vector<TableSpec>>> ShardClient::ListTables() {
   using Resp = v1::ListTablesResponse;
   using Result = absl::StatusOr<std::vector<TableSpec>>;
   return ToAll<Req, Resp, Result>(
-      shared_,
-      [](v1::ShardService::Stub* stub, grpc::ClientContext* ctx, const Req* r, Resp* resp,
-         std::function<void(grpc::Status)> cb) {
-        stub->async()->ListTables(ctx, r, resp, std::move(cb));
-      },
+      shared_.get(),
+      [](v1::ShardService::Stub* stub, grpc::ClientContext* ctx, const Req& r,
+         grpc::CompletionQueue* cq) { return stub->AsyncListTables(ctx, r, cq); },
       [](size_t) { return Req(); },
       [](std::vector<absl::Status>& st, std::vector<Resp>& resp) -> Result {
         AUGUR_RETURN_IF_ERROR(FirstError(st));
@@ -78,11 +74,9 @@ std::future<absl::Status> ShardClient::DropTable(uint32_t table_id) {
   using Req = v1::DropTableRequest;
   using Resp = v1::DropTableResponse;
   return ToAll<Req, Resp, absl::Status>(
-      shared_,
-      [](v1::ShardService::Stub* stub, grpc::ClientContext* ctx, const Req* r, Resp* resp,
-         std::function<void(grpc::Status)> cb) {
-        stub->async()->DropTable(ctx, r, resp, std::move(cb));
-      },
+      shared_.get(),
+      [](v1::ShardService::Stub* stub, grpc::ClientContext* ctx, const Req& r,
+         grpc::CompletionQueue* cq) { return stub->AsyncDropTable(ctx, r, cq); },
       [table_id](size_t) {
         Req r;
         r.set_table_id(table_id);
@@ -95,11 +89,9 @@ std::future<absl::Status> ShardClient::Checkpoint(const std::string& dir) {
   using Req = v1::CheckpointRequest;
   using Resp = v1::CheckpointResponse;
   return ToAll<Req, Resp, absl::Status>(
-      shared_,
-      [](v1::ShardService::Stub* stub, grpc::ClientContext* ctx, const Req* r, Resp* resp,
-         std::function<void(grpc::Status)> cb) {
-        stub->async()->Checkpoint(ctx, r, resp, std::move(cb));
-      },
+      shared_.get(),
+      [](v1::ShardService::Stub* stub, grpc::ClientContext* ctx, const Req& r,
+         grpc::CompletionQueue* cq) { return stub->AsyncCheckpoint(ctx, r, cq); },
       [dir](size_t s) {
         Req r;
         r.set_dir(dir + "/shard-" + std::to_string(s));

@@ -88,8 +88,9 @@ IterationReadsStream::IterationReadsStream(const Dataset& dataset, BatchShape sh
 
 bool IterationReadsStream::Next(planner::IterationReads* out) {
   if (next_ >= end_) return false;
-  // Every 256 batches, drop the pages already consumed from the resident set.
-  if (next_ % 256 == 0) dataset_.ReleaseSparseBefore(next_ * shape_.global());
+  // Every 16 batches, drop the pages already consumed from the resident set (one madvise per
+  // column; the consumer already copied the keys it keeps).
+  if (next_ % 16 == 0) dataset_.ReleaseSparseBefore(next_ * shape_.global());
   absl::Status s = FillIterationReads(dataset_, next_, shape_, &dedup_, out);
   if (!s.ok()) return false;  // cannot happen: next_ < num_batches
   ++next_;

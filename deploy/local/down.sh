@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Stops the local cluster that up.sh started in RUN_DIR: exactly the pids in RUN_DIR/pids (never
+# by process name), workers first, then the oracle, then the shards. Each gets SIGTERM, then
+# SIGKILL if it is still running after --grace seconds. Removes RUN_DIR/pids and cluster.yaml;
+# logs and shard data stay.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=deploy/local/lib.sh
+. "$here/lib.sh"
+
+usage() {
+  cat <<'USAGE'
+usage: deploy/local/down.sh [--run-dir DIR] [--grace S]
+  --run-dir DIR   the run dir given to up.sh (default ./run/local)
+  --grace S       seconds between SIGTERM and SIGKILL (default 10)
+  -h, --help      this text
+USAGE
+}
+run_dir=./run/local grace=10
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --run-dir) [ $# -ge 2 ] || augur_die "--run-dir needs a value"; run_dir=$2; shift 2 ;;
+    --grace) [ $# -ge 2 ] || augur_die "--grace needs a value"; grace=$2; shift 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) augur_die "unknown argument '$1' (see --help)" ;;
+  esac
+done
+[[ $grace =~ ^[0-9]+$ ]] || augur_die "--grace must be whole seconds, got '$grace'"
+[ -d "$run_dir" ] || augur_die "no run dir $run_dir"
+run_dir=$(cd "$run_dir" && pwd)
+if [ ! -f "$run_dir/pids" ]; then
+  echo "down.sh: nothing to stop in $run_dir (no pids file)"
+  exit 0
+fi
+echo "down.sh: stopping the cluster in $run_dir"
+augur_stop_pids_file "$run_dir/pids" "$grace"
+left=0
+while read -r name pid _ _ start; do
+  if [ -n "${pid:-}" ] && augur_pid_is "$pid" "$start"; then
+    echo "down.sh: $name (pid $pid) is still running" >&2
+    left=1
+  fi
+done <"$run_dir/pids"
+[ "$left" = 0 ] || exit 1
+rm -f "$run_dir/pids" "$run_dir/cluster.yaml"

@@ -224,6 +224,19 @@ tmp=$run_dir/cluster.yaml.tmp
   echo "# backend: $backend, profile: $profile, logs: $run_dir/logs"
 } >"$tmp"
 mv "$tmp" "$run_dir/cluster.yaml"
+# A Prometheus scrape config for this cluster (prometheus --config.file RUN_DIR/prometheus.yml),
+# to go with deploy/grafana/augur-dashboard.json.
+{
+  echo "# Written by deploy/local/up.sh for the cluster in $run_dir."
+  echo "global: {scrape_interval: 5s}"
+  echo "scrape_configs:"
+  echo "  - job_name: augur-shard"
+  echo "    static_configs: [{targets: [$(printf '"%s",' "${shard_metrics[@]}" | sed 's/,$//')]}]"
+  echo "  - job_name: augur-oracle"
+  echo "    static_configs: [{targets: [\"$oracle_metrics\"]}]"
+  echo "  - job_name: augur-worker"
+  echo "    static_configs: [{targets: [$(printf '"%s",' "${worker_metrics[@]}" | sed 's/,$//')]}]"
+} >"$run_dir/prometheus.yml"
 started_ok=1
 
 echo "augur local cluster up: $shards shard(s), oracle $oracle_grpc, $workers worker(s) ($backend)"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by up.sh, down.sh and status.sh (sourced, not run).
 #
 # RUN_DIR/pids has one line per process the run started, in start order:
@@ -35,10 +36,10 @@ augur_pid_is() {
 # oracle, then shards: reverse start order), wait up to GRACE_S (default 10) for them to exit,
 # then KILL what is left. Prints one line per process.
 augur_stop_pids_file() {
-  local file=$1 grace=${2:-10} name pid grpc metrics start
+  local file=$1 grace=${2:-10} name pid start
   [ -f "$file" ] || return 0
   local -a names=() pids=() starts=()
-  while read -r name pid grpc metrics start; do
+  while read -r name pid _ _ start; do
     [ -n "${pid:-}" ] || continue
     names+=("$name") pids+=("$pid") starts+=("$start")
   done <"$file"

@@ -9,7 +9,7 @@ namespace fs = std::filesystem;
 
 static fs::path SourceDir() {
   const char* s = std::getenv("AUGUR_SOURCE_DIR");
-  return s ? fs::path(s) : fs::current_path();
+  return s ? fs::path(s) : fs::path(AUGUR_DEFAULT_SOURCE_DIR);
 }
 
 std::optional<std::string> SharedDataDir() {
@@ -20,7 +20,7 @@ std::optional<std::string> SharedDataDir() {
 
 std::string BinDir() {
   const char* b = std::getenv("AUGUR_BIN_DIR");
-  return b ? std::string(b) : (SourceDir() / "build" / "bin").string();
+  return b ? std::string(b) : std::string(AUGUR_DEFAULT_BIN_DIR);
 }
 
 ScratchDir::ScratchDir(const std::string& tag) {

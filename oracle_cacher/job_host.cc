@@ -1,14 +1,22 @@
 #include "oracle_cacher/job_host.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "common/data/prep.h"
 
 namespace augur::oracle {
 
 JobHost::JobHost(TableCreator create_tables, JobRunnerOptions options,
-                 std::vector<std::string> default_shards)
+                 std::vector<std::string> default_shards, std::string work_dir)
     : create_tables_(std::move(create_tables)),
       default_shards_(std::move(default_shards)),
+      work_dir_(std::move(work_dir)),
       options_(options) {
+  if (work_dir_.empty())
+    work_dir_ = (std::filesystem::temp_directory_path() / ("augur-oracle-" + std::to_string(getpid()))).string();
   loop_ = std::thread([this] { Loop(); });
 }
 
@@ -71,7 +79,10 @@ void JobHost::Loop() {
           break;
         }
     }
-    auto runner = JobRunner::Start(next->spec, next->id, create_tables_, options_);
+    auto prepared = PrepareData(*next);
+    absl::StatusOr<std::unique_ptr<JobRunner>> runner =
+        prepared.ok() ? JobRunner::Start(next->spec, next->id, create_tables_, options_)
+                      : absl::StatusOr<std::unique_ptr<JobRunner>>(prepared);
     std::shared_ptr<JobRunner> shared;
     {
       absl::MutexLock l(&mu_);
@@ -171,6 +182,59 @@ bool JobHost::WaitIdle(absl::Duration timeout) const {
     return true;
   };
   return mu_.AwaitWithTimeout(absl::Condition(&idle), timeout);
+}
+
+// Jobs may name a raw Criteo TSV (or .tsv.gz) instead of a dataset directory: convert it once,
+// here, so the planner and every worker read the same binary dataset. Ids are hashed mod
+// data.max_rows when set.
+absl::Status JobHost::PrepareData(Entry& e) {
+  namespace fs = std::filesystem;
+  std::string train_dir;
+  for (std::string* path : {&e.spec.data.train, &e.spec.data.eval}) {
+    if (path->empty() || fs::is_directory(*path)) continue;
+    data::PrepOptions p;
+    p.inputs = {*path};
+    p.out_dir = work_dir_ + "/" + e.id + (path == &e.spec.data.train ? "-train" : "-eval");
+    if (e.spec.data.max_rows > 0) {
+      p.writer.transform = data::SparseTransform::kMod;
+      p.writer.max_rows = e.spec.data.max_rows;
+    }
+    if (p.inputs[0].ends_with(".csv")) p.format = data::InputFormat::kCsv;
+    p.on_bad_line = data::BadLinePolicy::kSkip;
+    fs::create_directories(work_dir_);
+    std::error_code ec;
+    fs::remove_all(p.out_dir, ec);
+    auto r = data::PrepareDataset(p);
+    if (!r.ok()) return absl::Status(r.status().code(), "converting " + *path + ": " + std::string(r.status().message()));
+    {
+      absl::MutexLock l(&mu_);
+      Event(e, "converted " + *path + " (" + std::to_string(r->rows) + " rows, " +
+                   std::to_string(r->bad_lines) + " bad lines skipped) to " + p.out_dir);
+    }
+    *path = p.out_dir;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status JobHost::PutModel(const std::string& id, std::vector<float> dense) {
+  absl::MutexLock l(&mu_);
+  for (auto& j : jobs_)
+    if (j->id == id) {
+      j->dense = std::move(dense);
+      Event(*j, "model uploaded (" + std::to_string(j->dense.size()) + " dense weights)");
+      return absl::OkStatus();
+    }
+  return absl::NotFoundError("no job " + id);
+}
+
+absl::StatusOr<std::pair<job::JobSpec, std::vector<float>>> JobHost::GetModel(const std::string& id) const {
+  absl::MutexLock l(&mu_);
+  for (auto& j : jobs_)
+    if (j->id == id) {
+      if (j->dense.empty()) return absl::FailedPreconditionError(id + " has no trained model (yet)");
+      return std::make_pair(j->spec, j->dense);
+    }
+  return absl::NotFoundError("no job " + id);
 }
 
 void JobHost::StoreSet(const std::string& key, const std::string& value) {

@@ -19,8 +19,9 @@ namespace augur::oracle {
 class JobHost {
  public:
   // `default_shards` serve jobs whose spec names none.
+  // `work_dir`: where Criteo TSV inputs are converted to datasets (a temp dir when empty).
   JobHost(TableCreator create_tables, JobRunnerOptions options,
-          std::vector<std::string> default_shards = {});
+          std::vector<std::string> default_shards = {}, std::string work_dir = "");
   ~JobHost();
 
   // Queues a job (already validated by job::ParseJobSpec); returns its id ("job-1", ...).
@@ -38,6 +39,11 @@ class JobHost {
   // Waits until no job is queued or running, or the timeout passes; true when idle.
   bool WaitIdle(absl::Duration timeout) const;
 
+  // The trained dense weights of a job (uploaded by its worker 0) and the spec it ran with.
+  // NOT_FOUND for an unknown job; FAILED_PRECONDITION when no model was uploaded yet.
+  absl::Status PutModel(const std::string& id, std::vector<float> dense);
+  absl::StatusOr<std::pair<job::JobSpec, std::vector<float>>> GetModel(const std::string& id) const;
+
   // Rendezvous board: Set publishes, Get waits up to `timeout` (DEADLINE_EXCEEDED).
   void StoreSet(const std::string& key, const std::string& value);
   absl::StatusOr<std::string> StoreGet(const std::string& key, absl::Duration timeout) const;
@@ -50,13 +56,17 @@ class JobHost {
     JobStatus final_status;  // for jobs that never started or whose runner was released
     bool finished = false;
     std::vector<std::string> events;
+    std::vector<float> dense;  // uploaded model
   };
+  // Converts a raw Criteo TSV named by data.train / data.eval into a dataset directory.
+  absl::Status PrepareData(Entry& e);
   void Loop();
   void Event(Entry& e, const std::string& what) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static JobStatus Queued(const Entry& e);
 
   TableCreator create_tables_;
   std::vector<std::string> default_shards_;
+  std::string work_dir_;
   JobRunnerOptions options_;
   mutable absl::Mutex mu_;
   std::vector<std::unique_ptr<Entry>> jobs_ ABSL_GUARDED_BY(mu_);

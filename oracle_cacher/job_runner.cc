@@ -103,7 +103,7 @@ class JobRunner::Impl {
     bool done = false;
     absl::Time last_report;
     double loss_sum = 0, stall = 0, busy = 0;
-    int64_t samples = 0, hits = 0, misses = 0;
+    int64_t samples = 0, hits = 0, misses = 0, rows_fetched = 0, bytes_fetched = 0;
   };
 
   job::JobSpec spec_;
@@ -277,6 +277,8 @@ std::string JobRunner::Impl::Report(const WorkerReport& r) {
   w.misses += r.cache_misses;
   w.stall += r.stall_seconds;
   w.busy += r.busy_seconds;
+  w.rows_fetched += r.rows_fetched;
+  w.bytes_fetched += r.bytes_fetched;
   if (r.samples > 0) last_loss_ = r.loss_sum / static_cast<double>(r.samples);
   if (r.eval_auc) {
     eval_auc_ = r.eval_auc;
@@ -347,6 +349,8 @@ JobStatus JobRunner::Impl::Status() const {
   for (auto& w : workers_) {
     samples += w.samples, hits += w.hits, misses += w.misses, stall += w.stall, busy += w.busy;
     s.workers_registered += w.registered;
+    s.rows_fetched += w.rows_fetched;
+    s.bytes_fetched += w.bytes_fetched;
   }
   s.workers = W_;
   s.elapsed_s = absl::ToDoubleSeconds(absl::Now() - start_);

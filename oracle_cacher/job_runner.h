@@ -66,6 +66,7 @@ struct WorkerReport {
   std::string error;
   std::optional<double> eval_auc, eval_logloss;
   int64_t eval_samples = 0, eval_iteration = 0;
+  int64_t rows_fetched = 0, bytes_fetched = 0;
 };
 
 struct JobStatus {
@@ -77,6 +78,7 @@ struct JobStatus {
   std::optional<double> eval_auc, eval_logloss;
   int workers_registered = 0, workers = 0;
   double elapsed_s = 0;
+  int64_t rows_fetched = 0, bytes_fetched = 0;
 };
 
 // The tables a job needs: one per sparse feature of the dataset (table id = feature index),

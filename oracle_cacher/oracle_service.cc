@@ -1,6 +1,7 @@
 #include "oracle_cacher/oracle_service.h"
 
 #include "common/grpc_status.h"
+#include "common/packed.h"
 #include "oracle_cacher/plan_codec.h"
 
 namespace augur::oracle {
@@ -23,6 +24,8 @@ void ToProto(const JobStatus& s, v1::JobStatusResponse* out) {
   out->set_workers_registered(s.workers_registered);
   out->set_workers(s.workers);
   out->set_elapsed_s(s.elapsed_s);
+  out->set_rows_fetched(s.rows_fetched);
+  out->set_bytes_fetched(s.bytes_fetched);
 }
 
 absl::StatusOr<std::shared_ptr<JobRunner>> OracleServiceImpl::RunningJob(
@@ -32,6 +35,54 @@ absl::StatusOr<std::shared_ptr<JobRunner>> OracleServiceImpl::RunningJob(
   if (!job_id.empty() && r->Status().job_id != job_id)
     return absl::NotFoundError("job " + job_id + " is not the running job");
   return r;
+}
+
+grpc::Status OracleServiceImpl::SubmitJob(grpc::ServerContext*, const v1::SubmitJobRequest* req,
+                                          v1::SubmitJobResponse* resp) {
+  auto spec = job::ParseJobSpec(req->job_yaml());
+  if (!spec.ok()) return ToGrpcStatus(spec.status());
+  auto id = host_->Submit(*spec);
+  if (!id.ok()) return ToGrpcStatus(id.status());
+  resp->set_job_id(*id);
+  return grpc::Status::OK;
+}
+
+grpc::Status OracleServiceImpl::CancelJob(grpc::ServerContext*, const v1::CancelJobRequest* req,
+                                          v1::CancelJobResponse*) {
+  return ToGrpcStatus(host_->Cancel(req->job_id(), req->reason().empty() ? "cancelled by user" : req->reason()));
+}
+
+grpc::Status OracleServiceImpl::ListJobs(grpc::ServerContext*, const v1::ListJobsRequest*,
+                                         v1::ListJobsResponse* resp) {
+  for (const auto& s : host_->List()) ToProto(s, resp->add_jobs());
+  return grpc::Status::OK;
+}
+
+grpc::Status OracleServiceImpl::JobEvents(grpc::ServerContext*, const v1::JobEventsRequest* req,
+                                          v1::JobEventsResponse* resp) {
+  auto s = host_->Status(req->job_id());
+  if (!s.ok()) return ToGrpcStatus(s.status());
+  for (auto& e : host_->Events(s->job_id)) resp->add_events(e);
+  return grpc::Status::OK;
+}
+
+grpc::Status OracleServiceImpl::PutModel(grpc::ServerContext*, const v1::PutModelRequest* req,
+                                         v1::PutModelResponse*) {
+  auto dense = UnpackArray<float>(req->dense(), "dense");
+  if (!dense.ok()) return ToGrpcStatus(dense.status());
+  return ToGrpcStatus(host_->PutModel(req->job_id(), std::move(*dense)));
+}
+
+grpc::Status OracleServiceImpl::GetModel(grpc::ServerContext*, const v1::GetModelRequest* req,
+                                         v1::GetModelResponse* resp) {
+  auto s = host_->Status(req->job_id());
+  if (!s.ok()) return ToGrpcStatus(s.status());
+  auto m = host_->GetModel(s->job_id);
+  if (!m.ok()) return ToGrpcStatus(m.status());
+  resp->set_job_id(s->job_id);
+  resp->set_job_yaml(job::ToYaml(m->first));
+  resp->set_dense(PackArray<float>(m->second));
+  return grpc::Status::OK;
 }
 
 grpc::Status OracleServiceImpl::RegisterWorker(grpc::ServerContext*,
@@ -88,6 +139,8 @@ grpc::Status OracleServiceImpl::ReportProgress(grpc::ServerContext*, const v1::P
   r.stall_seconds = req->stall_seconds();
   r.busy_seconds = req->busy_seconds();
   r.done = req->done();
+  r.rows_fetched = req->rows_fetched();
+  r.bytes_fetched = req->bytes_fetched();
   r.error = req->error();
   if (req->has_eval()) {
     r.eval_auc = req->eval_auc();

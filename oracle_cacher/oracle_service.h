@@ -15,6 +15,18 @@ class OracleServiceImpl final : public v1::OracleService::Service {
  public:
   explicit OracleServiceImpl(JobHost* host) : host_(host) {}
 
+  grpc::Status SubmitJob(grpc::ServerContext*, const v1::SubmitJobRequest*,
+                         v1::SubmitJobResponse*) override;
+  grpc::Status CancelJob(grpc::ServerContext*, const v1::CancelJobRequest*,
+                         v1::CancelJobResponse*) override;
+  grpc::Status ListJobs(grpc::ServerContext*, const v1::ListJobsRequest*,
+                        v1::ListJobsResponse*) override;
+  grpc::Status JobEvents(grpc::ServerContext*, const v1::JobEventsRequest*,
+                         v1::JobEventsResponse*) override;
+  grpc::Status PutModel(grpc::ServerContext*, const v1::PutModelRequest*,
+                        v1::PutModelResponse*) override;
+  grpc::Status GetModel(grpc::ServerContext*, const v1::GetModelRequest*,
+                        v1::GetModelResponse*) override;
   grpc::Status RegisterWorker(grpc::ServerContext*, const v1::RegisterWorkerRequest*,
                               v1::RegisterWorkerResponse*) override;
   grpc::Status StreamPlan(grpc::ServerContext*, const v1::StreamPlanRequest*,

@@ -8,45 +8,17 @@
 #include <bit>
 #include <deque>
 
+#include "absl/container/flat_hash_map.h"
 #include "oracle_cacher/planner.h"
 #include "oracle_cacher/planner_state.h"
 
 namespace augur::planner {
-namespace internal {
-
-void RowState::PopUsesThrough(int64_t iteration) {
-  while (head < uses.size() && uses[head].iteration <= iteration) ++head;
-  if (head > 16 && head * 2 > uses.size()) {
-    uses.erase(uses.begin(), uses.begin() + static_cast<ptrdiff_t>(head));
-    head = 0;
-  }
-}
-
-int64_t RowState::NextUse(int w, int64_t after) const {
-  for (size_t i = head; i < uses.size(); ++i)
-    if (uses[i].iteration > after && (uses[i].workers >> w & 1)) return uses[i].iteration;
-  return kNever;
-}
-
-void WorkerCache::Touch(RowKey key, Holding& h) {
-  ++h.generation;
-  candidates.push({h.next_use, h.last_needed, key, h.generation});
-  // Stale entries pile up as holdings change; rebuild before they dominate the heap.
-  if (candidates.size() > 4 * held.size() + 4096) {
-    std::priority_queue<Candidate> fresh;
-    for (auto& [k, hh] : held) fresh.push({hh.next_use, hh.last_needed, k, hh.generation});
-    candidates.swap(fresh);
-  }
-}
-
-}  // namespace internal
-
 namespace {
 using namespace internal;
 
 class PlannerImpl final : public Planner {
  public:
-  explicit PlannerImpl(const PlannerOptions& o) : opt_(o), caches_(o.num_workers) {
+  explicit PlannerImpl(const PlannerOptions& o) : opt_(o), W_(o.num_workers), caches_(o.num_workers) {
     if (opt_.policy != CachePolicy::kOracle) opt_.lookahead = 1;
     if (opt_.policy == CachePolicy::kPrefetch1) opt_.prefetch_distance = 1;
     if (opt_.policy == CachePolicy::kNone) opt_.prefetch_distance = 0;
@@ -56,51 +28,79 @@ class PlannerImpl final : public Planner {
   absl::Status Close() override;
   std::optional<IterationPlan> Next() override;
   const PlannerStats& stats() const override { return stats_; }
-  int64_t window_keys() const override { return static_cast<int64_t>(rows_.size()); }
+  int64_t window_keys() const override { return static_cast<int64_t>(index_.size()); }
 
  private:
   struct Miss {
     int worker;
-    RowKey key;
+    Idx row;
     int src;           // -1: fill from the shard
     int32_t src_slot;  // the source's slot during step j-1
   };
 
+  RowAtWorker& At(Idx row, int w) { return at_[static_cast<size_t>(row) * W_ + w]; }
+  Idx Intern(RowKey key);
+  WindowIteration& Window(int64_t iteration) {
+    return window_[static_cast<size_t>(iteration - window_base_)];
+  }
   absl::Status ProcessNeed(int64_t j);
-  absl::Status ProcessNeedNone(int64_t j);
+  void ProcessNeedNone(int64_t j);
   void UpdateAfterStep(int64_t step);
   absl::StatusOr<std::pair<int32_t, int64_t>> AllocateSlot(int w, int64_t j);
-  void Evict(int w, RowKey key, int64_t after_step);
+  void Evict(int w, Idx row, int64_t after_step);
   IterationPlan& PlanAt(int64_t iteration);
-  const std::vector<RowKey>& ReadsAt(int64_t iteration, int w) const {
-    return reads_[static_cast<size_t>(iteration - reads_base_)].by_worker[w];
-  }
   void Forget(int64_t now);
+  void Release(int64_t final_through);
   // A fill with no version may be issued prefetch_distance steps before its need; the write-back
   // it must see has to be older than writeback_horizon steps at issue time.
   int64_t ForgetAfter() const { return opt_.writeback_horizon + opt_.prefetch_distance + 1; }
-  void Release(int64_t final_through);
 
   PlannerOptions opt_;
+  const int W_;
   std::vector<WorkerCache> caches_;
-  absl::flat_hash_map<RowKey, RowState> rows_;
-  std::deque<IterationReads> reads_;  // iterations [reads_base_, pushed_)
-  int64_t reads_base_ = 0;
+  absl::flat_hash_map<RowKey, Idx> index_;
+  std::vector<RowInfo> rows_;
+  std::vector<RowAtWorker> at_;  // rows_.size() x W
+  std::vector<Idx> free_rows_;
+  std::deque<WindowIteration> window_;  // iterations [window_base_, pushed_)
+  int64_t window_base_ = 0;
   int64_t pushed_ = 0;
   int64_t processed_ = 0;  // needs [0, processed_) are planned
   std::deque<IterationPlan> plans_;  // iterations [plans_base_, ...)
   int64_t plans_base_ = 0;
   int64_t released_ = 0;  // plans [plans_base_, released_) may be handed out
-  std::deque<std::pair<int64_t, RowKey>> forget_queue_;
+  std::deque<std::pair<int64_t, Idx>> forget_queue_;
+  std::vector<Miss> misses_;  // scratch
   bool closed_ = false;
   PlannerStats stats_;
 };
+
+Idx PlannerImpl::Intern(RowKey key) {
+  auto [it, fresh] = index_.try_emplace(key, 0);
+  if (!fresh) return it->second;
+  Idx idx;
+  if (!free_rows_.empty()) {
+    idx = free_rows_.back();
+    free_rows_.pop_back();
+    rows_[idx] = RowInfo{};
+    for (int w = 0; w < W_; ++w) At(idx, w) = RowAtWorker{};
+  } else {
+    idx = static_cast<Idx>(rows_.size());
+    rows_.emplace_back();
+    at_.resize(at_.size() + W_);
+  }
+  rows_[idx].key = key;
+  // When every version is tracked, a row seen for the first time was never written.
+  if (opt_.writeback_horizon == 0) rows_[idx].version = 0;
+  it->second = idx;
+  return idx;
+}
 
 IterationPlan& PlannerImpl::PlanAt(int64_t iteration) {
   while (plans_base_ + static_cast<int64_t>(plans_.size()) <= iteration) {
     IterationPlan p;
     p.iteration = plans_base_ + static_cast<int64_t>(plans_.size());
-    p.workers.resize(opt_.num_workers);
+    p.workers.resize(W_);
     plans_.push_back(std::move(p));
   }
   return plans_[static_cast<size_t>(iteration - plans_base_)];
@@ -108,40 +108,42 @@ IterationPlan& PlannerImpl::PlanAt(int64_t iteration) {
 
 absl::Status PlannerImpl::Push(IterationReads reads) {
   if (closed_) return absl::FailedPreconditionError("planner is closed");
-  if (static_cast<int>(reads.by_worker.size()) != opt_.num_workers)
+  if (static_cast<int>(reads.by_worker.size()) != W_)
     return absl::InvalidArgumentError("reads for " + std::to_string(reads.by_worker.size()) +
-                                      " workers, planner has " +
-                                      std::to_string(opt_.num_workers));
+                                      " workers, planner has " + std::to_string(W_));
   const int64_t t = pushed_;
-  for (int w = 0; w < opt_.num_workers; ++w) {
-    auto& keys = reads.by_worker[w];
-    std::sort(keys.begin(), keys.end());
-    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-    if (static_cast<int64_t>(keys.size()) > opt_.capacity)
+  WindowIteration it;
+  it.reads.resize(W_);
+  it.next.resize(W_);
+  window_.push_back(std::move(it));
+  WindowIteration& now = window_.back();
+  for (int w = 0; w < W_; ++w) {
+    auto& mine = now.reads[w];
+    mine.reserve(reads.by_worker[w].size());
+    for (RowKey k : reads.by_worker[w]) {
+      Idx r = Intern(k);
+      RowAtWorker& a = At(r, w);
+      if (a.last_iter == t) continue;  // duplicate within the slice
+      // The previous read learns its next read; a dormant cached copy learns its next use.
+      if (a.last_iter >= window_base_) Window(a.last_iter).next[w][a.last_pos] = t;
+      if (a.slot >= 0 && caches_[w].slots[a.slot].next_use == kNever) {
+        caches_[w].slots[a.slot].next_use = t;
+        caches_[w].Touch(a.slot);
+      }
+      a.last_iter = t;
+      a.last_pos = static_cast<int32_t>(mine.size());
+      rows_[r].last_read = t;
+      mine.push_back(r);
+    }
+    now.next[w].assign(mine.size(), kNever);
+    if (static_cast<int64_t>(mine.size()) > opt_.capacity)
       return absl::ResourceExhaustedError(
-          "worker " + std::to_string(w) + " reads " + std::to_string(keys.size()) +
+          "worker " + std::to_string(w) + " reads " + std::to_string(mine.size()) +
           " distinct rows at iteration " + std::to_string(t) + " but its cache holds only " +
           std::to_string(opt_.capacity) + " (raise capacity or lower the batch size)");
-    for (RowKey k : keys) {
-      RowState& rs = rows_[k];
-      if (rs.uses.empty() && rs.head == 0 && rs.holders == 0 && rs.version < 0 &&
-          opt_.writeback_horizon == 0)
-        rs.version = 0;  // every version is tracked: a row first seen was never written
-      if (!rs.uses.empty() && rs.uses.back().iteration == t)
-        rs.uses.back().workers |= uint64_t{1} << w;
-      else
-        rs.uses.push_back({t, uint64_t{1} << w});
-      // A dormant cached copy learns its next read as soon as the window reaches it.
-      auto it = caches_[w].held.find(k);
-      if (it != caches_[w].held.end() && it->second.next_use == kNever) {
-        it->second.next_use = t;
-        caches_[w].Touch(k, it->second);
-      }
-    }
   }
-  reads_.push_back(std::move(reads));
   ++pushed_;
-  stats_.peak_window_keys = std::max<int64_t>(stats_.peak_window_keys, rows_.size());
+  stats_.peak_window_keys = std::max<int64_t>(stats_.peak_window_keys, index_.size());
   while (processed_ < pushed_ && pushed_ >= processed_ + opt_.lookahead) {
     auto st = ProcessNeed(processed_);
     if (!st.ok()) return st;
@@ -162,11 +164,13 @@ absl::Status PlannerImpl::Close() {
     const int64_t last = pushed_ - 1;
     if (opt_.policy != CachePolicy::kNone) UpdateAfterStep(last);
     // The final flush: every cached row leaves after the last step; its last holder writes it.
-    for (int w = opt_.num_workers - 1; w >= 0; --w) {
-      std::vector<RowKey> keys;
-      for (auto& [k, h] : caches_[w].held) keys.push_back(k);
-      std::sort(keys.begin(), keys.end());
-      for (RowKey k : keys) Evict(w, k, last);
+    for (int w = W_ - 1; w >= 0; --w) {
+      std::vector<std::pair<RowKey, Idx>> held;
+      for (auto& s : caches_[w].slots)
+        if (At(s.row, w).slot >= 0 && &caches_[w].slots[At(s.row, w).slot] == &s)
+          held.push_back({rows_[s.row].key, s.row});
+      std::sort(held.begin(), held.end());
+      for (auto& [k, r] : held) Evict(w, r, last);
     }
   }
   Release(pushed_);
@@ -187,28 +191,29 @@ void PlannerImpl::Release(int64_t final_through) {
     released_ = final_through;
   }
   // Only the reads of the step before the next need are still looked at.
-  while (reads_base_ < processed_ - 1 && !reads_.empty()) {
-    reads_.pop_front();
-    ++reads_base_;
+  while (window_base_ < processed_ - 1 && !window_.empty()) {
+    window_.pop_front();
+    ++window_base_;
   }
 }
 
-void PlannerImpl::Evict(int w, RowKey key, int64_t after_step) {
+void PlannerImpl::Evict(int w, Idx row, int64_t after_step) {
   WorkerCache& c = caches_[w];
-  auto it = c.held.find(key);
-  Holding h = it->second;
-  c.held.erase(it);
-  c.free_slots.push_back({h.slot, after_step});
-  RowState& rs = rows_[key];
-  rs.holders &= ~(uint64_t{1} << w);
-  bool write_back = rs.holders == 0 && opt_.policy != CachePolicy::kNone;
+  RowAtWorker& a = At(row, w);
+  int32_t slot = a.slot;
+  a.slot = -1;
+  ++c.slots[slot].generation;
+  --c.held;
+  c.free_slots.push_back({slot, after_step});
+  RowInfo& ri = rows_[row];
+  ri.holders &= ~(uint64_t{1} << w);
+  bool write_back = ri.holders == 0 && opt_.policy != CachePolicy::kNone;
   if (write_back) {
-    rs.written_back = std::max(rs.written_back, after_step);
+    ri.written_back = std::max(ri.written_back, after_step);
     ++stats_.writebacks;
-    if (opt_.writeback_horizon > 0)
-      forget_queue_.push_back({after_step + ForgetAfter() + 1, key});
+    if (opt_.writeback_horizon > 0) forget_queue_.push_back({after_step + ForgetAfter() + 1, row});
   }
-  PlanAt(after_step).workers[w].evictions.push_back({key, h.slot, write_back});
+  PlanAt(after_step).workers[w].evictions.push_back({ri.key, slot, write_back});
 }
 
 absl::StatusOr<std::pair<int32_t, int64_t>> PlannerImpl::AllocateSlot(int w, int64_t j) {
@@ -221,25 +226,27 @@ absl::StatusOr<std::pair<int32_t, int64_t>> PlannerImpl::AllocateSlot(int w, int
     }
     return s;
   }
-  if (c.never_used < opt_.capacity) return std::make_pair(c.never_used++, int64_t{-1});
+  if (static_cast<int64_t>(c.slots.size()) < opt_.capacity) {
+    c.slots.emplace_back();
+    return std::make_pair(static_cast<int32_t>(c.slots.size() - 1), int64_t{-1});
+  }
   while (!c.candidates.empty()) {
     Candidate top = c.candidates.top();
-    auto it = c.held.find(top.key);
-    if (it == c.held.end() || it->second.generation != top.generation) {
+    const SlotInfo& s = c.slots[top.slot];
+    if (s.generation != top.generation || At(s.row, w).slot != top.slot) {
       c.candidates.pop();
       continue;
     }
     if (top.next_use <= j) break;  // every cached row is read at j
     c.candidates.pop();
-    const RowState& rs = rows_[top.key];
+    const RowInfo& ri = rows_[s.row];
     // Leave as early as the fill wants the slot, but never before the copy's last read or
     // transfer, nor before the row's last update (a write-back must carry the latest value).
-    int64_t leave = std::max({top.last_needed, rs.version - 1, j - opt_.prefetch_distance - 1,
+    int64_t leave = std::max({top.last_needed, ri.version - 1, j - opt_.prefetch_distance - 1,
                               released_});
-    int32_t slot = it->second.slot;
-    Evict(w, top.key, leave);
+    Evict(w, s.row, leave);
     c.free_head = c.free_slots.size();  // the slot is handed out right here
-    return std::make_pair(slot, leave);
+    return std::make_pair(top.slot, leave);
   }
   return absl::ResourceExhaustedError("worker " + std::to_string(w) +
                                       " cache cannot hold the rows of iteration " +
@@ -249,116 +256,126 @@ absl::StatusOr<std::pair<int32_t, int64_t>> PlannerImpl::AllocateSlot(int w, int
 // After step `step`: rows read at `step` learn their next read (the window now reaches
 // step+L); prefetch1 evicts the ones not read again at once.
 void PlannerImpl::UpdateAfterStep(int64_t step) {
-  for (int w = 0; w < opt_.num_workers; ++w) {
+  WindowIteration& it = Window(step);
+  for (int w = 0; w < W_; ++w) {
     WorkerCache& c = caches_[w];
-    for (RowKey k : ReadsAt(step, w)) {
-      RowState& rs = rows_[k];
-      rs.PopUsesThrough(step);
-      auto it = c.held.find(k);
-      if (it == c.held.end()) continue;
-      it->second.next_use = rs.NextUse(w, step);
-      if (opt_.policy == CachePolicy::kPrefetch1 && it->second.next_use > step + 1)
-        Evict(w, k, step);
+    const auto& reads = it.reads[w];
+    for (size_t p = 0; p < reads.size(); ++p) {
+      int32_t slot = At(reads[p], w).slot;
+      if (slot < 0) continue;
+      int64_t next = it.next[w][p];
+      c.slots[slot].next_use = next;
+      if (opt_.policy == CachePolicy::kPrefetch1 && next > step + 1)
+        Evict(w, reads[p], step);
       else
-        c.Touch(k, it->second);
+        c.Touch(slot);
+    }
+    // Stale heap entries pile up as slots change; rebuild before they dominate.
+    if (c.candidates.size() > 4 * static_cast<size_t>(c.held) + 4096) {
+      std::priority_queue<Candidate> fresh;
+      for (int32_t s = 0; s < static_cast<int32_t>(c.slots.size()); ++s)
+        if (At(c.slots[s].row, w).slot == s)
+          fresh.push({c.slots[s].next_use, c.slots[s].last_needed, s, c.slots[s].generation});
+      c.candidates.swap(fresh);
     }
   }
 }
 
-absl::Status PlannerImpl::ProcessNeedNone(int64_t j) {
+// The shards apply the step's gradients; the planner only tracks the versions they will have.
+void PlannerImpl::ProcessNeedNone(int64_t j) {
   IterationPlan& plan = PlanAt(j);
-  for (int w = 0; w < opt_.num_workers; ++w) {
+  WindowIteration& it = Window(j);
+  for (int w = 0; w < W_; ++w) {
     int32_t slot = 0;
-    for (RowKey k : ReadsAt(j, w)) {
-      RowState& rs = rows_[k];
-      plan.workers[w].fills.push_back({k, slot, j, rs.version});
-      plan.workers[w].evictions.push_back({k, slot, false});
+    for (Idx r : it.reads[w]) {
+      plan.workers[w].fills.push_back({rows_[r].key, slot, j, rows_[r].version});
+      plan.workers[w].evictions.push_back({rows_[r].key, slot, false});
       ++slot;
     }
     stats_.accesses += slot;
     stats_.fills += slot;
   }
-  // The shards apply the step's gradients; the planner only tracks the versions they will have.
-  for (int w = 0; w < opt_.num_workers; ++w)
-    for (RowKey k : ReadsAt(j, w)) {
-      RowState& rs = rows_[k];
-      rs.PopUsesThrough(j);
-      rs.version = j + 1;
-      rs.written_back = j;
-      if (opt_.writeback_horizon > 0 && !rs.has_uses())
-        forget_queue_.push_back({j + ForgetAfter() + 1, k});
+  for (int w = 0; w < W_; ++w)
+    for (Idx r : it.reads[w]) {
+      RowInfo& ri = rows_[r];
+      if (ri.version == j + 1) continue;
+      ri.version = j + 1;
+      ri.written_back = j;
+      if (opt_.writeback_horizon > 0) forget_queue_.push_back({j + ForgetAfter() + 1, r});
     }
   Forget(j);
-  return absl::OkStatus();
 }
 
 absl::Status PlannerImpl::ProcessNeed(int64_t j) {
   ++stats_.iterations;
   if (opt_.policy == CachePolicy::kNone) {
-    auto st = ProcessNeedNone(j);
+    ProcessNeedNone(j);
     Release(j + 1);
-    return st;
+    return absl::OkStatus();
   }
-  const int W = opt_.num_workers;
+  WindowIteration& now = Window(j);
   // 1. Classify reads against the caches as they stand during step j-1.
-  std::vector<Miss> misses;
-  for (int w = 0; w < W; ++w) {
-    for (RowKey k : ReadsAt(j, w)) {
+  misses_.clear();
+  for (int w = 0; w < W_; ++w) {
+    for (Idx r : now.reads[w]) {
       ++stats_.accesses;
-      if (caches_[w].held.contains(k)) {
+      if (At(r, w).slot >= 0) {
         ++stats_.hits;
         continue;
       }
-      uint64_t holders = rows_[k].holders;
+      uint64_t holders = rows_[r].holders;
       int src = holders ? std::countr_zero(holders) : -1;
-      misses.push_back({w, k, src, src >= 0 ? caches_[src].held.at(k).slot : -1});
+      misses_.push_back({w, r, src, src >= 0 ? At(r, src).slot : -1});
     }
   }
-  for (const Miss& m : misses) {
+  for (const Miss& m : misses_) {
     if (m.src >= 0) {
-      Holding& h = caches_[m.src].held[m.key];
-      h.last_needed = std::max(h.last_needed, j - 1);
-      caches_[m.src].Touch(m.key, h);
+      SlotInfo& s = caches_[m.src].slots[m.src_slot];
+      s.last_needed = std::max(s.last_needed, j - 1);
+      caches_[m.src].Touch(m.src_slot);
     }
-    rows_[m.key].holders |= uint64_t{1} << m.worker;
+    rows_[m.row].holders |= uint64_t{1} << m.worker;
   }
   // 2. Rows read at j-1 learn their next read; prefetch1 evicts.
   if (j > 0) UpdateAfterStep(j - 1);
   // 3. Slots: shard fills first (they gain from early slots), then transfers.
-  std::stable_sort(misses.begin(), misses.end(),
-                   [](const Miss& a, const Miss& b) { return (a.src >= 0) < (b.src >= 0); });
-  for (const Miss& m : misses) {
+  std::stable_partition(misses_.begin(), misses_.end(), [](const Miss& m) { return m.src < 0; });
+  for (const Miss& m : misses_) {
     auto slot = AllocateSlot(m.worker, j);
     if (!slot.ok()) return slot.status();
     auto [s, freed] = *slot;
-    RowState& rs = rows_[m.key];
+    RowInfo& ri = rows_[m.row];
     if (m.src < 0) {
-      int64_t issue = std::max({j - opt_.prefetch_distance, freed + 1, rs.written_back + 1,
+      int64_t issue = std::max({j - opt_.prefetch_distance, freed + 1, ri.written_back + 1,
                                 released_, int64_t{0}});
       if (issue > std::max<int64_t>(j - opt_.prefetch_distance, 0)) ++stats_.late_fills;
-      PlanAt(issue).workers[m.worker].fills.push_back({m.key, s, j, rs.version});
+      PlanAt(issue).workers[m.worker].fills.push_back({ri.key, s, j, ri.version});
       ++stats_.fills;
     } else {
-      PlanAt(j - 1).transfers.push_back({m.key, m.src, m.src_slot, m.worker, s});
+      PlanAt(j - 1).transfers.push_back({ri.key, m.src, m.src_slot, m.worker, s});
       ++stats_.transfers;
     }
-    Holding h{s, j, j, 0};
-    caches_[m.worker].held[m.key] = h;
-    caches_[m.worker].Touch(m.key, caches_[m.worker].held[m.key]);
+    WorkerCache& c = caches_[m.worker];
+    c.slots[s].row = m.row;
+    c.slots[s].next_use = j;
+    c.slots[s].last_needed = j;
+    ++c.held;
+    At(m.row, m.worker).slot = s;
+    c.Touch(s);
   }
   // 4. Step j touches its rows; rows held by more than one worker are all-reduced.
   IterationPlan& plan = PlanAt(j);
-  for (int w = 0; w < W; ++w) {
-    for (RowKey k : ReadsAt(j, w)) {
-      RowState& rs = rows_[k];
-      rs.version = j + 1;
-      Holding& h = caches_[w].held[k];
-      h.last_needed = j;
-      if (std::popcount(rs.holders) > 1) plan.shared.push_back(k);
+  for (int w = 0; w < W_; ++w) {
+    WorkerCache& c = caches_[w];
+    for (Idx r : now.reads[w]) {
+      RowInfo& ri = rows_[r];
+      c.slots[At(r, w).slot].last_needed = j;
+      if (ri.version == j + 1) continue;  // already seen through another worker
+      ri.version = j + 1;
+      if (std::popcount(ri.holders) > 1) plan.shared.push_back(ri.key);
     }
   }
   std::sort(plan.shared.begin(), plan.shared.end());
-  plan.shared.erase(std::unique(plan.shared.begin(), plan.shared.end()), plan.shared.end());
   stats_.shared_rows += static_cast<int64_t>(plan.shared.size());
   Forget(j);
   Release(j - opt_.prefetch_distance);
@@ -368,12 +385,15 @@ absl::Status PlannerImpl::ProcessNeed(int64_t j) {
 // Rows no cache holds, no window read needs, and whose write-back is old enough are dropped.
 void PlannerImpl::Forget(int64_t now) {
   while (!forget_queue_.empty() && forget_queue_.front().first <= now) {
-    RowKey k = forget_queue_.front().second;
+    Idx r = forget_queue_.front().second;
     forget_queue_.pop_front();
-    auto it = rows_.find(k);
-    if (it != rows_.end() && it->second.holders == 0 && !it->second.has_uses() &&
-        it->second.written_back + ForgetAfter() < now)
-      rows_.erase(it);
+    RowInfo& ri = rows_[r];
+    if (ri.key == kFreeKey || ri.holders != 0 || ri.last_read > now ||
+        ri.written_back + ForgetAfter() >= now)
+      continue;
+    index_.erase(ri.key);
+    ri.key = kFreeKey;
+    free_rows_.push_back(r);
   }
 }
 

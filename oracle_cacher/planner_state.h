@@ -1,4 +1,7 @@
-// Internal state of the planner (not a public header): per-row and per-worker bookkeeping.
+// Internal state of the planner (not a public header). Rows are interned to dense indices once
+// per read, so the hot path (a cache hit) is array accesses, not hash lookups; a row's state is
+// dropped (and its index reused) once no cache holds it, no window read needs it and its
+// write-back is old enough.
 #pragma once
 
 #include <cstdint>
@@ -6,46 +9,43 @@
 #include <queue>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "oracle_cacher/planner.h"
 
 namespace augur::planner::internal {
 
 inline constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+using Idx = uint32_t;
+// Marks a recycled row index (a real key never reaches table 2^24-1, row 2^40-1).
+inline constexpr RowKey kFreeKey = ~RowKey{0};
 
-// Workers that read a row at one iteration inside the window.
-struct Use {
-  int64_t iteration;
-  uint64_t workers;  // bit w set: worker w reads the row
+struct RowInfo {
+  RowKey key = 0;
+  uint64_t holders = 0;       // bit w: worker w holds the row (or has its fill in flight)
+  int64_t version = -1;       // 1 + last iteration that touched it; -1 unknown
+  int64_t written_back = -1;  // the step after which its last write-back happened
+  int64_t last_read = -1;     // the last pushed iteration that reads it
 };
 
-struct RowState {
-  std::vector<Use> uses;  // uses at iterations not yet processed, ascending; [head, end)
-  size_t head = 0;
-  uint64_t holders = 0;       // bit w: worker w holds the row (or has a fill for it in flight)
-  int64_t version = -1;       // 1 + last iteration that touched the row; -1 unknown
-  int64_t written_back = -1;  // iteration after whose step the last write-back happened
-
-  bool has_uses() const { return head < uses.size(); }
-  void PopUsesThrough(int64_t iteration);
-  // First iteration > `after` at which worker w reads the row, among the known uses; kNever if
-  // none is known.
-  int64_t NextUse(int w, int64_t after) const;
+// A row as one worker sees it.
+struct RowAtWorker {
+  int32_t slot = -1;       // where this worker holds it, -1 if not
+  int32_t last_pos = -1;   // position of its last pushed read in that iteration's read list
+  int64_t last_iter = -1;  // iteration of its last pushed read by this worker
 };
 
-// A row in a worker's cache.
-struct Holding {
-  int32_t slot;
-  int64_t next_use;     // next known read by this worker; kNever when none inside the window
-  int64_t last_needed;  // last iteration it was read, or sourced a transfer, by this worker
-  uint32_t generation;  // bumps on every change so stale victim-heap entries are skipped
+// What occupies a cache slot.
+struct SlotInfo {
+  Idx row = 0;
+  int64_t next_use = kNever;  // next known read by this worker; kNever: none inside the window
+  int64_t last_needed = -1;   // last read, or transfer sourced, by this worker
+  uint32_t generation = 0;    // bumps on every change so stale heap entries are skipped
 };
 
 // Eviction candidates: farthest next use first, then least recently needed.
 struct Candidate {
   int64_t next_use;
   int64_t last_needed;
-  RowKey key;
+  int32_t slot;
   uint32_t generation;
   bool operator<(const Candidate& o) const {
     if (next_use != o.next_use) return next_use < o.next_use;
@@ -54,13 +54,24 @@ struct Candidate {
 };
 
 struct WorkerCache {
-  absl::flat_hash_map<RowKey, Holding> held;
+  std::vector<SlotInfo> slots;  // grows up to capacity as slots are first used
   std::vector<std::pair<int32_t, int64_t>> free_slots;  // (slot, freed after step), FIFO
   size_t free_head = 0;
-  int32_t never_used = 0;  // slots [never_used, capacity) were never handed out
+  int64_t held = 0;
   std::priority_queue<Candidate> candidates;
 
-  void Touch(RowKey key, Holding& h);  // re-files h in the candidate heap after a change
+  // Re-files a slot in the candidate heap after its next_use / last_needed changed.
+  void Touch(int32_t slot) {
+    SlotInfo& s = slots[slot];
+    ++s.generation;
+    candidates.push({s.next_use, s.last_needed, slot, s.generation});
+  }
+};
+
+// The reads of one iteration inside the window, per worker, with each read's next read.
+struct WindowIteration {
+  std::vector<std::vector<Idx>> reads;     // [worker] unique rows
+  std::vector<std::vector<int64_t>> next;  // [worker][pos] next iteration this worker reads it
 };
 
 }  // namespace augur::planner::internal

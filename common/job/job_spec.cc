@@ -194,7 +194,11 @@ absl::StatusOr<JobSpec> ParseJobSpec(const std::string& yaml_text) {
                   .Run();
             })
             .On("data", [&](const YAML::Node& n, const std::string& p) {
-              return MapReader(n, p).On("train", Str(&s.data.train)).On("eval", Str(&s.data.eval)).Run();
+              return MapReader(n, p)
+                  .On("train", Str(&s.data.train))
+                  .On("eval", Str(&s.data.eval))
+                  .On("max_rows", U64(&s.data.max_rows))
+                  .Run();
             })
             .On("training", [&](const YAML::Node& n, const std::string& p) {
               auto& t = s.training;
@@ -264,7 +268,8 @@ std::string ToYaml(const JobSpec& s) {
     << s.model.top << YAML::Key << "self_interaction" << YAML::Value << s.model.self_interaction
     << YAML::EndMap;
   e << YAML::Key << "data" << YAML::Value << YAML::BeginMap << YAML::Key << "train" << YAML::Value
-    << s.data.train << YAML::Key << "eval" << YAML::Value << s.data.eval << YAML::EndMap;
+    << s.data.train << YAML::Key << "eval" << YAML::Value << s.data.eval << YAML::Key
+    << "max_rows" << YAML::Value << s.data.max_rows << YAML::EndMap;
   const auto& t = s.training;
   e << YAML::Key << "training" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "batch_size" << YAML::Value << t.batch_size << YAML::Key << "iterations"

@@ -25,8 +25,9 @@ struct ModelSpec {
 };
 
 struct DataSpec {
-  std::string train;  // dataset directory (augur data prep / gen)
-  std::string eval;   // optional held-out dataset directory
+  std::string train;  // dataset directory (augur data prep / gen), or a Criteo TSV to convert
+  std::string eval;   // optional held-out dataset directory or TSV
+  uint64_t max_rows = 0;  // TSV inputs: categorical hash mod max_rows (0 = full 32-bit hash)
 };
 
 struct TrainingSpec {

@@ -173,10 +173,23 @@ absl::StatusOr<std::string> OracleConnection::Report(const std::string& job_id, 
   r.set_eval_logloss(u.eval_logloss);
   r.set_eval_samples(u.eval_samples);
   r.set_eval_iteration(u.eval_iteration);
+  r.set_rows_fetched(u.rows_fetched);
+  r.set_bytes_fetched(u.bytes_fetched);
   v1::ProgressAck ack;
   auto st = stub->ReportProgress(&ctx, r, &ack);
   if (!st.ok()) return absl::UnavailableError("lost the oracle: " + st.error_message());
   return ack.cancel() ? (ack.reason().empty() ? std::string("cancelled") : ack.reason()) : "";
+}
+
+absl::Status OracleConnection::PutModel(const std::string& job_id, const std::vector<float>& dense) {
+  auto stub = v1::OracleService::NewStub(channel_);
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, deadline_ * 3);
+  v1::PutModelRequest req;
+  req.set_job_id(job_id);
+  req.set_dense(std::string(reinterpret_cast<const char*>(dense.data()), dense.size() * sizeof(float)));
+  v1::PutModelResponse resp;
+  return FromGrpcStatus(stub->PutModel(&ctx, req, &resp));
 }
 
 std::unique_ptr<model::RendezvousStore> OracleConnection::NewRendezvousStore() {

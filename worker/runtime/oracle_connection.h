@@ -48,6 +48,7 @@ struct ProgressUpdate {
   bool has_eval = false;
   double eval_auc = 0, eval_logloss = 0;
   int64_t eval_samples = 0, eval_iteration = 0;
+  int64_t rows_fetched = 0, bytes_fetched = 0;
 };
 
 class OracleConnection {
@@ -69,6 +70,9 @@ class OracleConnection {
   // Sends a report; returns the cancel reason ("" to go on).
   absl::StatusOr<std::string> Report(const std::string& job_id, int worker,
                                      const ProgressUpdate& update);
+
+  // Uploads the trained dense weights of the job.
+  absl::Status PutModel(const std::string& job_id, const std::vector<float>& dense);
 
   // A RendezvousStore over the oracle's board (keys are used as given).
   std::unique_ptr<model::RendezvousStore> NewRendezvousStore();

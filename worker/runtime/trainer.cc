@@ -208,6 +208,9 @@ absl::Status Loop::Step(int64_t i, const planner::WorkerIterationPlan& plan, boo
   auto t0 = Clock::now();
   cache_.IssueFills(plan.fills);
   for (const auto& f : plan.fills) ++misses_at_[f.need_at];
+  pending_.rows_fetched += static_cast<int64_t>(plan.fills.size());
+  pending_.bytes_fetched +=
+      static_cast<int64_t>(plan.fills.size()) * d_.compute->row_floats() * int64_t{sizeof(float)};
   AUGUR_ASSIGN_OR_RETURN(double waited, cache_.ApplyFillsFor(i));
   model::Minibatch mb;
   AUGUR_RETURN_IF_ERROR(BuildMinibatch(i, &mb));
@@ -265,6 +268,10 @@ absl::Status Loop::Finish(int64_t completed, bool cancelled) {
   AUGUR_RETURN_IF_ERROR(WaitPushes(INT64_MAX));
   float barrier = 1.0f;  // every worker's rows are on the shards past this point
   if (W_ > 1) AUGUR_RETURN_IF_ERROR(d_.collective->AllReduceSum(&barrier, 1));
+  if (w_ == 0) {
+    AUGUR_ASSIGN_OR_RETURN(auto weights, d_.compute->GetDenseWeights());
+    AUGUR_RETURN_IF_ERROR(d_.oracle->PutModel(d_.assignment.job_id, weights));
+  }
   if (w_ == 0 && !d_.output_dir.empty()) {
     AUGUR_ASSIGN_OR_RETURN(auto weights, d_.compute->GetDenseWeights());
     std::filesystem::create_directories(d_.output_dir);

@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# End-to-end benchmark: the same training job under cache.policy none, prefetch1 and oracle, on a
+# real cluster (2 shards, the oracle, 2 CPU workers as separate processes) whose shards sit
+# behind a slow link (deploy/netns: one network namespace per process, tc tbf on the shard
+# links). Prints one JSON line per policy, one with the speed-ups over `none`, and one with the
+# oracle's offline planning throughput (augur-oracle --plan-only) on criteo-kaggle synthetic
+# data (26 sparse features). Never a ctest test.
+#
+#   bench/e2e/run.sh [--rate 10mbit] [--samples 300000] [--iterations 150] [--batch 512] ...
+#
+# Where network namespaces are not permitted it runs on plain loopback and says so in a
+# WARNING line (and "link": "loopback" in the JSON): then nothing is slow but the CPUs.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+
+usage() {
+  cat <<'USAGE'
+usage: bench/e2e/run.sh [options]
+  --rate R            shard link rate, each direction (default 10mbit)
+  --samples N         training samples generated (default 300000)
+  --iterations N      iterations per policy (default 100)
+  --batch B           samples per worker per iteration (default 512)
+  --workers W         CPU workers (default 2)
+  --shards N          shards (default 2)
+  --capacity C        cache rows per worker (default 262144)
+  --lookahead L       oracle lookahead (default 64)
+  --prefetch-distance D  (default 8)
+  --plans-in-flight P (default 16; see README: larger first plan batches can exceed 4 MB)
+  --policies LIST     comma-separated (default none,prefetch1,oracle)
+  --plan-samples N    samples for the --plan-only line (default 2000000; 0 = skip)
+  --plan-batch B      batch for the --plan-only line (default 4096)
+  --loopback          skip namespaces (no slow link)
+  --bin-dir DIR       augur-shard, augur-oracle, augur-worker, e2e_bench (default build/bin)
+  --augur PATH        the augur CLI for `data gen` (default BIN_DIR/augur)
+  --work-dir DIR      datasets, jobs, cluster run dirs (default /tmp/augur-e2e-bench)
+  --timeout S         per-policy job timeout (default 600)
+USAGE
+}
+
+rate=10mbit samples=300000 iterations=100 batch=512 workers=2 shards=2 capacity=262144
+lookahead=64 prefetch_distance=8 plans_in_flight=16 policies=none,prefetch1,oracle
+plan_samples=2000000 plan_batch=4096 loopback=0 bin_dir=${AUGUR_BIN_DIR:-$root/build/bin}
+augur="" work_dir=/tmp/augur-e2e-bench timeout_s=600
+die() { echo "bench/e2e/run.sh: $*" >&2; exit 1; }
+need() { [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value (see --help)"; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rate) need "$@"; rate=$2; shift 2 ;;
+    --samples) need "$@"; samples=$2; shift 2 ;;
+    --iterations) need "$@"; iterations=$2; shift 2 ;;
+    --batch) need "$@"; batch=$2; shift 2 ;;
+    --workers) need "$@"; workers=$2; shift 2 ;;
+    --shards) need "$@"; shards=$2; shift 2 ;;
+    --capacity) need "$@"; capacity=$2; shift 2 ;;
+    --lookahead) need "$@"; lookahead=$2; shift 2 ;;
+    --prefetch-distance) need "$@"; prefetch_distance=$2; shift 2 ;;
+    --plans-in-flight) need "$@"; plans_in_flight=$2; shift 2 ;;
+    --policies) need "$@"; policies=$2; shift 2 ;;
+    --plan-samples) need "$@"; plan_samples=$2; shift 2 ;;
+    --plan-batch) need "$@"; plan_batch=$2; shift 2 ;;
+    --loopback) loopback=1; shift ;;
+    --bin-dir) need "$@"; bin_dir=$2; shift 2 ;;
+    --augur) need "$@"; augur=$2; shift 2 ;;
+    --work-dir) need "$@"; work_dir=$2; shift 2 ;;
+    --timeout) need "$@"; timeout_s=$2; shift 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) die "unknown argument '$1' (see --help)" ;;
+  esac
+done
+for v in samples iterations batch workers shards capacity lookahead prefetch_distance plans_in_flight plan_samples plan_batch timeout_s; do
+  [[ ${!v} =~ ^[0-9]+$ ]] || die "--${v//_/-} must be a non-negative integer, got '${!v}'"
+done
+bin_dir=$(cd "$bin_dir" 2>/dev/null && pwd) || die "no binary dir $bin_dir"
+augur=${augur:-$bin_dir/augur}
+for b in "$bin_dir/augur-shard" "$bin_dir/augur-oracle" "$bin_dir/augur-worker" "$bin_dir/e2e_bench" "$augur"; do
+  [ -x "$b" ] || die "$b is missing (build: ninja -C build augur-shard augur-oracle augur-worker augur e2e_bench)"
+done
+command -v jq >/dev/null || die "jq is needed to assemble the JSON lines"
+mkdir -p "$work_dir"
+work_dir=$(cd "$work_dir" && pwd)
+log() { echo "# $*" >&2; }
+
+# ---------------------------------------------------------------- data (cached by parameters)
+gen() {  # gen N SEED DIR
+  if [ -f "$3/manifest.json" ]; then return 0; fi
+  rm -rf "$3"
+  log "generating $1 criteo-kaggle samples (seed $2) into $3"
+  "$augur" data gen --profile criteo-kaggle --samples "$1" --seed "$2" --out "$3" >&2
+}
+train=$work_dir/data/criteo-kaggle-$samples-s1
+gen "$samples" 1 "$train"
+
+# ---------------------------------------------------------------- cluster mode
+mode=netns
+if [ "$loopback" = 1 ]; then
+  mode=loopback
+elif [ "$(id -u)" != 0 ]; then
+  mode=loopback
+  echo "WARNING: not root, so no network namespaces: running on plain loopback without a slow link; none/prefetch1/oracle differ only by CPU work" >&2
+fi
+link=$([ "$mode" = netns ] && echo "$rate" || echo loopback)
+
+# ---------------------------------------------------------------- one policy
+cluster_dir=$work_dir/cluster
+current_up=0
+cleanup() {
+  if [ "$current_up" = 1 ]; then "$root/deploy/netns/down.sh" --run-dir "$cluster_dir" --grace 5 >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+declare -A result
+run_policy() {
+  local policy=$1 job=$work_dir/job-$1.yaml rc out upargs=()
+  cat >"$job" <<EOF
+name: e2e-$policy
+seed: 1
+model: {preset: kaggle}
+data: {train: $train}
+training: {batch_size: $batch, iterations: $iterations, threads: 1}
+cache: {policy: $policy, capacity: $capacity, lookahead: $lookahead, prefetch_distance: $prefetch_distance, plans_in_flight: $plans_in_flight}
+cluster: {workers: $workers}
+EOF
+  upargs=(--shards "$shards" --workers "$workers" --run-dir "$cluster_dir" --bin-dir "$bin_dir" --job "$job")
+  if [ "$mode" = netns ]; then
+    set +e
+    "$root/deploy/netns/up.sh" "${upargs[@]}" --rate "$rate" >"$work_dir/up-$policy.log" 2>&1
+    rc=$?
+    set -e
+    if [ "$rc" = 77 ]; then
+      echo "WARNING: $(grep -h '^SKIP' "$work_dir/up-$policy.log" | head -n 1) -- running on plain loopback without a slow link; none/prefetch1/oracle differ only by CPU work" >&2
+      mode=loopback link=loopback
+    elif [ "$rc" != 0 ]; then
+      cat "$work_dir/up-$policy.log" >&2
+      die "deploy/netns/up.sh failed (rc $rc)"
+    fi
+  fi
+  if [ "$mode" = loopback ]; then
+    "$root/deploy/netns/up.sh" "${upargs[@]}" --loopback >"$work_dir/up-$policy.log" 2>&1 ||
+      { cat "$work_dir/up-$policy.log" >&2; die "deploy/netns/up.sh --loopback failed"; }
+  fi
+  current_up=1
+  local oracle
+  oracle=$(grep -oE '^oracle: \{grpc: [^,]+' "$cluster_dir/cluster.yaml" | awk '{print $3}')
+  set +e
+  out=$("$bin_dir/e2e_bench" --oracle "$oracle" --timeout "$timeout_s" \
+    --set bench='"e2e"' --set policy="\"$policy\"" --set link_rate="\"$link\"" \
+    --set batch="$batch" --set workers="$workers" --set shards="$shards")
+  rc=$?
+  set -e
+  # Keep the logs of this policy's run, then stop the cluster.
+  rm -rf "$work_dir/logs-$policy"
+  cp -r "$cluster_dir/logs" "$work_dir/logs-$policy" 2>/dev/null || true
+  "$root/deploy/netns/down.sh" --run-dir "$cluster_dir" --grace 5 >/dev/null
+  current_up=0
+  # The columns asked for first, everything else after.
+  jq -c '{bench, policy, samples_per_s, stall_fraction, hit_ratio, rows_fetched, bytes_fetched,
+          iterations, link_rate} + .' <<<"$out"
+  [ "$rc" = 0 ] || log "policy $policy: job ended $(jq -r '.state + " " + (.reason // .error // "")' <<<"$out") (logs: $work_dir/logs-$policy)"
+  result[$policy]=$out
+}
+
+IFS=, read -r -a plist <<<"$policies"
+for p in "${plist[@]}"; do run_policy "$p"; done
+
+# ---------------------------------------------------------------- speed-ups over none
+if [ -n "${result[none]:-}" ]; then
+  sp=$(for p in "${plist[@]}"; do echo "${result[$p]}"; done | jq -sc --arg link "$link" '
+    (map(select(.policy == "none"))[0]) as $n
+    | {bench: "e2e_speedup", link_rate: $link, baseline: "none"}
+      + (map(select(.policy != "none") | select(.state == "SUCCEEDED" and $n.samples_per_s > 0)
+             | {("speedup_" + .policy): ((.samples_per_s / $n.samples_per_s) * 100 | round / 100)})
+         | add // {})
+      + {none_stall_fraction: $n.stall_fraction}')
+  echo "$sp"
+fi
+
+# ---------------------------------------------------------------- offline planning throughput
+if [ "$plan_samples" -gt 0 ]; then
+  pdata=$work_dir/data/criteo-kaggle-$plan_samples-s7
+  gen "$plan_samples" 7 "$pdata"
+  pjob=$work_dir/job-plan-only.yaml
+  cat >"$pjob" <<EOF
+name: e2e-plan-only
+data: {train: $pdata}
+training: {batch_size: $plan_batch, threads: 1}
+cache: {policy: oracle, capacity: $capacity, lookahead: $lookahead, prefetch_distance: $prefetch_distance}
+cluster: {workers: $workers, shards: ["127.0.0.1:1"]}
+EOF
+  features=$(jq '.features | length' "$pdata/manifest.json")
+  out=$("$bin_dir/augur-oracle" --plan-only --job "$pjob") || die "augur-oracle --plan-only failed"
+  # RunPlanner is one thread, so samples_per_s is per core.
+  jq -c --argjson f "$features" --argjson s "$plan_samples" '{bench: "plan_only", samples_per_s,
+      goal_samples_per_s_per_core: 2000000, meets_goal: (.samples_per_s >= 2000000),
+      sparse_features: $f, dataset_samples: $s} + .' <<<"$out"
+fi

@@ -70,9 +70,17 @@ class JobRunner::Impl {
                                                                   absl::Duration wait, bool* end);
   std::string Report(const WorkerReport& r);
   void Fail(JobState state, const std::string& reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A running job ends CANCELLED only once every worker flushed its cache and reported done, so
+  // the next job never starts on shards that are still receiving write-backs.
   void Cancel(const std::string& reason) {
     absl::MutexLock l(&mu_);
-    Fail(JobState::kCancelled, reason);
+    bool any = std::any_of(workers_.begin(), workers_.end(), [](auto& w) { return w.registered; });
+    if (state_ == JobState::kRunning && any) {
+      if (!cancel_requested_) cancel_reason_ = reason;
+      cancel_requested_ = true;
+    } else {
+      Fail(JobState::kCancelled, reason);
+    }
   }
   JobStatus Status() const;
   JobState WaitFinal(absl::Duration timeout) const;
@@ -120,6 +128,8 @@ class JobRunner::Impl {
   mutable absl::Mutex mu_;
   JobState state_ ABSL_GUARDED_BY(mu_) = JobState::kPending;
   std::string reason_ ABSL_GUARDED_BY(mu_);
+  bool cancel_requested_ ABSL_GUARDED_BY(mu_) = false;
+  std::string cancel_reason_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<WorkerInfo> workers_ ABSL_GUARDED_BY(mu_);
   std::deque<planner::IterationPlan> plans_ ABSL_GUARDED_BY(mu_);  // [plans_base_, planned_)
@@ -296,11 +306,16 @@ std::string JobRunner::Impl::Report(const WorkerReport& r) {
   }
   if (state_ == JobState::kRunning &&
       std::all_of(workers_.begin(), workers_.end(), [](auto& x) { return x.done; })) {
-    state_ = JobState::kSucceeded;
-    spdlog::info("job {}: SUCCEEDED after {} iterations", id_, iterations_);
+    if (cancel_requested_) {
+      Fail(JobState::kCancelled, cancel_reason_);
+    } else {
+      state_ = JobState::kSucceeded;
+      spdlog::info("job {}: SUCCEEDED after {} iterations", id_, iterations_);
+    }
   }
   CheckTimeouts();
   UpdateGauges();
+  if (cancel_requested_) return cancel_reason_;
   return state_ == JobState::kCancelled || state_ == JobState::kFailed ? reason_ : "";
 }
 

@@ -24,11 +24,14 @@ struct LocalCluster::Impl {
   std::unique_ptr<oracle::OracleServiceImpl> service;
   std::unique_ptr<grpc::Server> oracle_server;
   int oracle_port = 0;
+  std::vector<std::thread> workers;
+  std::vector<absl::Status> results;
 };
 
 LocalCluster::LocalCluster(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 LocalCluster::~LocalCluster() {
+  JoinWorkers();
   if (impl_->oracle_server) impl_->oracle_server->Shutdown(std::chrono::system_clock::now());
   impl_->host.reset();
   for (auto& s : impl_->servers) s->Shutdown();
@@ -82,24 +85,56 @@ std::string LocalCluster::oracle_endpoint() const {
   return "127.0.0.1:" + std::to_string(impl_->oracle_port);
 }
 
-absl::StatusOr<oracle::JobStatus> LocalCluster::RunJob(job::JobSpec spec, const std::string& output_dir,
-                                                       std::vector<absl::Status>* worker_results) {
+absl::StatusOr<std::string> LocalCluster::Submit(job::JobSpec spec) {
   spec.cluster.shards = impl_->endpoints;
-  auto id = impl_->host->Submit(spec);
-  if (!id.ok()) return id.status();
-  std::vector<absl::Status> results(spec.cluster.workers);
-  std::vector<std::thread> threads;
-  for (int w = 0; w < spec.cluster.workers; ++w)
-    threads.emplace_back([&, w] {
+  return impl_->host->Submit(spec);
+}
+
+void LocalCluster::StartWorkers(int workers, const std::string& output_dir) {
+  impl_->results.assign(workers, absl::OkStatus());
+  for (int w = 0; w < workers; ++w)
+    impl_->workers.emplace_back([this, w, output_dir] {
       worker::WorkerOptions o;
       o.oracle = oracle_endpoint();
       o.worker_index = w;
       o.output_dir = output_dir;
       o.register_timeout_s = 30;
       o.exit_after_job = true;
-      results[w] = worker::RunOneJob(o);
+      impl_->results[w] = worker::RunOneJob(o);
     });
-  for (auto& t : threads) t.join();
+}
+
+std::vector<absl::Status> LocalCluster::JoinWorkers() {
+  for (auto& t : impl_->workers) t.join();
+  impl_->workers.clear();
+  return impl_->results;
+}
+
+oracle::JobHost* LocalCluster::host() { return impl_->host.get(); }
+
+bool LocalCluster::WaitForIteration(int64_t iterations, absl::Duration timeout) {
+  absl::Time end = absl::Now() + timeout;
+  while (absl::Now() < end) {
+    auto s = impl_->host->Status("");
+    if (s.ok() && s->iteration >= iterations) return true;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return false;
+}
+
+void LocalCluster::StopShard(int index) { impl_->servers[index]->Shutdown(); }
+
+void LocalCluster::StopOracle() {
+  impl_->oracle_server->Shutdown(std::chrono::system_clock::now());
+}
+
+absl::StatusOr<oracle::JobStatus> LocalCluster::RunJob(job::JobSpec spec, const std::string& output_dir,
+                                                       std::vector<absl::Status>* worker_results) {
+  int workers = spec.cluster.workers;
+  auto id = Submit(std::move(spec));
+  if (!id.ok()) return id.status();
+  StartWorkers(workers, output_dir);
+  auto results = JoinWorkers();
   if (!impl_->host->WaitIdle(absl::Seconds(30)))
     return absl::DeadlineExceededError("job did not end");
   if (worker_results) *worker_results = results;

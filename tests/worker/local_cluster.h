@@ -8,9 +8,14 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/job/job_spec.h"
 #include "oracle_cacher/job_runner.h"
 #include "server/row_block.h"
+
+namespace augur::oracle {
+class JobHost;
+}
 
 namespace augur::testing {
 
@@ -29,6 +34,17 @@ class LocalCluster {
   // dense weights to <output_dir>/<job id>/dense.f32.
   absl::StatusOr<oracle::JobStatus> RunJob(job::JobSpec spec, const std::string& output_dir,
                                            std::vector<absl::Status>* worker_results = nullptr);
+
+  // The pieces of RunJob, for tests that act on a job while it runs.
+  absl::StatusOr<std::string> Submit(job::JobSpec spec);
+  void StartWorkers(int workers, const std::string& output_dir);
+  std::vector<absl::Status> JoinWorkers();
+  oracle::JobHost* host();
+  // Waits until the running job completed `iterations` (true) or `timeout` passed.
+  bool WaitForIteration(int64_t iterations, absl::Duration timeout);
+  // Simulated failures: a shard or the oracle goes away for good.
+  void StopShard(int index);
+  void StopOracle();
 
   // Every row [0, rows) of tables [0, tables) with optimizer state, read from the shards.
   absl::StatusOr<std::vector<shard::RowBlock>> ReadAllRows(int tables, uint64_t rows);

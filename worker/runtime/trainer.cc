@@ -42,8 +42,13 @@ class Loop {
         slice_(B_) {
     if (d.metrics) {
       MetricLabels l{{"worker", std::to_string(w_)}};
-      hits_c_ = d.metrics->GetCounter("augur_worker_cache_hits_total", "Rows found in the cache", l);
-      miss_c_ = d.metrics->GetCounter("augur_worker_cache_misses_total", "Rows fetched for a step", l);
+      for (int t = 0; t < d.compute->config().num_sparse; ++t) {
+        MetricLabels lt{{"worker", std::to_string(w_)}, {"table", "C" + std::to_string(t + 1)}};
+        hits_c_.push_back(d.metrics->GetCounter("augur_worker_cache_hits_total",
+                                                "Rows a step found in the cache", lt));
+        miss_c_.push_back(d.metrics->GetCounter(
+            "augur_worker_cache_misses_total", "Rows a step needed fetched or handed over", lt));
+      }
       stall_c_ = d.metrics->GetCounter("augur_worker_stall_seconds_total",
                                        "Time the trainer waited for rows or write-backs", l);
       samples_c_ = d.metrics->GetCounter("augur_worker_samples_total", "Samples trained", l);
@@ -75,14 +80,21 @@ class Loop {
   std::vector<int64_t> offsets_;
   std::vector<model::SlotIndex> slots_;
   std::vector<float> reduce_;
-  std::map<int64_t, int64_t> misses_at_;  // fills + transfers-in, by the iteration needing them
+  // Fills + transfers-in per table, by the iteration needing them.
+  std::map<int64_t, std::vector<int64_t>> misses_at_;
+  std::vector<int64_t>& MissesAt(int64_t i) {
+    auto& v = misses_at_[i];
+    v.resize(d_.compute->config().num_sparse);
+    return v;
+  }
   std::deque<std::pair<int64_t, std::future<absl::StatusOr<bool>>>> pushes_;
   std::string cancel_reason_;
   // Progress since the last report.
   ProgressUpdate pending_;
   int64_t completed_ = 0;
   Clock::time_point last_report_ = Clock::now();
-  Counter *hits_c_ = nullptr, *miss_c_ = nullptr, *stall_c_ = nullptr, *samples_c_ = nullptr;
+  Counter *stall_c_ = nullptr, *samples_c_ = nullptr;
+  std::vector<Counter*> hits_c_, miss_c_;  // per table
   Histogram* iter_h_ = nullptr;
   Gauge* loss_g_ = nullptr;
 };
@@ -199,7 +211,7 @@ absl::Status Loop::Transfers(const planner::WorkerIterationPlan& plan, int64_t i
     model::SlotIndex s = static_cast<model::SlotIndex>(x.dst_slot);
     AUGUR_RETURN_IF_ERROR(d_.compute->WriteSlots({&s, 1}, absl::MakeConstSpan(buf.data() + t * per, rf)));
     cache_.Insert(x.key, s, UnpackVersion(buf.data() + t * per + rf));
-    ++misses_at_[i + 1];
+    ++MissesAt(i + 1)[planner::KeyTable(x.key)];
   }
   return absl::OkStatus();
 }
@@ -207,7 +219,7 @@ absl::Status Loop::Transfers(const planner::WorkerIterationPlan& plan, int64_t i
 absl::Status Loop::Step(int64_t i, const planner::WorkerIterationPlan& plan, bool* stop) {
   auto t0 = Clock::now();
   cache_.IssueFills(plan.fills);
-  for (const auto& f : plan.fills) ++misses_at_[f.need_at];
+  for (const auto& f : plan.fills) ++MissesAt(f.need_at)[planner::KeyTable(f.key)];
   pending_.rows_fetched += static_cast<int64_t>(plan.fills.size());
   pending_.bytes_fetched +=
       static_cast<int64_t>(plan.fills.size()) * d_.compute->row_floats() * int64_t{sizeof(float)};
@@ -226,19 +238,25 @@ absl::Status Loop::Step(int64_t i, const planner::WorkerIterationPlan& plan, boo
   int64_t horizon = d_.assignment.writeback_horizon;
   AUGUR_ASSIGN_OR_RETURN(double wb_wait, cache_.WaitWriteBacks(i + 1 - horizon));
   AUGUR_RETURN_IF_ERROR(WaitPushes(i + 1 - horizon));
-  int64_t misses = misses_at_[i];
+  // Per table: every unique row this step read was either cached already or missed.
+  std::vector<int64_t> misses = MissesAt(i), unique(misses.size(), 0);
   misses_at_.erase(i);
-  int64_t unique = static_cast<int64_t>(emb.slots.size());
-  pending_.cache_hits += std::max<int64_t>(unique - misses, 0);
-  pending_.cache_misses += std::min(misses, unique);
+  for (auto s : emb.slots) ++unique[planner::KeyTable(cache_.KeyOf(s))];
+  for (size_t t = 0; t < unique.size(); ++t) {
+    int64_t miss = std::min(misses[t], unique[t]), hit = unique[t] - miss;
+    pending_.cache_hits += hit;
+    pending_.cache_misses += miss;
+    if (d_.metrics) {
+      hits_c_[t]->Increment(static_cast<double>(hit));
+      miss_c_[t]->Increment(static_cast<double>(miss));
+    }
+  }
   pending_.stall_seconds += waited + wb_wait;
   pending_.loss_sum += loss;
   pending_.samples += B_;
   double secs = Since(t0);
   pending_.busy_seconds += secs;
   if (d_.metrics) {
-    hits_c_->Increment(static_cast<double>(std::max<int64_t>(unique - misses, 0)));
-    miss_c_->Increment(static_cast<double>(std::min(misses, unique)));
     stall_c_->Increment(waited + wb_wait);
     samples_c_->Increment(static_cast<double>(B_));
     iter_h_->Observe(secs);

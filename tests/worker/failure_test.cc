@@ -1,0 +1,127 @@
+// What a user sees when things go wrong while a job runs: a lost shard or oracle fails the job
+// with a clear message instead of hanging, and a cancel stops every worker on the same step
+// with every cached row flushed to the shards.
+#include <catch2/catch.hpp>
+
+#include "common/data/prep.h"
+#include "oracle_cacher/job_host.h"
+#include "tests/support/test_paths.h"
+#include "tests/worker/local_cluster.h"
+
+using namespace augur;
+
+namespace {
+
+constexpr uint64_t kRows = 200;
+
+std::string Prepare(const std::string& shared, const testing::ScratchDir& dir) {
+  data::PrepOptions p;
+  p.inputs = {shared + "/criteo-kaggle/wideresdnn_train.tsv"};
+  p.out_dir = dir.path() + "/train";
+  p.writer.transform = data::SparseTransform::kMod;
+  p.writer.max_rows = kRows;
+  REQUIRE(data::PrepareDataset(p).ok());
+  return p.out_dir;
+}
+
+job::JobSpec LongJob(const std::string& dataset, int workers, const std::string& eval = "") {
+  auto s = job::ParseJobSpec("data: {train: " + dataset + "}\n" +
+                             "model: {preset: custom, dim: 8, bottom: [16, 8], top: [16, 1]}\n"
+                             "training: {batch_size: 16, iterations: 20000}\n"
+                             "cache: {capacity: 2000, lookahead: 10, prefetch_distance: 2}\n");
+  REQUIRE(s.ok());
+  s->cluster.workers = workers;
+  s->data.eval = eval;
+  return *s;
+}
+
+bool Contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("A worker that loses a shard fails the job with a message naming the shard") {
+  AUGUR_SHARED_DATA_OR_SKIP(shared);
+  testing::ScratchDir dir("fail-shard");
+  auto cluster = testing::LocalCluster::Start(2, 4);
+  REQUIRE(cluster.ok());
+  auto id = (*cluster)->Submit(LongJob(Prepare(shared, dir), 1));
+  REQUIRE(id.ok());
+  (*cluster)->StartWorkers(1, "");
+  REQUIRE((*cluster)->WaitForIteration(5, absl::Seconds(30)));
+  (*cluster)->StopShard(1);
+  auto results = (*cluster)->JoinWorkers();
+  CHECK_FALSE(results[0].ok());
+  auto status = (*cluster)->host()->Status(*id);
+  REQUIRE(status.ok());
+  CHECK(oracle::JobStateName(status->state) == std::string("FAILED"));
+  INFO(status->reason);
+  CHECK(Contains(status->reason, "shard 1"));
+}
+
+TEST_CASE("A worker that loses the oracle stops with an error instead of hanging") {
+  AUGUR_SHARED_DATA_OR_SKIP(shared);
+  testing::ScratchDir dir("fail-oracle");
+  auto cluster = testing::LocalCluster::Start(1, 4);
+  REQUIRE(cluster.ok());
+  REQUIRE((*cluster)->Submit(LongJob(Prepare(shared, dir), 1)).ok());
+  (*cluster)->StartWorkers(1, "");
+  REQUIRE((*cluster)->WaitForIteration(5, absl::Seconds(30)));
+  (*cluster)->StopOracle();
+  auto results = (*cluster)->JoinWorkers();
+  REQUIRE_FALSE(results[0].ok());
+  INFO(results[0].ToString());
+  CHECK(Contains(std::string(results[0].message()), "oracle"));
+}
+
+TEST_CASE("Cancelling a job stops both workers on one step and flushes their cached rows") {
+  AUGUR_SHARED_DATA_OR_SKIP(shared);
+  testing::ScratchDir dir("cancel");
+  auto cluster = testing::LocalCluster::Start(2, 0);
+  REQUIRE(cluster.ok());
+  auto id = (*cluster)->Submit(LongJob(Prepare(shared, dir), 2));
+  REQUIRE(id.ok());
+  (*cluster)->StartWorkers(2, "");
+  REQUIRE((*cluster)->WaitForIteration(8, absl::Seconds(30)));
+  REQUIRE((*cluster)->host()->Cancel(*id, "test cancel").ok());
+  auto results = (*cluster)->JoinWorkers();
+  for (auto& r : results) CHECK(r.code() == absl::StatusCode::kCancelled);
+  REQUIRE((*cluster)->host()->WaitIdle(absl::Seconds(10)));
+  auto status = (*cluster)->host()->Status(*id);
+  REQUIRE(status.ok());
+  CHECK(oracle::JobStateName(status->state) == std::string("CANCELLED"));
+  CHECK(status->reason == "test cancel");
+  // Hot rows are updated at every step and stay cached: only a flush puts the last step's
+  // version on the shards.
+  auto rows = (*cluster)->ReadAllRows(26, kRows);
+  REQUIRE(rows.ok());
+  int64_t newest = 0;
+  for (auto& b : *rows)
+    for (auto v : b.versions) newest = std::max(newest, v);
+  CHECK(newest >= 8);
+  CHECK(newest == status->iteration);
+}
+
+TEST_CASE("A finished job reports hit ratio, fetched rows and a held-out AUC") {
+  AUGUR_SHARED_DATA_OR_SKIP(shared);
+  testing::ScratchDir dir("report");
+  std::string train = Prepare(shared, dir);
+  data::PrepOptions p;
+  p.inputs = {shared + "/criteo-kaggle/wideresdnn_dev.tsv"};
+  p.out_dir = dir.path() + "/eval";
+  p.writer.transform = data::SparseTransform::kMod;
+  p.writer.max_rows = kRows;
+  REQUIRE(data::PrepareDataset(p).ok());
+  auto cluster = testing::LocalCluster::Start(2, 4);
+  REQUIRE(cluster.ok());
+  auto spec = LongJob(train, 2, p.out_dir);
+  spec.training.iterations = 200;  // one pass over the 7200 rows
+  auto status = (*cluster)->RunJob(spec, "");
+  REQUIRE(status.ok());
+  CHECK(oracle::JobStateName(status->state) == std::string("SUCCEEDED"));
+  CHECK(status->hit_ratio > 0.5);
+  CHECK(status->rows_fetched > 0);
+  CHECK(status->bytes_fetched == status->rows_fetched * 8 * 4);  // dim 8, sgd: no state
+  REQUIRE(status->eval_auc.has_value());
+  CHECK(*status->eval_auc > 0.6);
+  CHECK(*status->eval_logloss < 0.6);
+}

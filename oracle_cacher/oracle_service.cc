@@ -112,10 +112,20 @@ grpc::Status OracleServiceImpl::StreamPlan(grpc::ServerContext* ctx,
     if (!plans.ok()) return ToGrpcStatus(plans.status());
     if (end) return grpc::Status::OK;
     if (plans->empty()) continue;
+    // Messages stay a few MiB at most, whatever the batch size and credit.
     v1::PlanBatch batch;
-    for (const auto& p : *plans) planner::EncodeWorkerPlan(p, batch.add_plans());
+    size_t bytes = 0;
+    for (const auto& p : *plans) {
+      auto* m = batch.add_plans();
+      planner::EncodeWorkerPlan(p, m);
+      bytes += m->ByteSizeLong();
+      if (bytes > (2u << 20) || &p == &plans->back()) {
+        if (!writer->Write(batch)) return grpc::Status(grpc::StatusCode::CANCELLED, "worker went away");
+        batch.Clear();
+        bytes = 0;
+      }
+    }
     next = plans->back().iteration + 1;
-    if (!writer->Write(batch)) return grpc::Status(grpc::StatusCode::CANCELLED, "worker went away");
   }
   return grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled");
 }

@@ -23,7 +23,7 @@ usage: bench/e2e/run.sh [options]
   --batch B           samples per worker per iteration (default 512)
   --workers W         CPU workers (default 2)
   --shards N          shards (default 2)
-  --capacity C        cache rows per worker (default 262144)
+  --capacity C        cache rows per worker (default 65536: the final flush of a bigger cache is one Write RPC per shard that can outlast the 10 s shard RPC deadline on a 10mbit link)
   --lookahead L       oracle lookahead (default 64)
   --prefetch-distance D  (default 8)
   --plans-in-flight P (default 16; see README: larger first plan batches can exceed 4 MB)
@@ -38,7 +38,7 @@ usage: bench/e2e/run.sh [options]
 USAGE
 }
 
-rate=10mbit samples=300000 iterations=100 batch=512 workers=2 shards=2 capacity=262144
+rate=10mbit samples=300000 iterations=100 batch=512 workers=2 shards=2 capacity=65536
 lookahead=64 prefetch_distance=8 plans_in_flight=16 policies=none,prefetch1,oracle
 plan_samples=2000000 plan_batch=4096 loopback=0 bin_dir=${AUGUR_BIN_DIR:-$root/build/bin}
 augur="" work_dir=/tmp/augur-e2e-bench timeout_s=600

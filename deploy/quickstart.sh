@@ -83,9 +83,18 @@ done
   die "$bin/augur has no 'submit' command yet (the CLI job commands are not built in)"
 
 # 3. Data.
+no_auc=""
 if [ -n "$data" ]; then
   train=$data eval=$eval_tsv
   echo "== training on $data (categorical ids mod $max_rows)"
+  # Evaluation runs in whole global batches; a smaller eval file yields no AUC at all.
+  if [ -n "$eval_tsv" ] && [[ $eval_tsv != *.gz ]]; then
+    eval_rows=$(wc -l <"$eval_tsv")
+    if [ "$eval_rows" -lt $((batch * workers)) ]; then
+      no_auc="the eval set has $eval_rows rows, less than one global batch ($((batch * workers)))"
+      echo "quickstart: warning: $no_auc, so there will be no AUC" >&2
+    fi
+  fi
 else
   eval_samples=$((samples / 10 > 20000 ? 20000 : (samples / 10 < 2048 ? 2048 : samples / 10)))
   train=$qs/data/train-n$samples-seed1
@@ -170,5 +179,9 @@ fi
 field() { local v; v=$(sed -nE "s|.* $1 ([^ ]+).*|\\1|p" <<<"$summary"); echo "${v:-n/a}"; }
 echo
 echo "quickstart: trained $iterations iterations on $( [ -n "$data" ] && echo "$data" || echo "synthetic criteo-kaggle data")"
+auc=$(field auc) logloss=$(field logloss)
+if [ -n "$no_auc" ] || { [ -n "$data" ] && [ -z "$eval_tsv" ]; }; then
+  auc="n/a (${no_auc:-no --eval set})" logloss="n/a"
+fi
 printf '  AUC        %s\n  log-loss   %s\n  samples/s  %s\n  hit ratio  %s\n' \
-  "$(field auc)" "$(field logloss)" "$(field 'samples/s')" "$(field hit_ratio)"
+  "$auc" "$logloss" "$(field 'samples/s')" "$(field hit_ratio)"

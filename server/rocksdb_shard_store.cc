@@ -132,6 +132,33 @@ class RocksShardStore final : public ShardStore {
     return FromRocks(db_->Write(wo, &wb), "write");
   }
 
+  absl::Status ScanRows(uint32_t table, uint64_t start_row, size_t limit, int row_floats,
+                        std::vector<uint64_t>& rows, std::vector<float>& records,
+                        std::vector<int64_t>& versions, bool* more) override {
+    const std::string prefix = RowKey(table, 0).substr(0, 4);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[0]));
+    size_t n = 0;
+    for (it->Seek(RowKey(table, start_row)); it->Valid() && it->key().starts_with(prefix);
+         it->Next()) {
+      if (n == limit) break;
+      uint64_t row = 0;
+      for (int i = 0; i < 8; ++i)
+        row = (row << 8) | static_cast<uint8_t>(it->key().data()[4 + i]);
+      size_t at = records.size();
+      records.resize(at + row_floats);
+      int64_t version = 0;
+      AUGUR_RETURN_IF_ERROR(DecodeRowValue(it->value().ToStringView(),
+                                           std::span<float>(records.data() + at, row_floats),
+                                           &version));
+      rows.push_back(row);
+      versions.push_back(version);
+      ++n;
+    }
+    AUGUR_RETURN_IF_ERROR(FromRocks(it->status(), "scan rows"));
+    *more = it->Valid() && it->key().starts_with(prefix);
+    return absl::OkStatus();
+  }
+
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ScanMeta(
       std::string_view prefix) override {
     std::vector<std::pair<std::string, std::string>> out;

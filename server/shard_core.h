@@ -85,6 +85,18 @@ class ShardCore {
   absl::StatusOr<bool> ApplyGradients(const std::vector<RowBlock>& blocks, int64_t iteration,
                                       uint32_t worker, uint32_t num_workers);
 
+  // Rows of `table_id` this shard has stored — every row ever written; never-written rows read
+  // as their init and are not returned — in row order from `start_row`, at most `limit`
+  // (0, or more than max_request_rows: max_request_rows). values are rows x dim floats, or
+  // rows x RowFloats() with `with_state`; versions the stored versions. NOT_FOUND: unknown table.
+  struct ScanResult {
+    RowBlock block;
+    bool more = false;      // stored rows remain: scan again from next_row
+    uint64_t next_row = 0;  // last returned row + 1 (start_row when none was returned)
+  };
+  absl::StatusOr<ScanResult> ScanRows(uint32_t table_id, uint64_t start_row, uint64_t limit,
+                                      bool with_state) const;
+
   // A consistent copy of the shard's store in `dir` (must not exist).
   absl::Status Checkpoint(const std::string& dir);
 

@@ -52,7 +52,8 @@ void WorkerPool::Loop() {
 ShardServiceImpl::ShardServiceImpl(ShardCore* core, MetricsRegistry* metrics, WorkerPool* pool)
     : core_(core), pool_(pool) {
   static const char* kNames[kNumMethods] = {"CreateTable", "ListTables", "DropTable", "Lookup",
-                                            "Write", "ApplyGradients", "Checkpoint"};
+                                            "Write", "ApplyGradients", "Checkpoint",
+                                            "ScanRows"};
   if (!metrics) return;
   for (int m = 0; m < kNumMethods; ++m)
     latency_[m] = metrics->GetHistogram("augur_shard_request_seconds",
@@ -138,6 +139,19 @@ grpc::ServerUnaryReactor* ShardServiceImpl::Checkpoint(grpc::CallbackServerConte
                                                        const v1::CheckpointRequest* req,
                                                        v1::CheckpointResponse* resp) {
   return Run(ctx, kCheckpoint, [this, req] { return core_->Checkpoint(req->dir()); });
+}
+
+grpc::ServerUnaryReactor* ShardServiceImpl::ScanRows(grpc::CallbackServerContext* ctx,
+                                                     const v1::ScanRowsRequest* req,
+                                                     v1::ScanRowsResponse* resp) {
+  return Run(ctx, kScanRows, [this, req, resp]() -> absl::Status {
+    AUGUR_ASSIGN_OR_RETURN(auto r, core_->ScanRows(req->table_id(), req->start_row(),
+                                                   req->limit(), req->with_state()));
+    ToProto(r.block, resp->mutable_block());
+    resp->set_more(r.more);
+    resp->set_next_row(r.next_row);
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace augur::shard

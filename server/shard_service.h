@@ -62,10 +62,13 @@ class ShardServiceImpl final : public v1::ShardService::CallbackService {
   grpc::ServerUnaryReactor* Checkpoint(grpc::CallbackServerContext* ctx,
                                        const v1::CheckpointRequest* req,
                                        v1::CheckpointResponse* resp) override;
+  grpc::ServerUnaryReactor* ScanRows(grpc::CallbackServerContext* ctx,
+                                     const v1::ScanRowsRequest* req,
+                                     v1::ScanRowsResponse* resp) override;
 
  private:
   enum Method { kCreateTable, kListTables, kDropTable, kLookup, kWrite, kApply, kCheckpoint,
-                kNumMethods };
+                kScanRows, kNumMethods };
   // Runs `fn` (returning absl::Status) on the pool, times it, and finishes the call.
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx, Method m,
                                 std::function<absl::Status()> fn);

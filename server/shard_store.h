@@ -87,6 +87,15 @@ class ShardStore {
 
   virtual absl::Status Commit(const StoreBatch& batch) = 0;
 
+  // Appends the stored rows of `table` with row >= start_row, in row order, at most `limit` of
+  // them: their ids to `rows`, records (row_floats floats each) to `records`, versions to
+  // `versions`. *more is set when stored rows of the table remain after the last one appended.
+  // Keys are (table, row) big-endian (row_codec.h), so this is one prefix iteration. DATA_LOSS
+  // when a stored value does not have row_floats floats.
+  virtual absl::Status ScanRows(uint32_t table, uint64_t start_row, size_t limit, int row_floats,
+                                std::vector<uint64_t>& rows, std::vector<float>& records,
+                                std::vector<int64_t>& versions, bool* more) = 0;
+
   // Every meta (key, value) whose key starts with `prefix`, in key order.
   virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ScanMeta(
       std::string_view prefix) = 0;

@@ -96,6 +96,14 @@ class ShardClient {
   std::future<absl::StatusOr<std::vector<TableSpec>>> ListTables();
   std::future<absl::Status> DropTable(uint32_t table_id);
 
+  // Every row of `table_id` that was ever written, from every shard, in ascending row order:
+  // rows, values rows x dim (rows x RowFloats() with with_state) and versions. Rows never
+  // written hold their deterministic init (common/table_spec.h InitialRowRecord) and are not
+  // returned. Each shard is paged through with page_rows rows per RPC, all shards in parallel.
+  // NOT_FOUND for an unknown table. Not a snapshot across pages: run it when no job writes.
+  std::future<absl::StatusOr<RowBlock>> ScanRows(uint32_t table_id, bool with_state = false,
+                                                 uint32_t page_rows = 65536);
+
   // Shard i writes its checkpoint to `dir`/shard-<i> (paths on the shard's machine).
   std::future<absl::Status> Checkpoint(const std::string& dir);
 

@@ -123,6 +123,7 @@ class JobRunner::Impl {
   int64_t num_batches_ = 0;
   int64_t iterations_ = 0;
   absl::Time start_ = absl::Now();
+  absl::Time end_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();  // when the job became final
   std::thread planner_thread_;
 
   mutable absl::Mutex mu_;
@@ -310,6 +311,7 @@ std::string JobRunner::Impl::Report(const WorkerReport& r) {
       Fail(JobState::kCancelled, cancel_reason_);
     } else {
       state_ = JobState::kSucceeded;
+      end_ = absl::Now();
       spdlog::info("job {}: SUCCEEDED after {} iterations", id_, iterations_);
     }
   }
@@ -331,6 +333,7 @@ void JobRunner::Impl::CheckTimeouts() {
 void JobRunner::Impl::Fail(JobState state, const std::string& reason) {
   if (IsFinal(state_)) return;
   state_ = state;
+  end_ = absl::Now();
   reason_ = reason;
   spdlog::warn("job {}: {}: {}", id_, JobStateName(state), reason);
 }
@@ -368,7 +371,7 @@ JobStatus JobRunner::Impl::Status() const {
     s.bytes_fetched += w.bytes_fetched;
   }
   s.workers = W_;
-  s.elapsed_s = absl::ToDoubleSeconds(absl::Now() - start_);
+  s.elapsed_s = absl::ToDoubleSeconds(std::min(absl::Now(), end_) - start_);
   s.samples_per_s = s.elapsed_s > 0 ? static_cast<double>(samples) / s.elapsed_s : 0;
   s.hit_ratio = hits + misses ? static_cast<double>(hits) / static_cast<double>(hits + misses) : 0;
   s.stall_fraction = busy > 0 ? stall / busy : 0;

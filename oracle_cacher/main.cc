@@ -81,6 +81,7 @@ int PlanOnly(const augur::job::JobSpec& spec) {
 int main(int argc, char** argv) {
   CLI::App app{"augur-oracle: plans every worker's embedding cache ahead of training"};
   std::string listen = "127.0.0.1:7100", metrics_listen = "127.0.0.1:0", job_file, log_level = "info";
+  std::string work_dir;
   std::vector<std::string> shards;
   bool plan_only = false, exit_when_idle = false;
   int worker_timeout_s = 120;
@@ -91,6 +92,7 @@ int main(int argc, char** argv) {
   app.add_flag("--plan-only", plan_only, "plan --job offline and print JSON statistics");
   app.add_flag("--exit-when-idle", exit_when_idle, "exit once every submitted job has ended");
   app.add_option("--worker-timeout", worker_timeout_s, "seconds of worker silence that fail a job");
+  app.add_option("--work-dir", work_dir, "where Criteo TSV inputs of jobs are converted (default: a temp dir)");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
   CLI11_PARSE(app, argc, argv);
   augur::InitLogging("oracle", log_level);
@@ -120,7 +122,7 @@ int main(int argc, char** argv) {
       std::cerr << "augur-oracle: " << port.status().message() << "\n";
       return 1;
     }
-    spdlog::info("augur-oracle metrics on http://127.0.0.1:{}/metrics", *port);
+    spdlog::info("augur-oracle metrics on http://{}:{}/metrics", metrics_listen.substr(0, metrics_listen.rfind(':')), *port);
   }
 
   auto create_tables = [](const augur::job::JobSpec& job,
@@ -137,11 +139,12 @@ int main(int argc, char** argv) {
   augur::oracle::JobRunnerOptions ro;
   ro.metrics = &metrics;
   ro.worker_timeout = absl::Seconds(worker_timeout_s);
-  augur::oracle::JobHost host(create_tables, ro, shards);
+  augur::oracle::JobHost host(create_tables, ro, shards, work_dir);
   augur::oracle::OracleServiceImpl service(&host);
 
   grpc::ServerBuilder builder;
   int port = 0;
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);  // never share a port silently
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(&service);
   builder.SetMaxReceiveMessageSize(256 << 20);

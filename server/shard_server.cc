@@ -22,6 +22,8 @@ class GrpcShardServer final : public ShardServer {
     builder.SetMaxReceiveMessageSize(INT_MAX);
     builder.SetMaxSendMessageSize(INT_MAX);
     if (!listen.empty())
+      // Two servers must never share a port silently (gRPC sets SO_REUSEPORT by default).
+      builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
       builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port_);
     builder.RegisterService(&service_);
     server_ = builder.BuildAndStart();

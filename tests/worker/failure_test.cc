@@ -50,6 +50,7 @@ TEST_CASE("A worker that loses a shard fails the job with a message naming the s
   REQUIRE((*cluster)->WaitForIteration(5, absl::Seconds(30)));
   (*cluster)->StopShard(1);
   auto results = (*cluster)->JoinWorkers();
+  INFO(results[0].ToString());
   CHECK_FALSE(results[0].ok());
   auto status = (*cluster)->host()->Status(*id);
   REQUIRE(status.ok());

@@ -42,6 +42,8 @@ EvalResult ScorePredictions(const std::vector<float>& probs, const std::vector<f
 
 absl::StatusOr<EvalResult> Evaluate(const data::Dataset& eval, int64_t batch, int64_t max_samples,
                                     shard::ShardClient* shards, model::DenseCompute* compute) {
+  // A held-out set smaller than one batch is evaluated as a single batch.
+  batch = std::max<int64_t>(1, std::min(batch, eval.num_rows()));
   data::BatchShape shape{batch, 1};
   int64_t batches = eval.num_batches(shape);
   if (max_samples > 0) batches = std::min(batches, std::max<int64_t>(1, max_samples / batch));

@@ -5,6 +5,13 @@
 
 namespace augur::worker {
 
+absl::Status ShardError(const absl::Status& st, const std::string& what) {
+  // A shard that shuts down cancels its in-flight calls; for the job that is a lost shard, not
+  // a cancellation by the user.
+  auto code = st.code() == absl::StatusCode::kCancelled ? absl::StatusCode::kUnavailable : st.code();
+  return absl::Status(code, what + ": " + std::string(st.message()));
+}
+
 std::vector<shard::RowBlock> BlocksByTable(const std::vector<planner::RowKey>& keys,
                                            std::vector<std::vector<size_t>>* index_of_block) {
   std::map<uint32_t, size_t> block_of_table;
@@ -25,10 +32,16 @@ std::vector<shard::RowBlock> BlocksByTable(const std::vector<planner::RowKey>& k
 }
 
 void SlotCache::IssueFills(const std::vector<planner::Fill>& fills) {
-  if (fills.empty()) return;
+  // Requests stay small enough to meet their deadline on a slow link.
+  for (size_t b = 0; b < fills.size(); b += kRowsPerRequest)
+    IssueFillRound(std::vector<planner::Fill>(
+        fills.begin() + b, fills.begin() + std::min(fills.size(), b + kRowsPerRequest)));
+}
+
+void SlotCache::IssueFillRound(std::vector<planner::Fill> fills) {
   FillRound round;
-  round.fills = fills;
-  round.first_need = fills.front().need_at;
+  round.fills = std::move(fills);
+  round.first_need = round.fills.front().need_at;
   std::vector<planner::RowKey> keys;
   for (const auto& f : round.fills) {
     keys.push_back(f.key);
@@ -53,9 +66,7 @@ void SlotCache::IssueFills(const std::vector<planner::Fill>& fills) {
 
 absl::Status SlotCache::Apply(FillRound& round) {
   auto result = round.result.get();
-  if (!result.ok())
-    return absl::Status(result.status().code(), "fetching rows from the shards: " +
-                                                    std::string(result.status().message()));
+  if (!result.ok()) return ShardError(result.status(), "fetching rows from the shards");
   const int rf = compute_->row_floats();
   std::vector<model::SlotIndex> slots;
   std::vector<float> records;
@@ -142,15 +153,20 @@ absl::Status SlotCache::Evict(const std::vector<planner::Eviction>& evictions, i
   std::vector<float> records(slots.size() * rf);
   auto st = compute_->ReadSlots(slots, absl::MakeSpan(records));
   if (!st.ok()) return st;
-  std::vector<std::vector<size_t>> index;
-  auto blocks = BlocksByTable(keys, &index);
-  for (size_t b = 0; b < blocks.size(); ++b)
-    for (size_t i : index[b]) {
-      blocks[b].values.insert(blocks[b].values.end(), records.begin() + static_cast<ptrdiff_t>(i) * rf,
-                              records.begin() + static_cast<ptrdiff_t>(i + 1) * rf);
-      blocks[b].versions.push_back(version_[slots[i]]);
-    }
-  writebacks_.emplace_back(iteration, shards_->Write(std::move(blocks)));
+  for (size_t first = 0; first < keys.size(); first += kRowsPerRequest) {
+    size_t end = std::min(keys.size(), first + kRowsPerRequest);
+    std::vector<planner::RowKey> chunk(keys.begin() + first, keys.begin() + end);
+    std::vector<std::vector<size_t>> index;
+    auto blocks = BlocksByTable(chunk, &index);
+    for (size_t b = 0; b < blocks.size(); ++b)
+      for (size_t c : index[b]) {
+        size_t i = first + c;
+        blocks[b].values.insert(blocks[b].values.end(), records.begin() + static_cast<ptrdiff_t>(i) * rf,
+                                records.begin() + static_cast<ptrdiff_t>(i + 1) * rf);
+        blocks[b].versions.push_back(version_[slots[i]]);
+      }
+    writebacks_.emplace_back(iteration, shards_->Write(std::move(blocks)));
+  }
   return absl::OkStatus();
 }
 
@@ -161,8 +177,7 @@ absl::StatusOr<double> SlotCache::WaitWriteBacks(int64_t iteration) {
     auto st = writebacks_.front().second.get();
     waited += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     writebacks_.pop_front();
-    if (!st.ok())
-      return absl::Status(st.code(), "writing rows back to the shards: " + std::string(st.message()));
+    if (!st.ok()) return ShardError(st, "writing rows back to the shards");
   }
   return waited;
 }

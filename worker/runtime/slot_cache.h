@@ -28,6 +28,9 @@ namespace augur::worker {
 
 class SlotCache {
  public:
+  // Rows per shard-client call: a request must fit its deadline even on a slow link.
+  static constexpr size_t kRowsPerRequest = 8192;
+
   SlotCache(shard::ShardClient* shards, model::DenseCompute* compute)
       : shards_(shards), compute_(compute) {}
 
@@ -64,6 +67,7 @@ class SlotCache {
     int64_t first_need;
   };
   absl::Status Apply(FillRound& round);
+  void IssueFillRound(std::vector<planner::Fill> fills);
 
   shard::ShardClient* shards_;
   model::DenseCompute* compute_;
@@ -73,6 +77,9 @@ class SlotCache {
   std::deque<FillRound> fills_;
   std::deque<std::pair<int64_t, std::future<absl::Status>>> writebacks_;
 };
+
+// `st` of a failed shard call, prefixed with `what`; CANCELLED becomes UNAVAILABLE.
+absl::Status ShardError(const absl::Status& st, const std::string& what);
 
 // Groups (key, payload) items into one RowBlock per table, preserving order within a table.
 std::vector<shard::RowBlock> BlocksByTable(const std::vector<planner::RowKey>& keys,

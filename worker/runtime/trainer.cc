@@ -184,8 +184,7 @@ absl::Status Loop::WaitPushes(int64_t through) {
     auto r = pushes_.front().second.get();
     pending_.stall_seconds += Since(t0);
     pushes_.pop_front();
-    if (!r.ok())
-      return absl::Status(r.status().code(), "pushing gradients: " + std::string(r.status().message()));
+    if (!r.ok()) return ShardError(r.status(), "pushing gradients");
   }
   return absl::OkStatus();
 }
@@ -302,7 +301,7 @@ absl::Status Loop::Finish(int64_t completed, bool cancelled) {
     int64_t batch = std::min<int64_t>(B_, std::max<int64_t>(1, d_.compute->capacity() / 26));
     AUGUR_ASSIGN_OR_RETURN(auto ev, Evaluate(*d_.eval, batch, d_.spec.training.eval_samples,
                                              d_.shards, d_.compute));
-    pending_.has_eval = true;
+    pending_.has_eval = ev.samples > 0;
     pending_.eval_auc = ev.auc;
     pending_.eval_logloss = ev.logloss;
     pending_.eval_samples = ev.samples;

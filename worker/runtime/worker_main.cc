@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
       std::cerr << "augur-worker: " << port.status().message() << "\n";
       return 1;
     }
-    spdlog::info("augur-worker metrics on http://127.0.0.1:{}/metrics", *port);
+    spdlog::info("augur-worker metrics on http://{}:{}/metrics", metrics_listen.substr(0, metrics_listen.rfind(':')), *port);
   }
   o.metrics = &metrics;
   auto st = augur::worker::RunWorker(o);

@@ -12,13 +12,22 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   augur::cli::CommandAction action;
   augur::cli::RegisterDataCommands(&app, &action);
+  augur::cli::RegisterJobCommands(&app, &action);
+  augur::cli::RegisterTopCommand(&app, &action);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One line like every other error; CLI11's own format spans two.
+    std::fprintf(stderr, "augur: %s (see --help)\n", e.what());
+    return e.get_exit_code();
   }
   if (!action) return 0;
   absl::Status s = action();
+  if (augur::cli::IsReportedFailure(s)) return 1;
   if (!s.ok()) {
     std::fprintf(stderr, "augur: %s\n", std::string(s.message()).c_str());
     return 1;

@@ -1,0 +1,45 @@
+// The cluster file deploy/local/up.sh (and deploy/netns) write for `augur ... --cluster FILE`:
+//
+//   run_dir: ./run/local
+//   oracle: {grpc: "127.0.0.1:7100", metrics: "127.0.0.1:9100", pid: 123}
+//   shards:
+//     - {grpc: "127.0.0.1:7000", metrics: "127.0.0.1:9000", pid: 124}
+//   workers:
+//     - {index: 0, metrics: "127.0.0.1:9200", pid: 125}
+//
+// Extra keys (netns adds `netns`, `log`) are ignored so the deploy side can grow the file.
+// Errors: NOT_FOUND when the file cannot be read; INVALID_ARGUMENT naming the file and key when
+// it is malformed or oracle.grpc is missing.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace augur::cli {
+
+struct ClusterProcess {
+  std::string grpc;     // host:port ("" for workers)
+  std::string metrics;  // host:port of its /metrics endpoint ("" when not exported)
+  int index = -1;       // workers: their index; shards: their position in the file
+  long pid = 0;
+};
+
+struct ClusterFile {
+  std::string run_dir;
+  ClusterProcess oracle;
+  std::vector<ClusterProcess> shards, workers;
+};
+
+absl::StatusOr<ClusterFile> ParseClusterFile(const std::string& yaml_text, const std::string& path);
+absl::StatusOr<ClusterFile> LoadClusterFile(const std::string& path);
+
+// Where the job commands find the oracle: --cluster FILE wins over --oracle HOST:PORT.
+struct Endpoints {
+  std::string oracle = "127.0.0.1:7100";
+  std::string cluster_file;  // "" when --cluster was not given
+};
+absl::StatusOr<std::string> ResolveOracle(const Endpoints& e);
+
+}  // namespace augur::cli

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   augur::cli::RegisterDataCommands(&app, &action);
   augur::cli::RegisterJobCommands(&app, &action);
   augur::cli::RegisterTopCommand(&app, &action);
+  augur::cli::RegisterExportCommand(&app, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,5 +1,5 @@
-// The CLI's pure parts: the Prometheus text parser, the job lines, the cluster file and job spec
-// preparation.
+// The CLI's pure parts: the Prometheus text parser, the job lines, the cluster file, the .npy
+// header and job spec preparation.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
@@ -7,6 +7,7 @@
 #include "cli/cluster_file.h"
 #include "cli/job_commands.h"
 #include "cli/job_format.h"
+#include "cli/npy.h"
 #include "cli/prom_text.h"
 #include "common/job/job_spec.h"
 #include "tests/cli/cli_test_util.h"
@@ -127,6 +128,15 @@ TEST_CASE("a cluster file without the oracle address names the key") {
   auto c = ParseClusterFile("oracle: {metrics: \"x:1\"}\n", "c.yaml");
   REQUIRE_FALSE(c.ok());
   CHECK(std::string(c.status().message()) == "c.yaml: oracle.grpc: missing");
+}
+
+TEST_CASE("the npy header is padded to 64 bytes and describes the array") {
+  std::string h = NpyHeader("<f4", {3, 4});
+  CHECK(h.size() % 64 == 0);
+  CHECK(h.substr(0, 6) == "\x93NUMPY");
+  CHECK(h.find("'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }") != std::string::npos);
+  CHECK(h.back() == '\n');
+  CHECK(NpyHeader("<u8", {5}).find("'shape': (5,)") != std::string::npos);
 }
 
 TEST_CASE("submit makes relative data paths absolute") {

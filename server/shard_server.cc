@@ -21,10 +21,11 @@ class GrpcShardServer final : public ShardServer {
     // Batches of rows exceed gRPC's 4 MiB default; the row limit bounds requests instead.
     builder.SetMaxReceiveMessageSize(INT_MAX);
     builder.SetMaxSendMessageSize(INT_MAX);
-    if (!listen.empty())
+    if (!listen.empty()) {
       // Two servers must never share a port silently (gRPC sets SO_REUSEPORT by default).
       builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
       builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port_);
+    }
     builder.RegisterService(&service_);
     server_ = builder.BuildAndStart();
     if (!server_ || (!listen.empty() && port_ == 0))

@@ -178,8 +178,15 @@ json ClusterView(const ClusterFile& cluster, const ClusterScrape& prev, const Cl
   view["totals"] = {{"samples_per_s", dt > 0 ? json(samples) : json()},
                     {"hit_ratio", Num(total > 0 ? hits / total : NAN)},
                     {"stall_fraction", Num(stall_n ? stall / stall_n : NAN)}};
+  // C2 before C10: order by length, then by text.
+  std::vector<std::string> names;
+  for (auto& [t, acc] : tables_acc.items()) names.push_back(t);
+  std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() < b.size() : a < b;
+  });
   json tables = json::array();
-  for (auto& [t, acc] : tables_acc.items()) {
+  for (const auto& t : names) {
+    const json& acc = tables_acc[t];
     double h = acc["hits"].get<double>(), m = acc["misses"].get<double>();
     tables.push_back({{"table", t}, {"hits", h}, {"misses", m}, {"hit_ratio", Num(h + m > 0 ? h / (h + m) : NAN)}});
   }

@@ -32,6 +32,11 @@ absl::StatusOr<int> MetricsHttpServer::Start(const std::string& listen) {
   auto hp = SplitHostPort(listen);
   if (!hp.ok()) return hp.status();
   server_ = std::make_unique<httplib::Server>();
+  // httplib's default sets SO_REUSEPORT, which lets a second process share the port silently.
+  server_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   const MetricsRegistry* reg = registry_;
   server_->Get("/metrics", [reg](const httplib::Request&, httplib::Response& res) {
     res.set_content(reg->RenderPrometheus(), "text/plain; version=0.0.4");

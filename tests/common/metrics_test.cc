@@ -57,3 +57,12 @@ TEST_CASE("Bad listen addresses are rejected with INVALID_ARGUMENT") {
   CHECK(SplitHostPort("h:99999").status().code() == absl::StatusCode::kInvalidArgument);
   CHECK(SplitHostPort("[::1]:80")->first == "::1");
 }
+
+TEST_CASE("A metrics port already in use is refused, not shared") {
+  MetricsRegistry r;
+  MetricsHttpServer a(&r), b(&r);
+  auto port = a.Start("127.0.0.1:0");
+  REQUIRE(port.ok());
+  auto second = b.Start("127.0.0.1:" + std::to_string(*port));
+  CHECK(second.status().code() == absl::StatusCode::kUnavailable);
+}

@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <charconv>
+#include <chrono>
 
 #include "common/metrics.h"
 
@@ -53,6 +54,10 @@ absl::StatusOr<int> MetricsHttpServer::Start(const std::string& listen) {
                                   " (address in use or not local)");
   }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // httplib's stop() is a no-op until the listen loop runs, so a quick Stop() would leave the
+  // thread listening forever: wait for the loop before handing the server out.
+  for (int i = 0; i < 5000 && !server_->is_running(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   return port;
 }
 

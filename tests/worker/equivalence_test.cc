@@ -28,11 +28,13 @@ struct Config {
   std::string policy;
   int64_t capacity;
   int lookahead, distance, shards;
+  int eval_every = 0;  // > 0: evaluate on the dev split every so many iterations
 };
 
 std::string Describe(const Config& c) {
   return c.policy + " capacity " + std::to_string(c.capacity) + " L " + std::to_string(c.lookahead) +
-         " d " + std::to_string(c.distance) + " shards " + std::to_string(c.shards);
+         " d " + std::to_string(c.distance) + " shards " + std::to_string(c.shards) + " eval_every " +
+         std::to_string(c.eval_every);
 }
 
 job::JobSpec Spec(const std::string& dataset, int workers, const Config& c) {
@@ -52,6 +54,10 @@ data: {train: )" + dataset + "}\n");
   s->cache.capacity = c.capacity;
   s->cache.lookahead = c.lookahead;
   s->cache.prefetch_distance = c.distance;
+  if (c.eval_every > 0) {
+    s->data.eval = dataset + "-dev";
+    s->training.eval_every = c.eval_every;
+  }
   return *s;
 }
 
@@ -84,8 +90,11 @@ std::string PrepareCriteo(const std::string& shared, const testing::ScratchDir& 
   p.out_dir = dir.path() + "/train";
   p.writer.transform = data::SparseTransform::kMod;
   p.writer.max_rows = kRows;
-  auto r = data::PrepareDataset(p);
-  REQUIRE(r.ok());
+  REQUIRE(data::PrepareDataset(p).ok());
+  data::PrepOptions dev = p;  // held-out split, for configurations that evaluate mid-training
+  dev.inputs = {shared + "/criteo-kaggle/wideresdnn_dev.tsv"};
+  dev.out_dir = p.out_dir + "-dev";
+  REQUIRE(data::PrepareDataset(dev).ok());
   return p.out_dir;
 }
 
@@ -128,6 +137,7 @@ const std::vector<Config> kConfigs = {
     {"oracle", 100000, 8, 2, 1},    {"oracle", 100000, 8, 2, 3},
     {"oracle", 900, 8, 2, 3},       // far too small: ~11% of the rows the job touches
     {"oracle", 3000, 3, 1, 1},      {"oracle", 100000, 1, 0, 3},
+    {"oracle", 3000, 8, 2, 3, 5},   // evaluating writes cached rows back mid-training
 };
 
 void RunMatrix(int workers) {

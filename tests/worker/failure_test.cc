@@ -116,6 +116,7 @@ TEST_CASE("A finished job reports hit ratio, fetched rows and a held-out AUC") {
   REQUIRE(cluster.ok());
   auto spec = LongJob(train, 2, p.out_dir);
   spec.training.iterations = 200;  // one pass over the 7200 rows
+  spec.training.eval_every = 60;
   auto status = (*cluster)->RunJob(spec, "");
   REQUIRE(status.ok());
   CHECK(oracle::JobStateName(status->state) == std::string("SUCCEEDED"));

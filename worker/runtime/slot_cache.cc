@@ -148,6 +148,18 @@ absl::Status SlotCache::Evict(const std::vector<planner::Eviction>& evictions, i
     }
     slot_of_.erase(e.key);
   }
+  return WriteRows(keys, slots, iteration);
+}
+
+absl::Status SlotCache::WriteBackAll(int64_t iteration) {
+  std::vector<planner::RowKey> keys;
+  std::vector<model::SlotIndex> slots;
+  for (auto& [k, s] : slot_of_) keys.push_back(k), slots.push_back(s);
+  return WriteRows(keys, slots, iteration);
+}
+
+absl::Status SlotCache::WriteRows(const std::vector<planner::RowKey>& keys,
+                                  const std::vector<model::SlotIndex>& slots, int64_t iteration) {
   if (keys.empty()) return absl::OkStatus();
   const int rf = compute_->row_floats();
   std::vector<float> records(slots.size() * rf);

@@ -55,6 +55,8 @@ class SlotCache {
   // Forgets rows leaving the cache; writes back the ones marked write_back (async), tagged with
   // the iteration so WaitWriteBacks can bound how far training runs ahead of the shards.
   absl::Status Evict(const std::vector<planner::Eviction>& evictions, int64_t iteration);
+  // Writes every cached row back without evicting it (evaluation reads the shards).
+  absl::Status WriteBackAll(int64_t iteration);
   // Waits for write-backs tagged <= iteration. Returns seconds spent waiting.
   absl::StatusOr<double> WaitWriteBacks(int64_t iteration);
   size_t size() const { return slot_of_.size(); }
@@ -67,6 +69,8 @@ class SlotCache {
     int64_t first_need;
   };
   absl::Status Apply(FillRound& round);
+  absl::Status WriteRows(const std::vector<planner::RowKey>& keys,
+                         const std::vector<model::SlotIndex>& slots, int64_t iteration);
   void IssueFillRound(std::vector<planner::Fill> fills);
 
   shard::ShardClient* shards_;

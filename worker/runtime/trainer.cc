@@ -68,6 +68,9 @@ class Loop {
   absl::Status Transfers(const planner::WorkerIterationPlan& plan, int64_t i);
   absl::Status Report(bool force, bool done, const std::string& error);
   absl::Status Finish(int64_t completed, bool cancelled);
+  // Puts every cached row on the shards, then worker 0 scores the held-out set.
+  absl::Status EvaluateNow(int64_t completed);
+  std::unique_ptr<model::DenseCompute> eval_model_;
   absl::Status WaitPushes(int64_t through);
 
   const TrainerDeps& d_;
@@ -297,17 +300,35 @@ absl::Status Loop::Finish(int64_t completed, bool cancelled) {
               static_cast<std::streamsize>(weights.size() * sizeof(float)));
     if (!out) return absl::InternalError("cannot write " + d_.output_dir + "/dense.f32");
   }
-  if (w_ == 0 && d_.eval && !cancelled) {
-    int64_t batch = std::min<int64_t>(B_, std::max<int64_t>(1, d_.compute->capacity() / 26));
-    AUGUR_ASSIGN_OR_RETURN(auto ev, Evaluate(*d_.eval, batch, d_.spec.training.eval_samples,
-                                             d_.shards, d_.compute));
-    pending_.has_eval = ev.samples > 0;
-    pending_.eval_auc = ev.auc;
-    pending_.eval_logloss = ev.logloss;
-    pending_.eval_samples = ev.samples;
-    pending_.eval_iteration = completed;
-  }
+  if (d_.eval && !cancelled) AUGUR_RETURN_IF_ERROR(EvaluateNow(completed));
   return Report(true, true, "");
+}
+
+absl::Status Loop::EvaluateNow(int64_t completed) {
+  AUGUR_RETURN_IF_ERROR(cache_.ApplyAllFills());
+  AUGUR_RETURN_IF_ERROR(cache_.WriteBackAll(completed));
+  AUGUR_RETURN_IF_ERROR(cache_.WaitWriteBacks(INT64_MAX).status());
+  AUGUR_RETURN_IF_ERROR(WaitPushes(INT64_MAX));
+  float barrier = 1.0f;  // every worker's rows are on the shards past this point
+  if (W_ > 1) AUGUR_RETURN_IF_ERROR(d_.collective->AllReduceSum(&barrier, 1));
+  if (w_ != 0) return absl::OkStatus();
+  const int F = d_.compute->config().num_sparse;
+  const int64_t batch = std::min<int64_t>(B_, 1024);
+  if (!eval_model_) {
+    AUGUR_ASSIGN_OR_RETURN(eval_model_,
+                           model::CreateDenseCompute(ComputeOptionsOf(d_.spec, d_.compute->config(),
+                                                                      batch * F)));
+  }
+  AUGUR_ASSIGN_OR_RETURN(auto weights, d_.compute->GetDenseWeights());
+  AUGUR_RETURN_IF_ERROR(eval_model_->SetDenseWeights(weights));
+  AUGUR_ASSIGN_OR_RETURN(auto ev, Evaluate(*d_.eval, batch, d_.spec.training.eval_samples,
+                                           d_.shards, eval_model_.get()));
+  pending_.has_eval = ev.samples > 0;
+  pending_.eval_auc = ev.auc;
+  pending_.eval_logloss = ev.logloss;
+  pending_.eval_samples = ev.samples;
+  pending_.eval_iteration = completed;
+  return absl::OkStatus();
 }
 
 absl::Status Loop::Run() {
@@ -320,7 +341,10 @@ absl::Status Loop::Run() {
     if (!plan.ok()) return plan.status();
     AUGUR_RETURN_IF_ERROR(Step(i, *plan, &stop));
     completed_ = i + 1;
-    AUGUR_RETURN_IF_ERROR(Report(completed_ == n, false, ""));
+    const int64_t every = d_.spec.training.eval_every;
+    bool eval = d_.eval && every > 0 && completed_ % every == 0 && completed_ < n && !stop;
+    if (eval) AUGUR_RETURN_IF_ERROR(EvaluateNow(completed_));
+    AUGUR_RETURN_IF_ERROR(Report(completed_ == n || eval, false, ""));
   }
   AUGUR_RETURN_IF_ERROR(Finish(i, stop));
   if (stop) return absl::CancelledError(cancel_reason_.empty() ? "cancelled" : cancel_reason_);
@@ -341,6 +365,21 @@ absl::StatusOr<model::DlrmConfig> ModelConfigOf(const job::JobSpec& spec) {
   auto st = model::ValidateDlrmConfig(c);
   if (!st.ok()) return absl::InvalidArgumentError("model: " + std::string(st.message()));
   return c;
+}
+
+model::DenseComputeOptions ComputeOptionsOf(const job::JobSpec& spec,
+                                            const model::DlrmConfig& config, int64_t capacity) {
+  model::DenseComputeOptions co;
+  co.backend = spec.training.backend;
+  co.model = config;
+  co.capacity = capacity;
+  co.embedding_optimizer = spec.training.embedding_optimizer;
+  co.dense_optimizer = spec.training.dense_optimizer;
+  co.seed = spec.seed;
+  co.threads = spec.training.threads;
+  co.max_batch_size = static_cast<int>(spec.training.batch_size);
+  co.tf32 = spec.training.tf32;
+  return co;
 }
 
 absl::Status RunTrainer(const TrainerDeps& deps) {

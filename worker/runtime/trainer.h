@@ -51,12 +51,15 @@ absl::Status RunTrainer(const TrainerDeps& deps);
 EvalResult ScorePredictions(const std::vector<float>& probs, const std::vector<float>& labels);
 
 // Evaluates the model (dense weights in `compute`, embeddings read from the shards) on up to
-// `max_samples` samples of `eval` (0 = all), in batches of `batch`. Uses the slot array as
-// scratch, so it may only run when the cache is empty.
+// `max_samples` samples of `eval` (0 = all), in batches of `batch`. Uses `compute`'s slot array
+// as scratch: pass a model that holds no cache (the trainer keeps a separate small one).
 absl::StatusOr<EvalResult> Evaluate(const data::Dataset& eval, int64_t batch, int64_t max_samples,
                                     shard::ShardClient* shards, model::DenseCompute* compute);
 
 // Converts the job's model section to the compute library's config.
 absl::StatusOr<model::DlrmConfig> ModelConfigOf(const job::JobSpec& spec);
+// The compute options a worker of `spec` uses, with a slot array of `capacity` rows.
+model::DenseComputeOptions ComputeOptionsOf(const job::JobSpec& spec,
+                                            const model::DlrmConfig& config, int64_t capacity);
 
 }  // namespace augur::worker

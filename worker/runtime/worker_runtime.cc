@@ -24,16 +24,7 @@ absl::Status RunOneJob(const WorkerOptions& o) {
                spec->name, a.iterations, spec->cache.policy);
   auto config = ModelConfigOf(*spec);
   if (!config.ok()) return fail(config.status());
-  model::DenseComputeOptions co;
-  co.backend = spec->training.backend;
-  co.model = *config;
-  co.capacity = spec->cache.capacity;
-  co.embedding_optimizer = spec->training.embedding_optimizer;
-  co.dense_optimizer = spec->training.dense_optimizer;
-  co.seed = spec->seed;
-  co.threads = spec->training.threads;
-  co.max_batch_size = static_cast<int>(spec->training.batch_size);
-  co.tf32 = spec->training.tf32;
+  auto co = ComputeOptionsOf(*spec, *config, spec->cache.capacity);
   auto compute = model::CreateDenseCompute(co);
   if (!compute.ok()) return fail(compute.status());
   auto train = data::Dataset::Open(spec->data.train);

@@ -8,7 +8,6 @@
 #include <fstream>
 #include <iterator>
 
-#include "common/data/prep.h"
 #include "tests/support/test_paths.h"
 #include "tests/worker/local_cluster.h"
 
@@ -85,17 +84,11 @@ Outcome Train(const std::string& dataset, int workers, const Config& c,
 }
 
 std::string PrepareCriteo(const std::string& shared, const testing::ScratchDir& dir) {
-  data::PrepOptions p;
-  p.inputs = {shared + "/criteo-kaggle/wideresdnn_train.tsv"};
-  p.out_dir = dir.path() + "/train";
-  p.writer.transform = data::SparseTransform::kMod;
-  p.writer.max_rows = kRows;
-  REQUIRE(data::PrepareDataset(p).ok());
-  data::PrepOptions dev = p;  // held-out split, for configurations that evaluate mid-training
-  dev.inputs = {shared + "/criteo-kaggle/wideresdnn_dev.tsv"};
-  dev.out_dir = p.out_dir + "-dev";
-  REQUIRE(data::PrepareDataset(dev).ok());
-  return p.out_dir;
+  std::string train = dir.path() + "/train";
+  testing::PrepareCriteoSample(shared, "wideresdnn_train.tsv", kRows, train);
+  // The held-out split, for configurations that evaluate mid-training.
+  testing::PrepareCriteoSample(shared, "wideresdnn_dev.tsv", kRows, train + "-dev");
+  return train;
 }
 
 int64_t Touched(const Outcome& o) {

@@ -3,7 +3,6 @@
 // with every cached row flushed to the shards.
 #include <catch2/catch.hpp>
 
-#include "common/data/prep.h"
 #include "oracle_cacher/job_host.h"
 #include "tests/support/test_paths.h"
 #include "tests/worker/local_cluster.h"
@@ -15,13 +14,7 @@ namespace {
 constexpr uint64_t kRows = 200;
 
 std::string Prepare(const std::string& shared, const testing::ScratchDir& dir) {
-  data::PrepOptions p;
-  p.inputs = {shared + "/criteo-kaggle/wideresdnn_train.tsv"};
-  p.out_dir = dir.path() + "/train";
-  p.writer.transform = data::SparseTransform::kMod;
-  p.writer.max_rows = kRows;
-  REQUIRE(data::PrepareDataset(p).ok());
-  return p.out_dir;
+  return testing::PrepareCriteoSample(shared, "wideresdnn_train.tsv", kRows, dir.path() + "/train");
 }
 
 job::JobSpec LongJob(const std::string& dataset, int workers, const std::string& eval = "") {
@@ -106,15 +99,11 @@ TEST_CASE("A finished job reports hit ratio, fetched rows and a held-out AUC") {
   AUGUR_SHARED_DATA_OR_SKIP(shared);
   testing::ScratchDir dir("report");
   std::string train = Prepare(shared, dir);
-  data::PrepOptions p;
-  p.inputs = {shared + "/criteo-kaggle/wideresdnn_dev.tsv"};
-  p.out_dir = dir.path() + "/eval";
-  p.writer.transform = data::SparseTransform::kMod;
-  p.writer.max_rows = kRows;
-  REQUIRE(data::PrepareDataset(p).ok());
+  std::string eval =
+      testing::PrepareCriteoSample(shared, "wideresdnn_dev.tsv", kRows, dir.path() + "/eval");
   auto cluster = testing::LocalCluster::Start(2, 4);
   REQUIRE(cluster.ok());
-  auto spec = LongJob(train, 2, p.out_dir);
+  auto spec = LongJob(train, 2, eval);
   spec.training.iterations = 200;  // one pass over the 7200 rows
   spec.training.eval_every = 60;
   auto status = (*cluster)->RunJob(spec, "");

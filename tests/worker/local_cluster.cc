@@ -2,7 +2,10 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <catch2/catch.hpp>
 #include <thread>
+
+#include "common/data/prep.h"
 
 #include "common/metrics.h"
 #include "oracle_cacher/job_host.h"
@@ -14,6 +17,19 @@
 #include "worker/runtime/worker_runtime.h"
 
 namespace augur::testing {
+
+std::string PrepareCriteoSample(const std::string& shared, const std::string& file,
+                                uint64_t max_rows, const std::string& out_dir) {
+  data::PrepOptions p;
+  p.inputs = {shared + "/criteo-kaggle/" + file};
+  p.out_dir = out_dir;
+  p.writer.transform = data::SparseTransform::kMod;
+  p.writer.max_rows = max_rows;
+  auto r = data::PrepareDataset(p);
+  INFO(r.status().ToString());
+  REQUIRE(r.ok());
+  return out_dir;
+}
 
 struct LocalCluster::Impl {
   MetricsRegistry metrics;

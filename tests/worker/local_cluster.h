@@ -19,6 +19,12 @@ class JobHost;
 
 namespace augur::testing {
 
+// Converts the real Criteo sample `file` (in ../shared/data/criteo-kaggle/) into a dataset at
+// `out_dir`, with every categorical hashed mod `max_rows` so rows recur across batches.
+// Returns `out_dir`; aborts the calling test (REQUIRE) when the conversion fails.
+std::string PrepareCriteoSample(const std::string& shared, const std::string& file,
+                                uint64_t max_rows, const std::string& out_dir);
+
 class LocalCluster {
  public:
   // `writeback_horizon` 0 makes the planner track every version, so every fill checks the

@@ -28,6 +28,7 @@ struct Config {
   int64_t capacity;
   int lookahead, distance, shards;
   int eval_every = 0;  // > 0: evaluate on the dev split every so many iterations
+  int checkpoint_every = 0;  // > 0: checkpoint shards and dense weights every so many
 };
 
 std::string Describe(const Config& c) {
@@ -53,6 +54,10 @@ data: {train: )" + dataset + "}\n");
   s->cache.capacity = c.capacity;
   s->cache.lookahead = c.lookahead;
   s->cache.prefetch_distance = c.distance;
+  if (c.checkpoint_every > 0) {
+    s->checkpoint.every = c.checkpoint_every;
+    s->checkpoint.dir = dataset + "-checkpoints";
+  }
   if (c.eval_every > 0) {
     s->data.eval = dataset + "-dev";
     s->training.eval_every = c.eval_every;
@@ -130,7 +135,7 @@ const std::vector<Config> kConfigs = {
     {"oracle", 100000, 8, 2, 1},    {"oracle", 100000, 8, 2, 3},
     {"oracle", 900, 8, 2, 3},       // far too small: ~11% of the rows the job touches
     {"oracle", 3000, 3, 1, 1},      {"oracle", 100000, 1, 0, 3},
-    {"oracle", 3000, 8, 2, 3, 5},   // evaluating writes cached rows back mid-training
+    {"oracle", 3000, 8, 2, 3, 5, 4},  // evaluating / checkpointing flush cached rows mid-way
 };
 
 void RunMatrix(int workers) {

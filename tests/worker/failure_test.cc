@@ -1,9 +1,12 @@
-// What a user sees when things go wrong while a job runs: a lost shard or oracle fails the job
-// with a clear message instead of hanging, and a cancel stops every worker on the same step
-// with every cached row flushed to the shards.
+// A job's life as a user sees it: a lost shard or oracle fails the job with a clear message
+// instead of hanging, a cancel stops every worker on the same step with every cached row
+// flushed to the shards, and progress, evaluation and checkpoints arrive as configured.
 #include <catch2/catch.hpp>
+#include <filesystem>
 
 #include "oracle_cacher/job_host.h"
+#include "server/shard_core.h"
+#include "server/shard_store.h"
 #include "tests/support/test_paths.h"
 #include "tests/worker/local_cluster.h"
 
@@ -115,4 +118,48 @@ TEST_CASE("A finished job reports hit ratio, fetched rows and a held-out AUC") {
   REQUIRE(status->eval_auc.has_value());
   CHECK(*status->eval_auc > 0.6);
   CHECK(*status->eval_logloss < 0.6);
+}
+
+TEST_CASE("A job checkpoints every shard, the dense weights and its spec on schedule") {
+  AUGUR_SHARED_DATA_OR_SKIP(shared);
+  testing::ScratchDir dir("checkpoint");
+  auto cluster = testing::LocalCluster::Start(2, 0);
+  REQUIRE(cluster.ok());
+  auto spec = LongJob(Prepare(shared, dir), 2);
+  spec.training.iterations = 14;
+  spec.checkpoint.every = 5;
+  spec.checkpoint.dir = dir.path() + "/ckpt";
+  auto status = (*cluster)->RunJob(spec, "");
+  REQUIRE(status.ok());
+  REQUIRE(oracle::JobStateName(status->state) == std::string("SUCCEEDED"));
+  namespace fs = std::filesystem;
+  for (int at : {5, 10}) {
+    std::string c = spec.checkpoint.dir + "/" + status->job_id + "/iter-" + std::to_string(at);
+    INFO(c);
+    // bottom 13-16-8, top (8 + 27*26/2 interaction pairs)-16-1, weights and biases, float32
+    CHECK(fs::file_size(c + "/dense.f32") == (13 * 16 + 16 + 16 * 8 + 8 + 359 * 16 + 16 + 16 + 1) * 4);
+    CHECK(fs::exists(c + "/job.yaml"));
+    // Each shard's checkpoint opens as a store and holds the model as of that iteration: the
+    // newest row version on the two shards is exactly `at`.
+    int64_t newest = 0;
+    for (int s = 0; s < 2; ++s) {
+      shard::StoreOptions so;
+      so.profile = shard::StoreProfile::kMemory;
+      so.path = "/restored-" + std::to_string(at) + "-" + std::to_string(s);
+      so.from_checkpoint = c + "/shard-" + std::to_string(s);
+      auto store = shard::ShardStore::Open(so);
+      REQUIRE(store.ok());
+      shard::ShardCoreOptions co;
+      co.shard_index = s;
+      co.num_shards = 2;
+      auto core = shard::ShardCore::Open(std::move(*store), co);
+      REQUIRE(core.ok());
+      for (uint32_t t = 0; t < 26; ++t) {
+        auto scan = (*core)->ScanRows(t, 0, kRows, false);
+        REQUIRE(scan.ok());
+        for (auto v : scan->block.versions) newest = std::max(newest, v);
+      }
+    }
+    CHECK(newest == at);
+  }
 }

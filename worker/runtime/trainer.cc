@@ -68,8 +68,11 @@ class Loop {
   absl::Status Transfers(const planner::WorkerIterationPlan& plan, int64_t i);
   absl::Status Report(bool force, bool done, const std::string& error);
   absl::Status Finish(int64_t completed, bool cancelled);
-  // Puts every cached row on the shards, then worker 0 scores the held-out set.
-  absl::Status EvaluateNow(int64_t completed);
+  // Puts every cached row on the shards (unless `flushed`), then worker 0 scores the held-out
+  // set.
+  absl::Status EvaluateNow(int64_t completed, bool flushed = false);
+  absl::Status FlushToShards(int64_t completed);
+  absl::Status CheckpointNow(int64_t completed);
   std::unique_ptr<model::DenseCompute> eval_model_;
   absl::Status WaitPushes(int64_t through);
 
@@ -304,13 +307,44 @@ absl::Status Loop::Finish(int64_t completed, bool cancelled) {
   return Report(true, true, "");
 }
 
-absl::Status Loop::EvaluateNow(int64_t completed) {
+// Every worker writes its cached rows back (keeping them cached) and meets the others: past
+// this point the shards hold the model as of `completed` iterations, and they stay quiet until
+// worker 0 joins the next step's all-reduce (writes only follow that all-reduce).
+absl::Status Loop::FlushToShards(int64_t completed) {
   AUGUR_RETURN_IF_ERROR(cache_.ApplyAllFills());
   AUGUR_RETURN_IF_ERROR(cache_.WriteBackAll(completed));
   AUGUR_RETURN_IF_ERROR(cache_.WaitWriteBacks(INT64_MAX).status());
   AUGUR_RETURN_IF_ERROR(WaitPushes(INT64_MAX));
-  float barrier = 1.0f;  // every worker's rows are on the shards past this point
+  float barrier = 1.0f;
   if (W_ > 1) AUGUR_RETURN_IF_ERROR(d_.collective->AllReduceSum(&barrier, 1));
+  return absl::OkStatus();
+}
+
+// Worker 0 saves <checkpoint.dir>/<job>/iter-<N>/: the shards' RocksDB checkpoints
+// (shard-<i>/, on each shard's machine), the dense weights and the job spec.
+absl::Status Loop::CheckpointNow(int64_t completed) {
+  AUGUR_RETURN_IF_ERROR(FlushToShards(completed));
+  if (w_ != 0) return absl::OkStatus();
+  std::string dir = d_.spec.checkpoint.dir + "/" + d_.assignment.job_id + "/iter-" +
+                    std::to_string(completed);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::InternalError("cannot create checkpoint dir " + dir + ": " + ec.message());
+  AUGUR_ASSIGN_OR_RETURN(auto weights, d_.compute->GetDenseWeights());
+  std::ofstream dense(dir + "/dense.f32", std::ios::binary);
+  dense.write(reinterpret_cast<const char*>(weights.data()),
+              static_cast<std::streamsize>(weights.size() * sizeof(float)));
+  std::ofstream spec(dir + "/job.yaml");
+  spec << job::ToYaml(d_.spec) << "# checkpoint after iteration " << completed << "\n";
+  if (!dense || !spec) return absl::InternalError("cannot write checkpoint files in " + dir);
+  auto st = d_.shards->Checkpoint(dir).get();
+  if (!st.ok()) return ShardError(st, "checkpointing the shards");
+  spdlog::info("worker 0: checkpoint after iteration {} in {}", completed, dir);
+  return absl::OkStatus();
+}
+
+absl::Status Loop::EvaluateNow(int64_t completed, bool flushed) {
+  if (!flushed) AUGUR_RETURN_IF_ERROR(FlushToShards(completed));
   if (w_ != 0) return absl::OkStatus();
   const int F = d_.compute->config().num_sparse;
   const int64_t batch = std::min<int64_t>(B_, 1024);
@@ -343,7 +377,10 @@ absl::Status Loop::Run() {
     completed_ = i + 1;
     const int64_t every = d_.spec.training.eval_every;
     bool eval = d_.eval && every > 0 && completed_ % every == 0 && completed_ < n && !stop;
-    if (eval) AUGUR_RETURN_IF_ERROR(EvaluateNow(completed_));
+    const int64_t ckpt_every = d_.spec.checkpoint.every;
+    bool ckpt = ckpt_every > 0 && completed_ % ckpt_every == 0 && !stop;
+    if (ckpt) AUGUR_RETURN_IF_ERROR(CheckpointNow(completed_));
+    if (eval) AUGUR_RETURN_IF_ERROR(EvaluateNow(completed_, /*flushed=*/ckpt));
     AUGUR_RETURN_IF_ERROR(Report(completed_ == n || eval, false, ""));
   }
   AUGUR_RETURN_IF_ERROR(Finish(i, stop));

@@ -59,4 +59,21 @@ absl::Status ValidateMinibatch(const DlrmConfig& c, int64_t capacity, const Mini
   return absl::OkStatus();
 }
 
+absl::Status CheckSlots(absl::Span<const SlotIndex> slots, int64_t capacity) {
+  for (SlotIndex s : slots) {
+    if (s >= capacity) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("slot ", s, " is outside the slot array of ", capacity));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckSize(const char* what, size_t got, int64_t want) {
+  if (static_cast<int64_t>(got) != want) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " has ", got, " floats, expected ", want));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace augur::model

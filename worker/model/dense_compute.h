@@ -129,5 +129,9 @@ absl::StatusOr<std::unique_ptr<DenseCompute>> CreateDenseCompute(
 absl::Status ValidateDenseComputeOptions(const DenseComputeOptions& options);
 absl::Status ValidateMinibatch(const DlrmConfig& c, int64_t capacity, const Minibatch& mb,
                                bool need_labels);
+// INVALID_ARGUMENT naming the first slot outside [0, capacity).
+absl::Status CheckSlots(absl::Span<const SlotIndex> slots, int64_t capacity);
+// INVALID_ARGUMENT when `what` holds `got` floats instead of `want`.
+absl::Status CheckSize(const char* what, size_t got, int64_t want);
 
 }  // namespace augur::model

@@ -2,6 +2,7 @@
 // each serving a registry this test fills like the real services do.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <atomic>
 #include <thread>
 
 #include "common/metrics.h"
@@ -113,8 +114,14 @@ TEST_CASE("top shows an unreachable service as down without failing") {
 
 TEST_CASE("top counts traffic between its two scrapes as rates") {
   FakeCluster c;
+  // The traffic lands after top's first scrape of the worker (its collector runs at each
+  // scrape), however long the augur process takes to start on a loaded machine.
+  std::atomic<int> scrapes{0};
+  c.worker.registry.AddCollector([&scrapes] { ++scrapes; });
   std::thread traffic([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (int i = 0; i < 5000 && scrapes.load() == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let that scrape finish
     c.worker.registry.GetCounter("augur_worker_samples_total", "", {{"worker", "0"}})->Increment(500);
   });
   auto r = testing::RunAugur("top --once --json --interval 0.4 --cluster " + c.file);

@@ -86,6 +86,8 @@ void JobHost::Loop() {
     std::shared_ptr<JobRunner> shared;
     {
       absl::MutexLock l(&mu_);
+      // Cancelled while it was starting: it never runs (the runner, if any, is dropped below).
+      if (next->finished) continue;
       if (!runner.ok()) {
         next->finished = true;
         next->final_status.state = JobState::kFailed;

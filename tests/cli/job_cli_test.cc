@@ -234,10 +234,13 @@ TEST_CASE("submit --follow of a cancelled job prints the reason and exits 1") {
   AUGUR_SHARED_DATA_OR_SKIP(shared);
   Fixture f(shared);
   WorkerThreads workers(f.cluster->oracle_endpoint(), 1);
+  // Cancel once the job trains (a job cancelled while it starts never runs at all).
   std::thread canceller([&] {
-    for (int i = 0; i < 100; ++i) {
-      if (RunAugur("cancel job-1" + f.Oracle()).code == 0) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (int i = 0; i < 300; ++i) {
+      if (RunAugur("status job-1" + f.Oracle()).out.find("RUNNING") != std::string::npos &&
+          RunAugur("cancel job-1" + f.Oracle()).code == 0)
+        return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   });
   auto r = RunAugur("submit " + f.Job(1000000) + f.Oracle() + " --follow --interval 0.1");

@@ -50,13 +50,18 @@ std::vector<TableSpec> JobTables(const job::JobSpec& spec, const std::vector<uin
   return out;
 }
 
-namespace {
-planner::CachePolicy PolicyOf(const std::string& p) {
-  if (p == "none") return planner::CachePolicy::kNone;
-  if (p == "prefetch1") return planner::CachePolicy::kPrefetch1;
-  return planner::CachePolicy::kOracle;
+planner::PlannerOptions PlannerOptionsOf(const job::JobSpec& spec, int writeback_horizon) {
+  planner::PlannerOptions po;
+  po.num_workers = spec.cluster.workers;
+  po.capacity = spec.cache.capacity;
+  po.lookahead = spec.cache.lookahead;
+  po.prefetch_distance = spec.cache.prefetch_distance;
+  po.policy = spec.cache.policy == "none"        ? planner::CachePolicy::kNone
+              : spec.cache.policy == "prefetch1" ? planner::CachePolicy::kPrefetch1
+                                                 : planner::CachePolicy::kOracle;
+  po.writeback_horizon = writeback_horizon;
+  return po;
 }
-}  // namespace
 
 class JobRunner::Impl {
  public:
@@ -164,13 +169,7 @@ absl::Status JobRunner::Impl::Init(const TableCreator& create_tables) {
   for (int f = 0; f < data::kNumSparse; ++f) rows.push_back(dataset_->table_rows(f));
   auto st = create_tables(spec_, JobTables(spec_, rows, JobEmbeddingDim(spec_)));
   if (!st.ok()) return st;
-  planner::PlannerOptions po;
-  po.num_workers = W_;
-  po.capacity = spec_.cache.capacity;
-  po.lookahead = spec_.cache.lookahead;
-  po.prefetch_distance = spec_.cache.prefetch_distance;
-  po.policy = PolicyOf(spec_.cache.policy);
-  po.writeback_horizon = opt_.writeback_horizon;
+  planner::PlannerOptions po = PlannerOptionsOf(spec_, opt_.writeback_horizon);
   auto p = planner::Planner::Create(po);
   if (!p.ok()) return p.status();
   planner_ = std::move(*p);

@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "common/job/job_spec.h"
 #include "common/table_spec.h"
+#include "oracle_cacher/planner.h"
 #include "oracle_cacher/worker_plan.h"
 
 namespace augur {
@@ -85,6 +86,9 @@ struct JobStatus {
 // rows from the manifest, DLRM's init range +-sqrt(1/rows), the job's embedding optimizer.
 std::vector<TableSpec> JobTables(const job::JobSpec& spec, const std::vector<uint64_t>& table_rows,
                                  int dim);
+// The planner settings of a job's cache section and worker count.
+planner::PlannerOptions PlannerOptionsOf(const job::JobSpec& spec,
+                                         int writeback_horizon = kWritebackAckHorizon);
 // The embedding dim of the job's model (preset or override).
 int JobEmbeddingDim(const job::JobSpec& spec);
 

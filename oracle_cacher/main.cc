@@ -18,6 +18,7 @@
 #include "common/metrics.h"
 #include "common/metrics_http.h"
 #include "oracle_cacher/job_host.h"
+#include "oracle_cacher/job_runner.h"
 #include "oracle_cacher/oracle_service.h"
 #include "oracle_cacher/planner.h"
 #include "server/client/shard_client.h"
@@ -40,14 +41,7 @@ int PlanOnly(const augur::job::JobSpec& spec) {
   data::BatchShape shape{spec.training.batch_size, spec.cluster.workers};
   int64_t batches = (*ds)->num_batches(shape);
   if (spec.training.iterations > 0) batches = std::min(batches, spec.training.iterations);
-  planner::PlannerOptions po;
-  po.num_workers = spec.cluster.workers;
-  po.capacity = spec.cache.capacity;
-  po.lookahead = spec.cache.lookahead;
-  po.prefetch_distance = spec.cache.prefetch_distance;
-  po.policy = spec.cache.policy == "none"        ? planner::CachePolicy::kNone
-              : spec.cache.policy == "prefetch1" ? planner::CachePolicy::kPrefetch1
-                                                 : planner::CachePolicy::kOracle;
+  planner::PlannerOptions po = oracle::PlannerOptionsOf(spec);
   data::IterationReadsStream stream(**ds, shape, batches);
   auto t0 = std::chrono::steady_clock::now();
   auto stats = planner::RunPlanner(po, [&](planner::IterationReads* r) { return stream.Next(r); });

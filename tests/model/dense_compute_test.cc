@@ -193,5 +193,39 @@ TEST_CASE("Embedding gradients list rows in order of first appearance") {
   CHECK(emb.grads.size() == expected.size() * o.model.dim);
 }
 
+TEST_CASE("Embedding gradients kept in the backend update slots exactly as UpdateSlots") {
+  for (OptimizerKind kind : {OptimizerKind::kSgd, OptimizerKind::kAdagrad, OptimizerKind::kAdam}) {
+    auto o = TinyOptions(kind);
+    auto dc = Make(o);
+    std::vector<SlotIndex> slots(10);
+    for (int r = 0; r < 10; ++r) slots[r] = static_cast<SlotIndex>(60 - 5 * r);
+    REQUIRE(dc->WriteSlots(slots, Records(o, 10, 6)).ok());
+    testing::OwnedBatch b = testing::RandomBatch(o.model, 7, 10, 33);
+    b.PlaceRows(slots);
+    CHECK(testing::CheckKeptEmbeddingGradients(*dc, b.view(), slots, o.embedding_optimizer) ==
+          "");
+  }
+}
+
+TEST_CASE("Applying kept embedding gradients needs a ForwardBackward that kept them") {
+  auto o = TinyOptions();
+  auto dc = Make(o);
+  CHECK(dc->ApplyEmbeddingGradients(o.embedding_optimizer).code() ==
+        absl::StatusCode::kFailedPrecondition);
+  std::vector<SlotIndex> slots{0, 1, 2, 3};
+  REQUIRE(dc->WriteSlots(slots, Records(o, 4, 1)).ok());
+  testing::OwnedBatch b = testing::RandomBatch(o.model, 3, 4, 8);
+  REQUIRE(dc->ForwardBackward(b.view(), nullptr).ok());
+  OptimizerConfig wrong = o.embedding_optimizer;
+  wrong.kind = OptimizerKind::kSgd;
+  CHECK(dc->ApplyEmbeddingGradients(wrong).code() == absl::StatusCode::kInvalidArgument);
+  // A failed ForwardBackward drops what the previous one kept.
+  Minibatch bad = b.view();
+  bad.batch_size = 2;
+  CHECK_FALSE(dc->ForwardBackward(bad, nullptr).ok());
+  CHECK(dc->ApplyEmbeddingGradients(o.embedding_optimizer).code() ==
+        absl::StatusCode::kFailedPrecondition);
+}
+
 }  // namespace
 }  // namespace augur::model

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "worker/model/dense_compute.h"
@@ -80,6 +82,38 @@ inline std::vector<float> RandomRows(int num_rows, int dim, uint32_t seed) {
   std::vector<float> v(static_cast<size_t>(num_rows) * dim);
   for (auto& x : v) x = normal(gen);
   return v;
+}
+
+// Checks ApplyEmbeddingGradients against the host path on one backend: from the same slot
+// contents, ForwardBackward(mb, &emb) + UpdateSlots(emb) and ForwardBackward(mb, nullptr) +
+// ApplyEmbeddingGradients must leave bit-identical records in `slots`, the kept gradients must
+// apply once only, and a ForwardBackward that returns them must leave none kept. Returns ""
+// when all holds, else what failed. Leaves the host path's records in the slots.
+inline std::string CheckKeptEmbeddingGradients(DenseCompute& dc, const Minibatch& mb,
+                                               const std::vector<SlotIndex>& slots,
+                                               const OptimizerConfig& opt) {
+  const size_t n = slots.size() * static_cast<size_t>(dc.row_floats());
+  std::vector<float> before(n), host(n), kept(n);
+  if (!dc.ReadSlots(slots, absl::MakeSpan(before)).ok()) return "ReadSlots failed";
+  if (!dc.ForwardBackward(mb, nullptr).ok()) return "ForwardBackward(mb, nullptr) failed";
+  if (!dc.ApplyEmbeddingGradients(opt).ok()) return "ApplyEmbeddingGradients failed";
+  if (!dc.ReadSlots(slots, absl::MakeSpan(kept)).ok()) return "ReadSlots failed";
+  if (dc.ApplyEmbeddingGradients(opt).code() != absl::StatusCode::kFailedPrecondition) {
+    return "a second ApplyEmbeddingGradients was not FAILED_PRECONDITION";
+  }
+  if (!dc.WriteSlots(slots, before).ok()) return "WriteSlots failed";
+  EmbeddingGradients emb;
+  if (!dc.ForwardBackward(mb, &emb).ok()) return "ForwardBackward(mb, &emb) failed";
+  if (dc.ApplyEmbeddingGradients(opt).code() != absl::StatusCode::kFailedPrecondition) {
+    return "gradients returned to the caller were also kept";
+  }
+  if (!dc.UpdateSlots(emb.slots, emb.grads, opt).ok()) return "UpdateSlots failed";
+  if (!dc.ReadSlots(slots, absl::MakeSpan(host)).ok()) return "ReadSlots failed";
+  if (host == before) return "the step changed no slot";
+  if (std::memcmp(host.data(), kept.data(), sizeof(float) * n) != 0) {
+    return "kept gradients updated the slots differently from UpdateSlots";
+  }
+  return "";
 }
 
 }  // namespace augur::model::testing

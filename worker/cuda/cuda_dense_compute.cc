@@ -66,8 +66,9 @@ absl::Status CudaDenseCompute::Init() {
                                    ? options_.dense_optimizer.initial_accumulator
                                    : 0.0f);
     AUGUR_RETURN_IF_ERROR(state1_.Reserve(n));
-    AUGUR_CUDA_RETURN_IF_ERROR(
-        cudaMemcpy(state1_.get(), init.data(), sizeof(float) * n, cudaMemcpyHostToDevice));
+    AUGUR_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(state1_.get(), init.data(), sizeof(float) * n,
+                                               cudaMemcpyHostToDevice, stream_));
+    AUGUR_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));  // before `init` goes
   }
   if (k == OptimizerKind::kAdam) {
     AUGUR_RETURN_IF_ERROR(state2_.Reserve(n));
@@ -86,10 +87,14 @@ absl::Status CudaDenseCompute::Init() {
   }
   AUGUR_RETURN_IF_ERROR(pairs_dev_.Reserve(pairs.size()));
   AUGUR_RETURN_IF_ERROR(pair_of_.Reserve(pair_of.size()));
-  AUGUR_CUDA_RETURN_IF_ERROR(cudaMemcpy(pairs_dev_.get(), pairs.data(),
-                                        sizeof(int2) * pairs.size(), cudaMemcpyHostToDevice));
-  AUGUR_CUDA_RETURN_IF_ERROR(cudaMemcpy(pair_of_.get(), pair_of.data(),
-                                        sizeof(int) * pair_of.size(), cudaMemcpyHostToDevice));
+  // On stream_ like every other copy: a plain cudaMemcpy runs on the legacy default stream,
+  // which does not order against our non-blocking stream.
+  AUGUR_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(pairs_dev_.get(), pairs.data(),
+                                             sizeof(int2) * pairs.size(), cudaMemcpyHostToDevice,
+                                             stream_));
+  AUGUR_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(pair_of_.get(), pair_of.data(),
+                                             sizeof(int) * pair_of.size(),
+                                             cudaMemcpyHostToDevice, stream_));
   AUGUR_RETURN_IF_ERROR(lt_workspace_.Reserve(kLtWorkspaceBytes));
   if (options_.max_batch_size > 0) {
     // A guess at bag sizes; a larger batch of bags grows the buffers once.

@@ -37,6 +37,7 @@ class CudaDenseCompute final : public model::DenseCompute {
   absl::Status UpdateSlots(absl::Span<const SlotIndex> slots, absl::Span<const float> grads,
                            const OptimizerConfig& opt) override;
   absl::StatusOr<double> ForwardBackward(const Minibatch& mb, EmbeddingGradients* emb) override;
+  absl::Status ApplyEmbeddingGradients(const OptimizerConfig& opt) override;
   absl::Span<float> dense_gradients() override {
     return absl::MakeSpan(grads_.get(), static_cast<size_t>(layout_.total_floats));
   }
@@ -77,7 +78,7 @@ class CudaDenseCompute final : public model::DenseCompute {
   DeviceArray<char> lt_workspace_;
   // Per-batch activations and scratch.
   int reserved_batch_ = 0, planned_batch_ = 0;
-  DeviceArray<float> input_, labels_, z_, dz_, top_in_, grad_a_, grad_b_, probs_;
+  DeviceArray<float> input_, labels_, z_, dz_, top_in_, grad_a_, grad_b_, probs_, bias_partial_;
   std::vector<std::unique_ptr<DeviceArray<float>>> bottom_, top_;
   DeviceArray<double> loss_;
   DeviceArray<int64_t> offsets_;
@@ -86,6 +87,10 @@ class CudaDenseCompute final : public model::DenseCompute {
   DeviceArray<int32_t> num_unique_;
   DeviceArray<char> emb_workspace_;
   size_t emb_workspace_bytes_ = 0;
+  // Embedding gradients of the last ForwardBackward(mb, nullptr), still in out_slots_ /
+  // out_grads_ (first pending_rows_ rows), for ApplyEmbeddingGradients.
+  bool emb_pending_ = false;
+  int32_t pending_rows_ = 0;
   std::vector<LayerPlan> bottom_plans_, top_plans_;
   // Staging for slot fills, reads and updates.
   DeviceArray<uint32_t> stage_slots_;

@@ -37,12 +37,18 @@ absl::Status CudaDenseCompute::Reserve(int batch, int64_t occurrences) {
   AUGUR_RETURN_IF_ERROR(grow(top_in_, b * tw_));
   AUGUR_RETURN_IF_ERROR(grow(grad_a_, b * width_max_));
   AUGUR_RETURN_IF_ERROR(grow(grad_b_, b * width_max_));
+  AUGUR_RETURN_IF_ERROR(bias_partial_.Reserve(
+      static_cast<size_t>(BiasGradPartialFloats(static_cast<int>(b), width_max_))));
   AUGUR_RETURN_IF_ERROR(grow(offsets_, c.num_sparse * (b + 1)));
   // Occurrence-sized buffers do not feed any GEMM plan, so they may grow without a re-plan.
   const size_t n = std::max<int64_t>(occurrences, slots_in_.capacity());
   AUGUR_RETURN_IF_ERROR(slots_in_.Reserve(std::max<size_t>(n, 1)));
-  AUGUR_RETURN_IF_ERROR(out_slots_.Reserve(std::max<size_t>(n, 1)));
-  AUGUR_RETURN_IF_ERROR(out_grads_.Reserve(std::max<size_t>(n, 1) * c.dim));
+  // Growing the output buffers drops embedding gradients kept for ApplyEmbeddingGradients.
+  bool out_grew = false;
+  AUGUR_RETURN_IF_ERROR(out_slots_.Reserve(std::max<size_t>(n, 1), &out_grew));
+  if (out_grew) emb_pending_ = false;
+  AUGUR_RETURN_IF_ERROR(out_grads_.Reserve(std::max<size_t>(n, 1) * c.dim, &out_grew));
+  if (out_grew) emb_pending_ = false;
   AUGUR_RETURN_IF_ERROR(num_unique_.Reserve(1));
   const size_t ws = EmbeddingGradWorkspaceBytes(n, static_cast<int>(b), c.num_sparse);
   AUGUR_RETURN_IF_ERROR(emb_workspace_.Reserve(ws));
@@ -146,8 +152,8 @@ absl::Status CudaDenseCompute::Backward(int batch) {
           LaunchReluMask(static_cast<int64_t>(batch) * l.out, y, dy, stream_));
     }
     AUGUR_RETURN_IF_ERROR(p.dw.Run(stream_));
-    AUGUR_CUDA_RETURN_IF_ERROR(
-        LaunchBiasGrad(batch, l.out, dy, grads_.get() + l.bias_offset, stream_));
+    AUGUR_CUDA_RETURN_IF_ERROR(LaunchBiasGrad(batch, l.out, dy, bias_partial_.get(),
+                                              grads_.get() + l.bias_offset, stream_));
     if (p.has_dx) AUGUR_RETURN_IF_ERROR(p.dx.Run(stream_));
     return absl::OkStatus();
   };
@@ -170,6 +176,7 @@ absl::Status CudaDenseCompute::Backward(int batch) {
 
 absl::StatusOr<double> CudaDenseCompute::ForwardBackward(const Minibatch& mb,
                                                          EmbeddingGradients* emb) {
+  emb_pending_ = false;
   AUGUR_RETURN_IF_ERROR(model::ValidateMinibatch(options_.model, options_.capacity, mb, true));
   const int batch = mb.batch_size;
   const auto& c = options_.model;
@@ -192,9 +199,14 @@ absl::StatusOr<double> CudaDenseCompute::ForwardBackward(const Minibatch& mb,
                                              sizeof(double) * batch, cudaMemcpyDeviceToHost,
                                              stream_));
   AUGUR_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));
-  emb->slots.resize(num_unique);
-  emb->grads.resize(static_cast<size_t>(num_unique) * c.dim);
-  if (num_unique > 0) {
+  if (emb == nullptr) {
+    emb_pending_ = true;
+    pending_rows_ = num_unique;
+  } else {
+    emb->slots.resize(num_unique);
+    emb->grads.resize(static_cast<size_t>(num_unique) * c.dim);
+  }
+  if (emb != nullptr && num_unique > 0) {
     AUGUR_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(emb->slots.data(), out_slots_.get(),
                                                sizeof(uint32_t) * num_unique,
                                                cudaMemcpyDeviceToHost, stream_));
@@ -206,6 +218,23 @@ absl::StatusOr<double> CudaDenseCompute::ForwardBackward(const Minibatch& mb,
   double sum = 0.0;  // in sample order, as the CPU backend sums
   for (double l : loss_host_) sum += l;
   return sum;
+}
+
+absl::Status CudaDenseCompute::ApplyEmbeddingGradients(const OptimizerConfig& opt) {
+  if (opt.kind != options_.embedding_optimizer.kind) {
+    return absl::InvalidArgumentError("optimizer kind differs from the slot record layout");
+  }
+  if (!emb_pending_) {
+    return absl::FailedPreconditionError(
+        "no embedding gradients kept: call ForwardBackward(mb, nullptr) first");
+  }
+  emb_pending_ = false;
+  // out_slots_ holds each touched slot once, so the per-row updates never race.
+  AUGUR_CUDA_RETURN_IF_ERROR(LaunchUpdateRows(opt, options_.model.dim, row_floats_,
+                                              slot_array_.get(), out_slots_.get(), pending_rows_,
+                                              out_grads_.get(), stream_));
+  AUGUR_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));
+  return absl::OkStatus();
 }
 
 absl::Status CudaDenseCompute::Predict(const Minibatch& mb, absl::Span<float> probabilities) {

@@ -9,6 +9,10 @@ namespace augur::cuda {
 namespace {
 
 constexpr int kThreads = 256;
+// The shared-memory interaction kernel: block size, and the most shared memory it may use
+// without opting in to more (larger models take the global-memory kernel).
+constexpr int kInteractThreads = 128;
+constexpr size_t kInteractSharedBytes = 48 * 1024;
 inline unsigned Blocks(int64_t n) { return static_cast<unsigned>((n + kThreads - 1) / kThreads); }
 
 __global__ void ScatterRowsKernel(float* slots_arr, int rf, const uint32_t* slots, int64_t n,
@@ -47,11 +51,25 @@ __global__ void ReluMaskKernel(int64_t n, const float* y, float* dy) {
   if (i < n) dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
-__global__ void BiasGradKernel(int batch, int out, const float* dy, float* db) {
+// Pass 1: one thread per (chunk, o) sums the chunk's samples in order (coalesced over o).
+__global__ void BiasGradChunkKernel(int batch, int out, const float* dy, float* partial) {
+  int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  const int64_t chunks = (static_cast<int64_t>(batch) + kBiasGradChunk - 1) / kBiasGradChunk;
+  if (i >= chunks * out) return;
+  const int o = static_cast<int>(i % out);
+  const int64_t c = i / out;
+  const int64_t end = min(static_cast<int64_t>(batch), (c + 1) * kBiasGradChunk);
+  float acc = 0.0f;
+  for (int64_t b = c * kBiasGradChunk; b < end; ++b) acc += dy[b * out + o];
+  partial[i] = acc;
+}
+
+// Pass 2: one thread per o adds the chunks in order.
+__global__ void BiasGradSumKernel(int64_t chunks, int out, const float* partial, float* db) {
   int o = blockIdx.x * blockDim.x + threadIdx.x;
   if (o >= out) return;
-  float acc = 0.0f;
-  for (int b = 0; b < batch; ++b) acc += dy[static_cast<int64_t>(b) * out + o];
+  float acc = partial[o];
+  for (int64_t c = 1; c < chunks; ++c) acc += partial[c * out + o];
   db[o] = acc;
 }
 
@@ -109,6 +127,28 @@ __global__ void InteractKernel(int batch, int v, int dim, int num_pairs, const i
   } else {
     int2 p = pairs[c - dim];
     top_in[i] = Dot8(zb + p.x * dim, zb + p.y * dim, dim);
+  }
+}
+
+// One block per sample: the sample's v vectors are staged in shared memory with a row stride
+// of dim + 1 floats, so the threads of a warp (consecutive pairs, mostly one shared first
+// vector and distinct second vectors) read distinct banks. Same Dot8 order as above.
+__global__ void InteractSharedKernel(int v, int dim, int num_pairs, const int2* pairs,
+                                     const float* z, float* top_in) {
+  extern __shared__ float zs[];
+  const int tw = dim + num_pairs, stride = dim + 1;
+  const int64_t b = blockIdx.x;
+  const float* zb = z + b * v * dim;
+  for (int k = threadIdx.x; k < v * dim; k += blockDim.x) zs[(k / dim) * stride + k % dim] = zb[k];
+  __syncthreads();
+  float* out = top_in + b * tw;
+  for (int c = threadIdx.x; c < tw; c += blockDim.x) {
+    if (c < dim) {
+      out[c] = zs[c];
+    } else {
+      const int2 p = pairs[c - dim];
+      out[c] = Dot8(zs + p.x * stride, zs + p.y * stride, dim);
+    }
   }
 }
 
@@ -190,8 +230,13 @@ cudaError_t LaunchBiasRelu(int batch, int out, const float* bias, bool relu, flo
 cudaError_t LaunchReluMask(int64_t n, const float* y, float* dy, cudaStream_t s) {
   AUGUR_LAUNCH(n, ReluMaskKernel, n, y, dy);
 }
-cudaError_t LaunchBiasGrad(int batch, int out, const float* dy, float* db, cudaStream_t s) {
-  AUGUR_LAUNCH(out, BiasGradKernel, batch, out, dy, db);
+cudaError_t LaunchBiasGrad(int batch, int out, const float* dy, float* partial, float* db,
+                           cudaStream_t s) {
+  const int64_t n = BiasGradPartialFloats(batch, out);
+  if (n == 0) return cudaMemsetAsync(db, 0, sizeof(float) * out, s);
+  BiasGradChunkKernel<<<Blocks(n), kThreads, 0, s>>>(batch, out, dy, partial);
+  if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
+  AUGUR_LAUNCH(out, BiasGradSumKernel, n / out, out, partial, db);
 }
 cudaError_t LaunchCopyBottom(int batch, int v, int dim, const float* src, float* z,
                              cudaStream_t s) {
@@ -209,6 +254,14 @@ cudaError_t LaunchPool(int batch, int num_sparse, int v, int dim, const int64_t*
 }
 cudaError_t LaunchInteract(int batch, int v, int dim, int num_pairs, const int2* pairs,
                            const float* z, float* top_in, cudaStream_t s) {
+  const size_t shared = sizeof(float) * static_cast<size_t>(v) * (dim + 1);
+  if (shared <= kInteractSharedBytes) {
+    if (batch > 0) {
+      InteractSharedKernel<<<batch, kInteractThreads, shared, s>>>(v, dim, num_pairs, pairs, z,
+                                                                   top_in);
+    }
+    return cudaGetLastError();
+  }
   AUGUR_LAUNCH(static_cast<int64_t>(batch) * (dim + num_pairs), InteractKernel, batch, v, dim,
                num_pairs, pairs, z, top_in);
 }

@@ -4,7 +4,8 @@
 //   z      B x V x dim   interaction vectors [bottom_out, pooled emb_1 .. emb_F]
 //   top_in B x tw        [bottom_out, dots in tril order], tw = dim + pairs
 // Reductions run in the CPU backend's order (bag position, pair order, sample order), which
-// makes pooling, interaction and embedding-gradient sums bitwise equal to the CPU's.
+// makes pooling, interaction and embedding-gradient sums bitwise equal to the CPU's. Only the
+// bias gradient sums in a different (still fixed) order, in chunks, to spread the work.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -30,8 +31,14 @@ cudaError_t LaunchBiasRelu(int batch, int out, const float* bias, bool relu, flo
                            cudaStream_t s);
 // dy = y > 0 ? dy : 0 (n elements).
 cudaError_t LaunchReluMask(int64_t n, const float* y, float* dy, cudaStream_t s);
-// db[o] = sum over samples in order of dy[b][o].
-cudaError_t LaunchBiasGrad(int batch, int out, const float* dy, float* db, cudaStream_t s);
+// db[o] = sum over samples of dy[b][o], deterministically: each chunk of kBiasGradChunk samples
+// is summed in sample order into partial (BiasGradPartialFloats floats), then the chunks in order.
+constexpr int kBiasGradChunk = 256;
+inline int64_t BiasGradPartialFloats(int batch, int out) {
+  return (static_cast<int64_t>(batch) + kBiasGradChunk - 1) / kBiasGradChunk * out;
+}
+cudaError_t LaunchBiasGrad(int batch, int out, const float* dy, float* partial, float* db,
+                           cudaStream_t s);
 
 // z[b][0] = bottom_out[b] (dim floats).
 cudaError_t LaunchCopyBottom(int batch, int v, int dim, const float* bottom_out, float* z,

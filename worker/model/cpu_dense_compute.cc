@@ -79,12 +79,25 @@ class CpuDenseCompute final : public DenseCompute {
   }
 
   absl::StatusOr<double> ForwardBackward(const Minibatch& mb, EmbeddingGradients* emb) override {
+    kept_pending_ = false;
     AUGUR_RETURN_IF_ERROR(ValidateMinibatch(options_.model, options_.capacity, mb, true));
     dlrm_.Forward(weights_.data(), slot_array_.data(), row_floats_, mb);
     const double loss = dlrm_.Loss(mb);
-    dlrm_.Backward(weights_.data(), mb, grads_.data(), &emb->slots, &emb->grads,
+    EmbeddingGradients* out = emb != nullptr ? emb : &kept_;
+    dlrm_.Backward(weights_.data(), mb, grads_.data(), &out->slots, &out->grads,
                    slot_to_unique_.data());
+    kept_pending_ = emb == nullptr;
     return loss;
+  }
+
+  absl::Status ApplyEmbeddingGradients(const OptimizerConfig& opt) override {
+    if (!kept_pending_) {
+      return absl::FailedPreconditionError(
+          "no embedding gradients kept: call ForwardBackward(mb, nullptr) first");
+    }
+    AUGUR_RETURN_IF_ERROR(UpdateSlots(kept_.slots, kept_.grads, opt));
+    kept_pending_ = false;
+    return absl::OkStatus();
   }
 
   absl::Span<float> dense_gradients() override { return absl::MakeSpan(grads_); }
@@ -143,6 +156,8 @@ class CpuDenseCompute final : public DenseCompute {
   std::vector<int32_t> slot_to_unique_;
   std::vector<float> weights_, grads_, state1_, state2_;
   int64_t dense_steps_ = 0;
+  EmbeddingGradients kept_;  // of the last ForwardBackward(mb, nullptr)
+  bool kept_pending_ = false;
 };
 
 }  // namespace

@@ -100,8 +100,15 @@ class DenseCompute {
 
   // Forward and backward over one minibatch, reading rows from the slot array (not modifying
   // it). Returns the sum of the local samples' BCE losses; fills dense_gradients() and `emb`
-  // with gradients of (sum of BCE) / global_batch_size.
+  // with gradients of (sum of BCE) / global_batch_size. With `emb` null the embedding
+  // gradients stay in the backend (device memory on CUDA) for ApplyEmbeddingGradients.
   virtual absl::StatusOr<double> ForwardBackward(const Minibatch& mb, EmbeddingGradients* emb) = 0;
+  // Applies the embedding gradients kept by the last ForwardBackward(mb, nullptr) to their
+  // slots, exactly as UpdateSlots(emb.slots, emb.grads, opt) would with the gradients that call
+  // would have returned, but without the host round trip: the path for rows no other worker
+  // touches (one worker). FAILED_PRECONDITION when none are pending (already applied, the last
+  // ForwardBackward returned them, or it failed); INVALID_ARGUMENT for a wrong opt.kind.
+  virtual absl::Status ApplyEmbeddingGradients(const OptimizerConfig& opt) = 0;
 
   // The flat dense-gradient buffer of the last ForwardBackward, for in-place all-reduce.
   // Device memory when dense_gradients_on_device() (CUDA): hand it to NcclCollective only.

@@ -128,6 +128,27 @@ TEST_CASE("Plain SGD on the dense weights subtracts lr times the gradient") {
   for (size_t i = 0; i < w0.size(); ++i) REQUIRE(w1[i] == w0[i] - 0.5f * g[i]);
 }
 
+TEST_CASE("Dense gradients copy in and out through the host, sizes checked") {
+  auto o = TinyOptions();
+  o.dense_optimizer.kind = OptimizerKind::kSgd;
+  o.dense_optimizer.lr = 0.25f;
+  auto dc = Make(o);
+  const size_t n = dc->dense_gradients().size();
+  std::vector<float> g(n), back(n);
+  for (size_t i = 0; i < n; ++i) g[i] = static_cast<float>(i % 5) - 2.0f;
+  REQUIRE(dc->WriteDenseGradients(g).ok());
+  REQUIRE(dc->ReadDenseGradients(absl::MakeSpan(back)).ok());
+  CHECK(back == g);
+  std::vector<float> w0 = *dc->GetDenseWeights();
+  REQUIRE(dc->ApplyDenseGradients().ok());
+  std::vector<float> w1 = *dc->GetDenseWeights();
+  for (size_t i = 0; i < n; ++i) REQUIRE(w1[i] == w0[i] - 0.25f * g[i]);
+  std::vector<float> short_buf(n - 1);
+  CHECK(dc->ReadDenseGradients(absl::MakeSpan(short_buf)).code() ==
+        absl::StatusCode::kInvalidArgument);
+  CHECK(dc->WriteDenseGradients(short_buf).code() == absl::StatusCode::kInvalidArgument);
+}
+
 TEST_CASE("Training is bit-identical whatever slots hold the rows") {
   const int rows = 12, batch = 9;
   auto o = TinyOptions();

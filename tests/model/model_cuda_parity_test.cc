@@ -98,8 +98,7 @@ bool RunCase(const std::string& name, DenseComputeOptions o, int batch, int rows
     auto gg = gpu->dense_gradients();  // device memory
     std::vector<float> dense_gpu(gg.size());
     if (!gpu->dense_gradients_on_device() ||
-        cudaMemcpy(dense_gpu.data(), gg.data(), sizeof(float) * gg.size(),
-                   cudaMemcpyDeviceToHost) != cudaSuccess) {
+        !gpu->ReadDenseGradients(absl::MakeSpan(dense_gpu)).ok()) {
       printf("FAIL reading the device dense gradients\n");
       ++failures;
       return false;
@@ -112,8 +111,7 @@ bool RunCase(const std::string& name, DenseComputeOptions o, int batch, int rows
     Compare("embedding row gradients" + at, ec.grads, eg.grads);
     // The optimizers, on the CPU's gradients on both sides: the same math compiled with
     // --fmad=false, so only a real kernel bug can make these differ.
-    if (cudaMemcpy(gg.data(), gc.data(), sizeof(float) * gc.size(), cudaMemcpyHostToDevice) !=
-        cudaSuccess) {
+    if (!gpu->WriteDenseGradients(absl::MakeConstSpan(gc.data(), gc.size())).ok()) {
       printf("FAIL writing the device dense gradients\n");
       ++failures;
       return false;

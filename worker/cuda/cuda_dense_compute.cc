@@ -177,6 +177,22 @@ absl::Status CudaDenseCompute::ApplyDenseGradients() {
   return absl::OkStatus();
 }
 
+absl::Status CudaDenseCompute::ReadDenseGradients(absl::Span<float> out) {
+  AUGUR_RETURN_IF_ERROR(CheckSize("dense gradients", out.size(), layout_.total_floats));
+  AUGUR_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(out.data(), grads_.get(), sizeof(float) * out.size(),
+                                             cudaMemcpyDeviceToHost, stream_));
+  AUGUR_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));
+  return absl::OkStatus();
+}
+
+absl::Status CudaDenseCompute::WriteDenseGradients(absl::Span<const float> in) {
+  AUGUR_RETURN_IF_ERROR(CheckSize("dense gradients", in.size(), layout_.total_floats));
+  AUGUR_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(grads_.get(), in.data(), sizeof(float) * in.size(),
+                                             cudaMemcpyHostToDevice, stream_));
+  AUGUR_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<float>> CudaDenseCompute::GetDenseWeights() {
   std::vector<float> w(layout_.total_floats);
   AUGUR_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(w.data(), weights_.get(), sizeof(float) * w.size(),

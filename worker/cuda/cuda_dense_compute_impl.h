@@ -42,6 +42,8 @@ class CudaDenseCompute final : public model::DenseCompute {
     return absl::MakeSpan(grads_.get(), static_cast<size_t>(layout_.total_floats));
   }
   bool dense_gradients_on_device() const override { return true; }
+  absl::Status ReadDenseGradients(absl::Span<float> out) override;
+  absl::Status WriteDenseGradients(absl::Span<const float> in) override;
   absl::Status ApplyDenseGradients() override;
   absl::StatusOr<std::vector<float>> GetDenseWeights() override;
   absl::Status SetDenseWeights(absl::Span<const float> weights) override;

@@ -102,6 +102,16 @@ class CpuDenseCompute final : public DenseCompute {
 
   absl::Span<float> dense_gradients() override { return absl::MakeSpan(grads_); }
   bool dense_gradients_on_device() const override { return false; }
+  absl::Status ReadDenseGradients(absl::Span<float> out) override {
+    AUGUR_RETURN_IF_ERROR(CheckSize("dense gradients", out.size(), grads_.size()));
+    std::copy(grads_.begin(), grads_.end(), out.begin());
+    return absl::OkStatus();
+  }
+  absl::Status WriteDenseGradients(absl::Span<const float> in) override {
+    AUGUR_RETURN_IF_ERROR(CheckSize("dense gradients", in.size(), grads_.size()));
+    std::copy(in.begin(), in.end(), grads_.begin());
+    return absl::OkStatus();
+  }
 
   absl::Status ApplyDenseGradients() override {
     const DenseStep s = MakeDenseStep(options_.dense_optimizer, ++dense_steps_);

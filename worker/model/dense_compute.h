@@ -13,7 +13,8 @@
 // One training step, as the worker runtime drives it:
 //   ForwardBackward(mb, &emb)      -> local loss sum; dense grads in dense_gradients();
 //                                     per-row embedding grads in `emb`
-//   collective.AllReduceSum(dense_gradients())          (in place; NCCL for device buffers)
+//   collective.AllReduceSum(dense_gradients())          (in place; NCCL for device buffers,
+//                                    or Read/WriteDenseGradients around a host all-reduce)
 //   ApplyDenseGradients()
 //   UpdateSlots(rows, combined embedding grads, opt)    (after combining across workers)
 //
@@ -114,6 +115,10 @@ class DenseCompute {
   // Device memory when dense_gradients_on_device() (CUDA): hand it to NcclCollective only.
   virtual absl::Span<float> dense_gradients() = 0;
   virtual bool dense_gradients_on_device() const = 0;
+  // Host copies into and out of that buffer, whatever memory it lives in: for a worker whose
+  // all-reduce runs on the host (Gloo) and for tests. INVALID_ARGUMENT for a wrong size.
+  virtual absl::Status ReadDenseGradients(absl::Span<float> out) = 0;
+  virtual absl::Status WriteDenseGradients(absl::Span<const float> in) = 0;
   // One dense optimizer step with the (all-reduced) contents of dense_gradients().
   virtual absl::Status ApplyDenseGradients() = 0;
 

@@ -133,12 +133,12 @@ absl::Status Loop::BuildMinibatch(int64_t i, model::Minibatch* mb) {
 // touched row then applies the same update, so replicas stay bit-identical.
 absl::Status Loop::ReduceAndUpdate(const planner::WorkerIterationPlan& plan,
                                    const model::EmbeddingGradients& emb, int64_t i, bool* stop) {
-  absl::Span<float> dense = d_.compute->dense_gradients();
-  const size_t nd = dense.size(), ns = none_ ? 0 : plan.shared.size();
+  // The dense gradients may live in device memory (cuda backend): copy, never dereference.
+  const size_t nd = d_.compute->dense_gradients().size(), ns = none_ ? 0 : plan.shared.size();
   absl::flat_hash_map<model::SlotIndex, size_t> local;  // slot -> row in emb.grads
   for (size_t r = 0; r < emb.slots.size(); ++r) local[emb.slots[r]] = r;
   reduce_.assign(nd + ns * dim_ + 1, -0.0f);
-  std::copy(dense.begin(), dense.end(), reduce_.begin());
+  AUGUR_RETURN_IF_ERROR(d_.compute->ReadDenseGradients(absl::MakeSpan(reduce_.data(), nd)));
   for (size_t s = 0; s < ns; ++s) {
     if (!cache_.Holds(plan.shared[s])) continue;
     auto it = local.find(*cache_.SlotOf(plan.shared[s]));
@@ -148,7 +148,7 @@ absl::Status Loop::ReduceAndUpdate(const planner::WorkerIterationPlan& plan,
   reduce_.back() = cancel_reason_.empty() ? -0.0f : 1.0f;
   if (W_ > 1) AUGUR_RETURN_IF_ERROR(d_.collective->AllReduceSum(reduce_.data(), reduce_.size()));
   *stop = reduce_.back() > 0.0f;
-  std::copy_n(reduce_.begin(), nd, dense.begin());
+  AUGUR_RETURN_IF_ERROR(d_.compute->WriteDenseGradients(absl::MakeConstSpan(reduce_.data(), nd)));
   AUGUR_RETURN_IF_ERROR(d_.compute->ApplyDenseGradients());
   if (none_) return PushGradients(emb, i);
 

@@ -350,8 +350,8 @@ absl::Status Loop::EvaluateNow(int64_t completed, bool flushed) {
   const int64_t batch = std::min<int64_t>(B_, 1024);
   if (!eval_model_) {
     AUGUR_ASSIGN_OR_RETURN(eval_model_,
-                           model::CreateDenseCompute(ComputeOptionsOf(d_.spec, d_.compute->config(),
-                                                                      batch * F)));
+                           model::CreateDenseCompute(ComputeOptionsOf(
+                               d_.spec, d_.compute->config(), batch * F, d_.cuda_device)));
   }
   AUGUR_ASSIGN_OR_RETURN(auto weights, d_.compute->GetDenseWeights());
   AUGUR_RETURN_IF_ERROR(eval_model_->SetDenseWeights(weights));
@@ -405,7 +405,8 @@ absl::StatusOr<model::DlrmConfig> ModelConfigOf(const job::JobSpec& spec) {
 }
 
 model::DenseComputeOptions ComputeOptionsOf(const job::JobSpec& spec,
-                                            const model::DlrmConfig& config, int64_t capacity) {
+                                            const model::DlrmConfig& config, int64_t capacity,
+                                            int cuda_device) {
   model::DenseComputeOptions co;
   co.backend = spec.training.backend;
   co.model = config;
@@ -416,6 +417,7 @@ model::DenseComputeOptions ComputeOptionsOf(const job::JobSpec& spec,
   co.threads = spec.training.threads;
   co.max_batch_size = static_cast<int>(spec.training.batch_size);
   co.tf32 = spec.training.tf32;
+  co.device = cuda_device;
   return co;
 }
 

@@ -36,6 +36,7 @@ struct TrainerDeps {
   const data::Dataset* eval = nullptr;  // optional
   MetricsRegistry* metrics = nullptr;   // optional
   std::string output_dir;               // optional: worker 0 writes the dense weights here
+  int cuda_device = 0;                  // training.backend cuda: the device ordinal
 };
 
 struct EvalResult {
@@ -58,8 +59,10 @@ absl::StatusOr<EvalResult> Evaluate(const data::Dataset& eval, int64_t batch, in
 
 // Converts the job's model section to the compute library's config.
 absl::StatusOr<model::DlrmConfig> ModelConfigOf(const job::JobSpec& spec);
-// The compute options a worker of `spec` uses, with a slot array of `capacity` rows.
+// The compute options a worker of `spec` uses, with a slot array of `capacity` rows, on CUDA
+// device `cuda_device` when the job trains on CUDA.
 model::DenseComputeOptions ComputeOptionsOf(const job::JobSpec& spec,
-                                            const model::DlrmConfig& config, int64_t capacity);
+                                            const model::DlrmConfig& config, int64_t capacity,
+                                            int cuda_device = 0);
 
 }  // namespace augur::worker

@@ -22,6 +22,9 @@ int main(int argc, char** argv) {
   app.add_option("--output-dir", o.output_dir, "worker 0 writes each job's dense weights under it");
   app.add_option("--register-timeout", o.register_timeout_s, "seconds to wait for a job");
   app.add_flag("--exit-after-job", o.exit_after_job, "exit after one job");
+  app.add_option("--cuda-device", o.cuda_device,
+                 "CUDA device ordinal for jobs with training.backend cuda (one per worker)")
+      ->check(CLI::Range(0, 1023));
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
   CLI11_PARSE(app, argc, argv);
   augur::InitLogging("worker", log_level);

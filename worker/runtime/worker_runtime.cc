@@ -24,7 +24,7 @@ absl::Status RunOneJob(const WorkerOptions& o) {
                spec->name, a.iterations, spec->cache.policy);
   auto config = ModelConfigOf(*spec);
   if (!config.ok()) return fail(config.status());
-  auto co = ComputeOptionsOf(*spec, *config, spec->cache.capacity);
+  auto co = ComputeOptionsOf(*spec, *config, spec->cache.capacity, o.cuda_device);
   auto compute = model::CreateDenseCompute(co);
   if (!compute.ok()) return fail(compute.status());
   auto train = data::Dataset::Open(spec->data.train);
@@ -64,6 +64,7 @@ absl::Status RunOneJob(const WorkerOptions& o) {
   d.train = train->get();
   d.eval = eval.get();
   d.metrics = o.metrics;
+  d.cuda_device = o.cuda_device;
   if (!o.output_dir.empty()) d.output_dir = o.output_dir + "/" + a.job_id;
   auto st = RunTrainer(d);
   if (st.ok()) spdlog::info("worker {}: {} done", a.worker_index, a.job_id);

@@ -19,6 +19,7 @@ struct WorkerOptions {
   std::string output_dir;           // worker 0 writes <output_dir>/<job id>/dense.f32
   double register_timeout_s = 600;  // how long to wait for a job to join
   bool exit_after_job = false;
+  int cuda_device = 0;              // jobs with training.backend cuda run on this device
   MetricsRegistry* metrics = nullptr;
 };
 

@@ -96,7 +96,12 @@ inline std::string CheckKeptEmbeddingGradients(DenseCompute& dc, const Minibatch
   std::vector<float> before(n), host(n), kept(n);
   if (!dc.ReadSlots(slots, absl::MakeSpan(before)).ok()) return "ReadSlots failed";
   if (!dc.ForwardBackward(mb, nullptr).ok()) return "ForwardBackward(mb, nullptr) failed";
+  std::vector<SlotIndex> kept_slots;
+  if (!dc.KeptEmbeddingSlots(&kept_slots).ok()) return "KeptEmbeddingSlots failed";
   if (!dc.ApplyEmbeddingGradients(opt).ok()) return "ApplyEmbeddingGradients failed";
+  if (dc.KeptEmbeddingSlots(&kept_slots).code() != absl::StatusCode::kFailedPrecondition) {
+    return "slots still kept after ApplyEmbeddingGradients";
+  }
   if (!dc.ReadSlots(slots, absl::MakeSpan(kept)).ok()) return "ReadSlots failed";
   if (dc.ApplyEmbeddingGradients(opt).code() != absl::StatusCode::kFailedPrecondition) {
     return "a second ApplyEmbeddingGradients was not FAILED_PRECONDITION";
@@ -107,6 +112,7 @@ inline std::string CheckKeptEmbeddingGradients(DenseCompute& dc, const Minibatch
   if (dc.ApplyEmbeddingGradients(opt).code() != absl::StatusCode::kFailedPrecondition) {
     return "gradients returned to the caller were also kept";
   }
+  if (kept_slots != emb.slots) return "KeptEmbeddingSlots differ from the returned slots";
   if (!dc.UpdateSlots(emb.slots, emb.grads, opt).ok()) return "UpdateSlots failed";
   if (!dc.ReadSlots(slots, absl::MakeSpan(host)).ok()) return "ReadSlots failed";
   if (host == before) return "the step changed no slot";

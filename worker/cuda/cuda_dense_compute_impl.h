@@ -38,6 +38,7 @@ class CudaDenseCompute final : public model::DenseCompute {
                            const OptimizerConfig& opt) override;
   absl::StatusOr<double> ForwardBackward(const Minibatch& mb, EmbeddingGradients* emb) override;
   absl::Status ApplyEmbeddingGradients(const OptimizerConfig& opt) override;
+  absl::Status KeptEmbeddingSlots(std::vector<SlotIndex>* slots) override;
   absl::Span<float> dense_gradients() override {
     return absl::MakeSpan(grads_.get(), static_cast<size_t>(layout_.total_floats));
   }

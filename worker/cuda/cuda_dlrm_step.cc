@@ -237,6 +237,18 @@ absl::Status CudaDenseCompute::ApplyEmbeddingGradients(const OptimizerConfig& op
   return absl::OkStatus();
 }
 
+absl::Status CudaDenseCompute::KeptEmbeddingSlots(std::vector<SlotIndex>* slots) {
+  if (!emb_pending_) return absl::FailedPreconditionError("no embedding gradients kept");
+  slots->resize(pending_rows_);
+  if (pending_rows_ > 0) {
+    AUGUR_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(slots->data(), out_slots_.get(),
+                                               sizeof(uint32_t) * pending_rows_,
+                                               cudaMemcpyDeviceToHost, stream_));
+    AUGUR_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CudaDenseCompute::Predict(const Minibatch& mb, absl::Span<float> probabilities) {
   AUGUR_RETURN_IF_ERROR(model::ValidateMinibatch(options_.model, options_.capacity, mb, false));
   if (static_cast<int>(probabilities.size()) != mb.batch_size) {

@@ -100,6 +100,12 @@ class CpuDenseCompute final : public DenseCompute {
     return absl::OkStatus();
   }
 
+  absl::Status KeptEmbeddingSlots(std::vector<SlotIndex>* slots) override {
+    if (!kept_pending_) return absl::FailedPreconditionError("no embedding gradients kept");
+    *slots = kept_.slots;
+    return absl::OkStatus();
+  }
+
   absl::Span<float> dense_gradients() override { return absl::MakeSpan(grads_); }
   bool dense_gradients_on_device() const override { return false; }
   absl::Status ReadDenseGradients(absl::Span<float> out) override {

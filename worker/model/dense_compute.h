@@ -110,6 +110,9 @@ class DenseCompute {
   // touches (one worker). FAILED_PRECONDITION when none are pending (already applied, the last
   // ForwardBackward returned them, or it failed); INVALID_ARGUMENT for a wrong opt.kind.
   virtual absl::Status ApplyEmbeddingGradients(const OptimizerConfig& opt) = 0;
+  // The slots of the kept gradients, in EmbeddingGradients::slots order (a small copy; the
+  // gradients stay). FAILED_PRECONDITION when none are pending.
+  virtual absl::Status KeptEmbeddingSlots(std::vector<SlotIndex>* slots) = 0;
 
   // The flat dense-gradient buffer of the last ForwardBackward, for in-place all-reduce.
   // Device memory when dense_gradients_on_device() (CUDA): hand it to NcclCollective only.

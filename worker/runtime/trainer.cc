@@ -62,8 +62,10 @@ class Loop {
  private:
   absl::Status Step(int64_t i, const planner::WorkerIterationPlan& plan, bool* stop);
   absl::Status BuildMinibatch(int64_t i, model::Minibatch* mb);
+  // `kept`: the row gradients stayed in the backend (emb holds only their slots).
   absl::Status ReduceAndUpdate(const planner::WorkerIterationPlan& plan,
-                               const model::EmbeddingGradients& emb, int64_t i, bool* stop);
+                               const model::EmbeddingGradients& emb, bool kept, int64_t i,
+                               bool* stop);
   absl::Status PushGradients(const model::EmbeddingGradients& emb, int64_t i);
   absl::Status Transfers(const planner::WorkerIterationPlan& plan, int64_t i);
   absl::Status Report(bool force, bool done, const std::string& error);
@@ -132,7 +134,8 @@ absl::Status Loop::BuildMinibatch(int64_t i, model::Minibatch* mb) {
 // One all-reduce: [dense gradients | shared rows' gradients | stop flag]. Every holder of a
 // touched row then applies the same update, so replicas stay bit-identical.
 absl::Status Loop::ReduceAndUpdate(const planner::WorkerIterationPlan& plan,
-                                   const model::EmbeddingGradients& emb, int64_t i, bool* stop) {
+                                   const model::EmbeddingGradients& emb, bool kept, int64_t i,
+                                   bool* stop) {
   // The dense gradients may live in device memory (cuda backend): copy, never dereference.
   const size_t nd = d_.compute->dense_gradients().size(), ns = none_ ? 0 : plan.shared.size();
   absl::flat_hash_map<model::SlotIndex, size_t> local;  // slot -> row in emb.grads
@@ -151,6 +154,12 @@ absl::Status Loop::ReduceAndUpdate(const planner::WorkerIterationPlan& plan,
   AUGUR_RETURN_IF_ERROR(d_.compute->WriteDenseGradients(absl::MakeConstSpan(reduce_.data(), nd)));
   AUGUR_RETURN_IF_ERROR(d_.compute->ApplyDenseGradients());
   if (none_) return PushGradients(emb, i);
+  if (kept) {
+    AUGUR_RETURN_IF_ERROR(
+        d_.compute->ApplyEmbeddingGradients(d_.spec.training.embedding_optimizer));
+    for (auto s : emb.slots) cache_.set_version(s, i + 1);
+    return absl::OkStatus();
+  }
 
   std::vector<model::SlotIndex> slots;
   std::vector<float> grads;
@@ -231,9 +240,13 @@ absl::Status Loop::Step(int64_t i, const planner::WorkerIterationPlan& plan, boo
   AUGUR_ASSIGN_OR_RETURN(double waited, cache_.ApplyFillsFor(i));
   model::Minibatch mb;
   AUGUR_RETURN_IF_ERROR(BuildMinibatch(i, &mb));
+  // A lone worker shares no row: its row gradients can stay in the backend (on a GPU they
+  // never leave the device) and update the slots there, the same math as UpdateSlots.
+  const bool keep = W_ == 1 && !none_ && plan.shared.empty();
   model::EmbeddingGradients emb;
-  AUGUR_ASSIGN_OR_RETURN(double loss, d_.compute->ForwardBackward(mb, &emb));
-  AUGUR_RETURN_IF_ERROR(ReduceAndUpdate(plan, emb, i, stop));
+  AUGUR_ASSIGN_OR_RETURN(double loss, d_.compute->ForwardBackward(mb, keep ? nullptr : &emb));
+  if (keep) AUGUR_RETURN_IF_ERROR(d_.compute->KeptEmbeddingSlots(&emb.slots));
+  AUGUR_RETURN_IF_ERROR(ReduceAndUpdate(plan, emb, keep, i, stop));
   if (plan.transfers.empty()) {
     AUGUR_RETURN_IF_ERROR(cache_.Evict(plan.evictions, i));
   } else {

@@ -182,6 +182,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", a.threads, "CPU threads (0 = all cores)");
   app.add_option("--rows-per-feature", a.rows_per_feature, "slots per sparse feature");
   app.add_option("--zipf", a.zipf, "Zipf exponent of slot ids");
+  app.add_option("--distinct-batches", a.distinct_batches, "pre-generated batches, cycled");
   app.add_flag("--tf32", a.tf32, "TF32 GEMMs (cuda)");
   app.add_flag("--json", a.json, "one JSON line per run");
   CLI11_PARSE(app, argc, argv);

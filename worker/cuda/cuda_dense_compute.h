@@ -6,7 +6,9 @@
 // All work runs on one stream owned by the instance. Buffers are sized for the largest batch
 // and bag count seen (options.max_batch_size pre-sizes them) and never allocated per step.
 // ForwardBackward returns after the step's results are on the host (embedding gradients) or
-// complete in device memory (dense_gradients(), a device span for NcclCollective).
+// complete in device memory (dense_gradients(), a device span for NcclCollective; a worker
+// with a host all-reduce copies it with Read/WriteDenseGradients). With a null `emb` the row
+// gradients stay on the device and ApplyEmbeddingGradients updates the slots there.
 #pragma once
 
 #include <memory>

@@ -230,21 +230,44 @@ absl::StatusOr<std::pair<int32_t, int64_t>> PlannerImpl::AllocateSlot(int w, int
     c.slots.emplace_back();
     return std::make_pair(static_cast<int32_t>(c.slots.size() - 1), int64_t{-1});
   }
-  while (!c.candidates.empty()) {
-    Candidate top = c.candidates.top();
-    const SlotInfo& s = c.slots[top.slot];
-    if (s.generation != top.generation || At(s.row, w).slot != top.slot) {
-      c.candidates.pop();
-      continue;
+  // The best candidate of a heap, stale entries dropped; null when it is empty or every row in
+  // it is read at j.
+  const int64_t d = opt_.prefetch_distance;
+  c.Advance(j - d - 1);
+  auto best = [&](std::priority_queue<Candidate>& heap, bool young) -> const Candidate* {
+    while (!heap.empty()) {
+      const Candidate& top = heap.top();
+      const SlotInfo& s = c.slots[top.slot];
+      if (s.generation == top.generation && At(s.row, w).slot == top.slot &&
+          !(young && top.last_needed <= c.cutoff))  // else stale, or promoted to `ready`
+        return top.next_use > j ? &top : nullptr;
+      heap.pop();
     }
-    if (top.next_use <= j) break;  // every cached row is read at j
-    c.candidates.pop();
-    const RowInfo& ri = rows_[s.row];
+    return nullptr;
+  };
+  // A ready victim lets the fill go out on time. When the cache can hold d+2 steps of this
+  // slice's rows (the pipeline of leaving rows plus the step's own), take it if its next read is
+  // beyond the prefetch distance: keeping the pipeline costs at most a refetch that is itself on
+  // time. Otherwise - or when no such row is ready - plain Belady order between the two heaps
+  // (ties to the ready one): a cache that small cannot keep a pipeline, and evicting rows for it
+  // would only cost hits.
+  const bool pipeline =
+      opt_.capacity >= (d + 2) * static_cast<int64_t>(Window(j).reads[w].size());
+  const Candidate* ready = best(c.ready, false);
+  auto* from = &c.ready;
+  if (!pipeline || ready == nullptr || ready->next_use <= j + d) {
+    const Candidate* young = best(c.young_heap, true);
+    if (young != nullptr && (ready == nullptr || *ready < *young)) from = &c.young_heap;
+    if (young == nullptr && ready == nullptr) from = nullptr;
+  }
+  if (from != nullptr) {
+    const Candidate top = from->top();
+    from->pop();
+    const RowInfo& ri = rows_[c.slots[top.slot].row];
     // Leave as early as the fill wants the slot, but never before the copy's last read or
     // transfer, nor before the row's last update (a write-back must carry the latest value).
-    int64_t leave = std::max({top.last_needed, ri.version - 1, j - opt_.prefetch_distance - 1,
-                              released_});
-    Evict(w, s.row, leave);
+    int64_t leave = std::max({top.last_needed, ri.version - 1, j - d - 1, released_});
+    Evict(w, c.slots[top.slot].row, leave);
     c.free_head = c.free_slots.size();  // the slot is handed out right here
     return std::make_pair(top.slot, leave);
   }
@@ -271,12 +294,10 @@ void PlannerImpl::UpdateAfterStep(int64_t step) {
         c.Touch(slot);
     }
     // Stale heap entries pile up as slots change; rebuild before they dominate.
-    if (c.candidates.size() > 4 * static_cast<size_t>(c.held) + 4096) {
-      std::priority_queue<Candidate> fresh;
+    if (c.queued() > 4 * static_cast<size_t>(c.held) + 4096) {
+      c.ClearCandidates();
       for (int32_t s = 0; s < static_cast<int32_t>(c.slots.size()); ++s)
-        if (At(c.slots[s].row, w).slot == s)
-          fresh.push({c.slots[s].next_use, c.slots[s].last_needed, s, c.slots[s].generation});
-      c.candidates.swap(fresh);
+        if (At(c.slots[s].row, w).slot == s) c.File(s);
     }
   }
 }

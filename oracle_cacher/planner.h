@@ -23,7 +23,13 @@
 //
 // Capacity is a hard bound per worker: when the rows a worker needs do not fit, the planner evicts
 // Belady-style (farthest next use inside the window; rows with no use in the window first, least
-// recently needed first) and residency shrinks; it never overflows. If a single iteration's slice
+// recently needed first) and residency shrinks; it never overflows. Victims for a fill needed at
+// j are taken first among rows last needed by j-d-1 and read next after j+d, which can leave in
+// time for the fill to be issued d steps ahead; only when none will do does a fill wait for a
+// younger victim (late_fills). Without that rule the best victims by next use are the one-shot
+// rows read the step before, and most fills would be issued the step they are needed. A cache
+// under (d+2) x the slice's distinct rows cannot keep such a pipeline: it evicts in plain
+// Belady order. If a single iteration's slice
 // needs more rows than the capacity, Push fails with RESOURCE_EXHAUSTED.
 //
 // Memory grows with the distinct rows inside the window plus resident rows, never with table size.

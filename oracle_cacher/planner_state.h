@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <limits>
 #include <queue>
 #include <vector>
@@ -53,18 +54,57 @@ struct Candidate {
   }
 };
 
+// Eviction candidates are split by when their slot could be handed to a fill. A fill for need j
+// is on time when issued at j - d, so its victim must have left after step j - d - 1 at the
+// latest: `ready` holds the slots last needed at or before `cutoff` (= j - d - 1 for the need
+// being planned), in Belady order. The others are `young`: bucketed by last_needed, to move
+// into `ready` as the cutoff advances, and also in `young_heap` (Belady order) for when no ready
+// slot will do and a fill has to be late. Choosing victims among ready slots first keeps a
+// pipeline of d steps' worth of leaving rows, so fills overlap with training instead of waiting
+// for the slot of a row read the step before. Heaps hold stale entries (generation mismatch,
+// or young entries already promoted); they are skipped when popped.
 struct WorkerCache {
   std::vector<SlotInfo> slots;  // grows up to capacity as slots are first used
   std::vector<std::pair<int32_t, int64_t>> free_slots;  // (slot, freed after step), FIFO
   size_t free_head = 0;
   int64_t held = 0;
-  std::priority_queue<Candidate> candidates;
+  std::priority_queue<Candidate> ready, young_heap;
+  std::deque<std::vector<Candidate>> young;  // young[k]: last_needed == cutoff + 1 + k
+  int64_t cutoff = -1;
 
-  // Re-files a slot in the candidate heap after its next_use / last_needed changed.
+  // Files a slot's current (next_use, last_needed) as a candidate.
+  void File(int32_t slot) {
+    const SlotInfo& s = slots[slot];
+    const Candidate c{s.next_use, s.last_needed, slot, s.generation};
+    if (c.last_needed <= cutoff) {
+      ready.push(c);
+      return;
+    }
+    const size_t k = static_cast<size_t>(c.last_needed - cutoff - 1);
+    if (young.size() <= k) young.resize(k + 1);
+    young[k].push_back(c);
+    young_heap.push(c);
+  }
+  // Re-files a slot after its next_use / last_needed changed.
   void Touch(int32_t slot) {
-    SlotInfo& s = slots[slot];
-    ++s.generation;
-    candidates.push({s.next_use, s.last_needed, slot, s.generation});
+    ++slots[slot].generation;
+    File(slot);
+  }
+  // Slots last needed at or before `to` become ready.
+  void Advance(int64_t to) {
+    while (cutoff < to) {
+      ++cutoff;
+      if (young.empty()) continue;
+      for (const Candidate& c : young.front())
+        if (slots[c.slot].generation == c.generation) ready.push(c);
+      young.pop_front();
+    }
+  }
+  size_t queued() const { return ready.size() + young_heap.size(); }
+  void ClearCandidates() {
+    ready = {};
+    young_heap = {};
+    young.clear();
   }
 };
 

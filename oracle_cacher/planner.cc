@@ -16,6 +16,10 @@ namespace augur::planner {
 namespace {
 using namespace internal;
 
+// Software prefetch distance (reads) for the passes over an iteration's rows.
+constexpr size_t kAhead = 16;
+inline void Prefetch(const void* p) { __builtin_prefetch(p); }
+
 class PlannerImpl final : public Planner {
  public:
   explicit PlannerImpl(const PlannerOptions& o) : opt_(o), W_(o.num_workers), caches_(o.num_workers) {
@@ -71,6 +75,7 @@ class PlannerImpl final : public Planner {
   int64_t released_ = 0;  // plans [plans_base_, released_) may be handed out
   std::deque<std::pair<int64_t, Idx>> forget_queue_;
   std::vector<Miss> misses_;  // scratch
+  std::vector<Idx> interned_;  // scratch
   bool closed_ = false;
   PlannerStats stats_;
 };
@@ -119,9 +124,28 @@ absl::Status PlannerImpl::Push(IterationReads reads) {
   WindowIteration& now = window_.back();
   for (int w = 0; w < W_; ++w) {
     auto& mine = now.reads[w];
-    mine.reserve(reads.by_worker[w].size());
-    for (RowKey k : reads.by_worker[w]) {
-      Idx r = Intern(k);
+    const auto& keys = reads.by_worker[w];
+    const size_t n = keys.size();
+    mine.reserve(n);
+    // The window holds far more rows than the CPU caches, so every step below is a cache miss;
+    // each pass prefetches kAhead reads ahead (interning first, so row storage is stable).
+    interned_.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      if (i + kAhead < n) index_.prefetch(keys[i + kAhead]);
+      interned_[i] = Intern(keys[i]);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (i + kAhead < n) {
+        Prefetch(&At(interned_[i + kAhead], w));
+        Prefetch(&rows_[interned_[i + kAhead]]);
+      }
+      if (i + kAhead / 2 < n) {  // its row state should be in cache by now
+        const RowAtWorker& b = At(interned_[i + kAhead / 2], w);
+        if (b.slot >= 0) Prefetch(&caches_[w].slots[b.slot]);
+        if (b.last_iter >= window_base_ && b.last_iter < t)
+          Prefetch(&Window(b.last_iter).next[w][b.last_pos]);
+      }
+      Idx r = interned_[i];
       RowAtWorker& a = At(r, w);
       if (a.last_iter == t) continue;  // duplicate within the slice
       // The previous read learns its next read; a dormant cached copy learns its next use.
@@ -256,7 +280,7 @@ absl::StatusOr<std::pair<int32_t, int64_t>> PlannerImpl::AllocateSlot(int w, int
   const Candidate* ready = best(c.ready, false);
   auto* from = &c.ready;
   if (!pipeline || ready == nullptr || ready->next_use <= j + d) {
-    const Candidate* young = best(c.young_heap, true);
+    const Candidate* young = best(c.YoungHeap(), true);
     if (young != nullptr && (ready == nullptr || *ready < *young)) from = &c.young_heap;
     if (young == nullptr && ready == nullptr) from = nullptr;
   }
@@ -284,6 +308,11 @@ void PlannerImpl::UpdateAfterStep(int64_t step) {
     WorkerCache& c = caches_[w];
     const auto& reads = it.reads[w];
     for (size_t p = 0; p < reads.size(); ++p) {
+      if (p + kAhead < reads.size()) Prefetch(&At(reads[p + kAhead], w));
+      if (p + kAhead / 2 < reads.size()) {
+        const int32_t ahead = At(reads[p + kAhead / 2], w).slot;
+        if (ahead >= 0) Prefetch(&c.slots[ahead]);
+      }
       int32_t slot = At(reads[p], w).slot;
       if (slot < 0) continue;
       int64_t next = it.next[w][p];
@@ -338,7 +367,13 @@ absl::Status PlannerImpl::ProcessNeed(int64_t j) {
   // 1. Classify reads against the caches as they stand during step j-1.
   misses_.clear();
   for (int w = 0; w < W_; ++w) {
-    for (Idx r : now.reads[w]) {
+    const auto& reads = now.reads[w];
+    for (size_t p = 0; p < reads.size(); ++p) {
+      if (p + kAhead < reads.size()) {
+        Prefetch(&At(reads[p + kAhead], w));
+        Prefetch(&rows_[reads[p + kAhead]]);
+      }
+      const Idx r = reads[p];
       ++stats_.accesses;
       if (At(r, w).slot >= 0) {
         ++stats_.hits;
@@ -388,7 +423,14 @@ absl::Status PlannerImpl::ProcessNeed(int64_t j) {
   IterationPlan& plan = PlanAt(j);
   for (int w = 0; w < W_; ++w) {
     WorkerCache& c = caches_[w];
-    for (Idx r : now.reads[w]) {
+    const auto& reads = now.reads[w];
+    for (size_t p = 0; p < reads.size(); ++p) {
+      if (p + kAhead < reads.size()) {
+        Prefetch(&At(reads[p + kAhead], w));
+        Prefetch(&rows_[reads[p + kAhead]]);
+      }
+      if (p + kAhead / 2 < reads.size()) Prefetch(&c.slots[At(reads[p + kAhead / 2], w).slot]);
+      const Idx r = reads[p];
       RowInfo& ri = rows_[r];
       c.slots[At(r, w).slot].last_needed = j;
       if (ri.version == j + 1) continue;  // already seen through another worker
@@ -406,6 +448,7 @@ absl::Status PlannerImpl::ProcessNeed(int64_t j) {
 // Rows no cache holds, no window read needs, and whose write-back is old enough are dropped.
 void PlannerImpl::Forget(int64_t now) {
   while (!forget_queue_.empty() && forget_queue_.front().first <= now) {
+    if (forget_queue_.size() > kAhead) Prefetch(&rows_[forget_queue_[kAhead].second]);
     Idx r = forget_queue_.front().second;
     forget_queue_.pop_front();
     RowInfo& ri = rows_[r];

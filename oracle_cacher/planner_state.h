@@ -58,8 +58,9 @@ struct Candidate {
 // is on time when issued at j - d, so its victim must have left after step j - d - 1 at the
 // latest: `ready` holds the slots last needed at or before `cutoff` (= j - d - 1 for the need
 // being planned), in Belady order. The others are `young`: bucketed by last_needed, to move
-// into `ready` as the cutoff advances, and also in `young_heap` (Belady order) for when no ready
-// slot will do and a fill has to be late. Choosing victims among ready slots first keeps a
+// into `ready` as the cutoff advances, and in `young_heap` (Belady order) for when no ready slot
+// will do and a fill has to be late. young_heap is built from the buckets when first needed and
+// dropped after a step that did not use it, so a cache that keeps its pipeline never pays for it. Choosing victims among ready slots first keeps a
 // pipeline of d steps' worth of leaving rows, so fills overlap with training instead of waiting
 // for the slot of a row read the step before. Heaps hold stale entries (generation mismatch,
 // or young entries already promoted); they are skipped when popped.
@@ -71,6 +72,8 @@ struct WorkerCache {
   std::priority_queue<Candidate> ready, young_heap;
   std::deque<std::vector<Candidate>> young;  // young[k]: last_needed == cutoff + 1 + k
   int64_t cutoff = -1;
+  bool young_heap_live = false;  // young_heap mirrors the buckets
+  bool young_heap_used = false;  // ... and was popped since the last Advance
 
   // Files a slot's current (next_use, last_needed) as a candidate.
   void File(int32_t slot) {
@@ -83,20 +86,43 @@ struct WorkerCache {
     const size_t k = static_cast<size_t>(c.last_needed - cutoff - 1);
     if (young.size() <= k) young.resize(k + 1);
     young[k].push_back(c);
-    young_heap.push(c);
+    if (young_heap_live) young_heap.push(c);
   }
   // Re-files a slot after its next_use / last_needed changed.
   void Touch(int32_t slot) {
     ++slots[slot].generation;
     File(slot);
   }
+  // The fallback heap of young slots, built on first use.
+  std::priority_queue<Candidate>& YoungHeap() {
+    young_heap_used = true;
+    if (!young_heap_live) {
+      std::vector<Candidate> all;
+      for (const auto& bucket : young)
+        for (const Candidate& c : bucket)
+          if (slots[c.slot].generation == c.generation) all.push_back(c);
+      young_heap = std::priority_queue<Candidate>(std::less<Candidate>(), std::move(all));
+      young_heap_live = true;
+    }
+    return young_heap;
+  }
   // Slots last needed at or before `to` become ready.
   void Advance(int64_t to) {
+    if (cutoff >= to) return;
+    if (young_heap_live && !young_heap_used) {
+      young_heap = {};
+      young_heap_live = false;
+    }
+    young_heap_used = false;
     while (cutoff < to) {
       ++cutoff;
       if (young.empty()) continue;
-      for (const Candidate& c : young.front())
+      const std::vector<Candidate>& bucket = young.front();
+      for (size_t i = 0; i < bucket.size(); ++i) {
+        if (i + 16 < bucket.size()) __builtin_prefetch(&slots[bucket[i + 16].slot]);
+        const Candidate& c = bucket[i];
         if (slots[c.slot].generation == c.generation) ready.push(c);
+      }
       young.pop_front();
     }
   }
@@ -104,6 +130,7 @@ struct WorkerCache {
   void ClearCandidates() {
     ready = {};
     young_heap = {};
+    young_heap_live = false;
     young.clear();
   }
 };

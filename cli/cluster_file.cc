@@ -65,6 +65,15 @@ absl::StatusOr<ClusterFile> ParseClusterFile(const std::string& yaml_text, const
   auto workers = ReadList(root, "workers", path);
   if (!workers.ok()) return workers.status();
   c.workers = std::move(*workers);
+  if (const YAML::Node s = root["security"]; s) {
+    if (!s.IsMap()) return Bad(path, "security", "expected a map");
+    try {
+      if (s["tls_ca"]) c.security.tls_ca_file = s["tls_ca"].as<std::string>();
+      if (s["token_file"]) c.security.token_file = s["token_file"].as<std::string>();
+    } catch (const YAML::Exception& e) {
+      return Bad(path, "security", e.msg);
+    }
+  }
   return c;
 }
 
@@ -74,6 +83,15 @@ absl::StatusOr<ClusterFile> LoadClusterFile(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ParseClusterFile(ss.str(), path);
+}
+
+absl::StatusOr<TransportSecurity> ResolveSecurity(const Endpoints& e) {
+  if (e.cluster_file.empty() || e.security.dials_tls() || !e.security.token_file.empty()) {
+    return e.security;
+  }
+  auto c = LoadClusterFile(e.cluster_file);
+  if (!c.ok()) return c.status();
+  return c->security;
 }
 
 absl::StatusOr<std::string> ResolveOracle(const Endpoints& e) {

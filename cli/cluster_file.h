@@ -6,6 +6,7 @@
 //     - {grpc: "127.0.0.1:7000", metrics: "127.0.0.1:9000", pid: 124}
 //   workers:
 //     - {index: 0, metrics: "127.0.0.1:9200", pid: 125}
+//   security: {tls_ca: "/abs/ca.pem", token_file: "/abs/token"}     (only for a TLS cluster)
 //
 // Extra keys (netns adds `netns`, `log`) are ignored so the deploy side can grow the file.
 // Errors: NOT_FOUND when the file cannot be read; INVALID_ARGUMENT naming the file and key when
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/grpc_security.h"
 
 namespace augur::cli {
 
@@ -30,6 +32,7 @@ struct ClusterFile {
   std::string run_dir;
   ClusterProcess oracle;
   std::vector<ClusterProcess> shards, workers;
+  TransportSecurity security;  // what a client needs: tls_ca_file, token_file
 };
 
 absl::StatusOr<ClusterFile> ParseClusterFile(const std::string& yaml_text, const std::string& path);
@@ -39,7 +42,10 @@ absl::StatusOr<ClusterFile> LoadClusterFile(const std::string& path);
 struct Endpoints {
   std::string oracle = "127.0.0.1:7100";
   std::string cluster_file;  // "" when --cluster was not given
+  TransportSecurity security;  // --tls-ca / --token-file, for the oracle and the shards
 };
 absl::StatusOr<std::string> ResolveOracle(const Endpoints& e);
+// The client security to use: --tls-ca / --token-file when given, else the cluster file's.
+absl::StatusOr<TransportSecurity> ResolveSecurity(const Endpoints& e);
 
 }  // namespace augur::cli

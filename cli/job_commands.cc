@@ -13,6 +13,7 @@
 
 #include "cli/job_format.h"
 #include "cli/oracle_client.h"
+#include "common/grpc_security_flags.h"
 #include "common/job/job_spec.h"
 #include "common/status.h"
 
@@ -62,8 +63,8 @@ absl::StatusOr<JobInfo> Follow(OracleClient& oracle, const std::string& id, doub
 
 absl::Status RunSubmit(const SubmitFlags& f) {
   AUGUR_ASSIGN_OR_RETURN(std::string yaml, PrepareJobYaml(f.job));
-  AUGUR_ASSIGN_OR_RETURN(std::string endpoint, ResolveOracle(f.endpoints));
-  OracleClient oracle(endpoint);
+  AUGUR_ASSIGN_OR_RETURN(auto client, OpenOracle(f.endpoints));
+  OracleClient& oracle = *client;
   AUGUR_ASSIGN_OR_RETURN(std::string id, oracle.Submit(yaml));
   std::printf("%s\n", id.c_str());
   std::fflush(stdout);
@@ -81,32 +82,32 @@ struct JobFlags {
 };
 
 absl::Status RunStatus(const JobFlags& f) {
-  AUGUR_ASSIGN_OR_RETURN(std::string endpoint, ResolveOracle(f.endpoints));
-  OracleClient oracle(endpoint);
+  AUGUR_ASSIGN_OR_RETURN(auto client, OpenOracle(f.endpoints));
+  OracleClient& oracle = *client;
   AUGUR_ASSIGN_OR_RETURN(JobInfo j, oracle.Status(f.job));
   std::printf("%s", StatusText(j).c_str());
   return absl::OkStatus();
 }
 
 absl::Status RunCancel(const JobFlags& f) {
-  AUGUR_ASSIGN_OR_RETURN(std::string endpoint, ResolveOracle(f.endpoints));
-  OracleClient oracle(endpoint);
+  AUGUR_ASSIGN_OR_RETURN(auto client, OpenOracle(f.endpoints));
+  OracleClient& oracle = *client;
   AUGUR_RETURN_IF_ERROR(oracle.Cancel(f.job, "cancelled by user (augur cancel)"));
   std::printf("%s: cancel requested\n", f.job.c_str());
   return absl::OkStatus();
 }
 
 absl::Status RunList(const JobFlags& f) {
-  AUGUR_ASSIGN_OR_RETURN(std::string endpoint, ResolveOracle(f.endpoints));
-  OracleClient oracle(endpoint);
+  AUGUR_ASSIGN_OR_RETURN(auto client, OpenOracle(f.endpoints));
+  OracleClient& oracle = *client;
   AUGUR_ASSIGN_OR_RETURN(std::vector<JobInfo> jobs, oracle.List());
   std::printf("%s", JobTable(jobs).c_str());
   return absl::OkStatus();
 }
 
 absl::Status RunLogs(const JobFlags& f) {
-  AUGUR_ASSIGN_OR_RETURN(std::string endpoint, ResolveOracle(f.endpoints));
-  OracleClient oracle(endpoint);
+  AUGUR_ASSIGN_OR_RETURN(auto client, OpenOracle(f.endpoints));
+  OracleClient& oracle = *client;
   AUGUR_ASSIGN_OR_RETURN(std::vector<std::string> events, oracle.Events(f.job));
   for (const auto& e : events) std::printf("%s\n", e.c_str());
   return absl::OkStatus();
@@ -128,12 +129,21 @@ void AddJobCommand(CLI::App* root, CommandAction* action, const char* name, cons
 
 }  // namespace
 
-void AddEndpointFlags(CLI::App* cmd, Endpoints* e) {
+void AddEndpointFlags(CLI::App* cmd, Endpoints* e, bool grpc_security) {
   auto* o = cmd->add_option("--oracle", e->oracle, "oracle gRPC address HOST:PORT")
                 ->capture_default_str();
   auto* c = cmd->add_option("--cluster", e->cluster_file,
                             "cluster.yaml written by deploy/local/up.sh (gives every address)");
   o->excludes(c);
+  if (grpc_security) AddClientSecurityFlags(cmd, &e->security);
+}
+
+absl::StatusOr<std::unique_ptr<OracleClient>> OpenOracle(const Endpoints& e) {
+  AUGUR_ASSIGN_OR_RETURN(std::string endpoint, ResolveOracle(e));
+  OracleClient::Options o;
+  AUGUR_ASSIGN_OR_RETURN(TransportSecurity security, ResolveSecurity(e));
+  AUGUR_ASSIGN_OR_RETURN(o.credentials, MakeChannelCredentials(security));
+  return std::make_unique<OracleClient>(endpoint, o);
 }
 
 absl::StatusOr<std::string> PrepareJobYaml(const std::string& path) {

@@ -3,16 +3,22 @@
 // spec preparation `submit` does before anything is sent.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "cli/cluster_file.h"
 #include "cli/commands.h"
+#include "cli/oracle_client.h"
 
 namespace augur::cli {
 
-// Adds --oracle HOST:PORT and --cluster FILE (mutually exclusive) writing into `*e`.
-void AddEndpointFlags(CLI::App* cmd, Endpoints* e);
+// Adds --oracle HOST:PORT and --cluster FILE (mutually exclusive) and, for commands that make
+// gRPC calls, --tls-ca and --token-file, writing into `*e`.
+void AddEndpointFlags(CLI::App* cmd, Endpoints* e, bool grpc_security = true);
+
+// A client of the oracle the flags name, over the transport security they give.
+absl::StatusOr<std::unique_ptr<OracleClient>> OpenOracle(const Endpoints& e);
 
 // Reads JOB.yaml, validates it with common/job ParseJobSpec and returns the canonical YAML to
 // send, with data.train, data.eval and checkpoint.dir made absolute against the current

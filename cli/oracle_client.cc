@@ -44,7 +44,8 @@ void FromProto(const v1::JobStatusResponse& p, JobInfo* j) {
 OracleClient::OracleClient(std::string endpoint, Options options)
     : endpoint_(std::move(endpoint)), options_(options), stub_(std::make_unique<Stub>()) {
   stub_->stub = v1::OracleService::NewStub(
-      grpc::CreateChannel(endpoint_, grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel(endpoint_, options_.credentials ? options_.credentials
+                                                          : grpc::InsecureChannelCredentials()));
 }
 
 OracleClient::~OracleClient() = default;

@@ -17,6 +17,10 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
+namespace grpc {
+class ChannelCredentials;
+}
+
 namespace augur::cli {
 
 // One job as JobStatus / ListJobs report it.
@@ -47,6 +51,7 @@ class OracleClient {
  public:
   struct Options {
     absl::Duration rpc_deadline = absl::Seconds(5);
+    std::shared_ptr<grpc::ChannelCredentials> credentials;  // null: plaintext
   };
   // Connecting is lazy: nothing is sent until the first call.
   explicit OracleClient(std::string endpoint, Options options);

@@ -131,7 +131,7 @@ void RegisterTopCommand(CLI::App* root, CommandAction* action) {
   cmd->add_option("--interval", flags->interval,
                   "seconds between refreshes; rates are over this interval (default 2)")
       ->check(CLI::PositiveNumber);
-  AddEndpointFlags(cmd, &flags->endpoints);
+  AddEndpointFlags(cmd, &flags->endpoints, /*grpc_security=*/false);  // top reads /metrics
   cmd->callback([flags, action] { *action = [flags] { return RunTop(*flags); }; });
 }
 

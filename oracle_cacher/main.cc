@@ -17,6 +17,8 @@
 #include "common/logging.h"
 #include "common/metrics.h"
 #include "common/metrics_http.h"
+#include "common/grpc_security.h"
+#include "common/grpc_security_flags.h"
 #include "oracle_cacher/job_host.h"
 #include "oracle_cacher/job_runner.h"
 #include "oracle_cacher/oracle_service.h"
@@ -84,6 +86,8 @@ int main(int argc, char** argv) {
   app.add_option("--shards", shards, "shard endpoints, index = shard index")->delimiter(',');
   app.add_option("--job", job_file, "a job spec (YAML) to run at start");
   app.add_flag("--plan-only", plan_only, "plan --job offline and print JSON statistics");
+  augur::TransportSecurity security;
+  augur::AddTransportSecurityFlags(&app, &security);
   app.add_flag("--exit-when-idle", exit_when_idle, "exit once every submitted job has ended");
   app.add_option("--worker-timeout", worker_timeout_s, "seconds of worker silence that fail a job");
   app.add_option("--work-dir", work_dir, "where Criteo TSV inputs of jobs are converted (default: a temp dir)");
@@ -119,9 +123,19 @@ int main(int argc, char** argv) {
     spdlog::info("augur-oracle metrics on http://{}:{}/metrics", metrics_listen.substr(0, metrics_listen.rfind(':')), *port);
   }
 
-  auto create_tables = [](const augur::job::JobSpec& job,
-                          const std::vector<augur::TableSpec>& tables) -> absl::Status {
-    auto client = augur::shard::ShardClient::Connect(job.cluster.shards);
+  auto server_credentials = augur::MakeServerCredentials(security);
+  auto shard_credentials = augur::MakeChannelCredentials(security);
+  for (const auto* st : {&server_credentials.status(), &shard_credentials.status()}) {
+    if (!st->ok()) {
+      std::cerr << "augur-oracle: " << st->message() << "\n";
+      return 2;
+    }
+  }
+  augur::shard::ShardClientOptions shard_options;
+  shard_options.credentials = *shard_credentials;
+  auto create_tables = [shard_options](const augur::job::JobSpec& job,
+                                       const std::vector<augur::TableSpec>& tables) -> absl::Status {
+    auto client = augur::shard::ShardClient::Connect(job.cluster.shards, shard_options);
     if (!client.ok()) return client.status();
     for (const auto& t : tables) {
       auto r = (*client)->CreateTable(t).get();
@@ -139,7 +153,7 @@ int main(int argc, char** argv) {
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);  // never share a port silently
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(listen, *server_credentials, &port);
   builder.RegisterService(&service);
   builder.SetMaxReceiveMessageSize(256 << 20);
   builder.SetMaxSendMessageSize(256 << 20);

@@ -8,6 +8,8 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/grpc_security.h"
+#include "common/grpc_security_flags.h"
 #include "common/logging.h"
 #include "common/metrics.h"
 #include "common/metrics_http.h"
@@ -30,6 +32,7 @@ struct Flags {
   bool sync_writes = false;
   int threads = 8;
   std::string log_level = "info";
+  augur::TransportSecurity security;
 };
 
 int Fail(const absl::Status& s) {
@@ -72,6 +75,9 @@ int Serve(const Flags& f) {
   augur::shard::ShardServerOptions sopt;
   sopt.listen = f.listen;
   sopt.worker_threads = f.threads;
+  auto credentials = augur::MakeServerCredentials(f.security);
+  if (!credentials.ok()) return Fail(credentials.status());
+  sopt.credentials = *credentials;
   auto server = augur::shard::ShardServer::Start(core->get(), &metrics, sopt);
   if (!server.ok()) return Fail(server.status());
   auto hp = augur::SplitHostPort(f.listen);
@@ -108,6 +114,7 @@ int main(int argc, char** argv) {
   app.add_option("--listen", f.listen, "gRPC address host:port (port 0 picks a free one)")
       ->capture_default_str();
   app.add_option("--data-dir", f.data_dir, "RocksDB data directory (required unless memory)");
+  augur::AddTransportSecurityFlags(&app, &f.security);
   app.add_option("--profile", f.profile, "storage profile: memory | ssd | pmem")
       ->capture_default_str();
   app.add_option("--shard-index", f.shard_index, "this shard's index")->capture_default_str();

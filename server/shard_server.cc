@@ -2,6 +2,7 @@
 
 #include <climits>
 
+#include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 
@@ -16,7 +17,8 @@ class GrpcShardServer final : public ShardServer {
       : pool_(threads), service_(core, metrics, &pool_) {}
   ~GrpcShardServer() override { Shutdown(); }
 
-  absl::Status Start(const std::string& listen) {
+  absl::Status Start(const std::string& listen,
+                     std::shared_ptr<grpc::ServerCredentials> credentials) {
     grpc::ServerBuilder builder;
     // Batches of rows exceed gRPC's 4 MiB default; the row limit bounds requests instead.
     builder.SetMaxReceiveMessageSize(INT_MAX);
@@ -24,7 +26,8 @@ class GrpcShardServer final : public ShardServer {
     if (!listen.empty()) {
       // Two servers must never share a port silently (gRPC sets SO_REUSEPORT by default).
       builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-      builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port_);
+      builder.AddListeningPort(
+          listen, credentials ? credentials : grpc::InsecureServerCredentials(), &port_);
     }
     builder.RegisterService(&service_);
     server_ = builder.BuildAndStart();
@@ -61,7 +64,7 @@ class GrpcShardServer final : public ShardServer {
 absl::StatusOr<std::unique_ptr<ShardServer>> ShardServer::Start(
     ShardCore* core, MetricsRegistry* metrics, const ShardServerOptions& options) {
   auto server = std::make_unique<GrpcShardServer>(core, metrics, options.worker_threads);
-  absl::Status s = server->Start(options.listen);
+  absl::Status s = server->Start(options.listen, options.credentials);
   if (!s.ok()) return s;
   return std::unique_ptr<ShardServer>(std::move(server));
 }

@@ -13,6 +13,10 @@
 
 #include "absl/status/statusor.h"
 
+namespace grpc {
+class ServerCredentials;
+}
+
 namespace augur {
 class MetricsRegistry;
 }
@@ -26,6 +30,8 @@ struct ShardServerOptions {
   // InProcessChannel() (tests).
   std::string listen = "127.0.0.1:7000";
   int worker_threads = 8;  // runs the core; bounds concurrent RocksDB work
+  // Credentials of the listening port (common/grpc_security.h); null: plaintext.
+  std::shared_ptr<grpc::ServerCredentials> credentials;
 };
 
 class ShardServer {

@@ -28,12 +28,18 @@ usage: deploy/local/up.sh [options]
   --bin-dir DIR       where the augur-* binaries are (default $AUGUR_BIN_DIR or build/bin)
   --timeout S         seconds to wait for each process to listen (default 60)
   --log-level L       trace|debug|info|warn|error (default info)
+  --tls-cert F --tls-key F --tls-ca F
+                      serve every gRPC service over TLS with this certificate and key (valid
+                      for 127.0.0.1), and dial it trusting the CA in F
+  --token-file F      require this bearer token on every call (needs the TLS flags)
   -h, --help          this text
+With TLS, cluster.yaml names the CA and token file, so `augur ... --cluster` uses them.
 USAGE
 }
 
 shards=2 workers=2 backend=cpu run_dir=./run/local base_port="" profile=memory
 bin_dir=${AUGUR_BIN_DIR:-$root/build/bin} timeout_s=60 log_level=info
+tls_cert="" tls_key="" tls_ca="" token_file=""
 need() { [ $# -ge 2 ] && [ -n "$2" ] || augur_die "$1 needs a value (see --help)"; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -46,6 +52,10 @@ while [ $# -gt 0 ]; do
     --bin-dir) need "$@"; bin_dir=$2; shift 2 ;;
     --timeout) need "$@"; timeout_s=$2; shift 2 ;;
     --log-level) need "$@"; log_level=$2; shift 2 ;;
+    --tls-cert) need "$@"; tls_cert=$(realpath "$2"); shift 2 ;;
+    --tls-key) need "$@"; tls_key=$(realpath "$2"); shift 2 ;;
+    --tls-ca) need "$@"; tls_ca=$(realpath "$2"); shift 2 ;;
+    --token-file) need "$@"; token_file=$(realpath "$2"); shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) augur_die "unknown argument '$1' (see --help)" ;;
   esac
@@ -57,6 +67,22 @@ isnum "$workers" && [ "$workers" -ge 1 ] && [ "$workers" -le 64 ] || augur_die "
 isnum "$timeout_s" || augur_die "--timeout must be seconds, got '$timeout_s'"
 case "$backend" in cpu | cuda) ;; *) augur_die "--backend must be cpu or cuda, got '$backend'" ;; esac
 case "$profile" in memory | ssd | pmem) ;; *) augur_die "--profile must be memory or ssd, got '$profile'" ;; esac
+# Transport security: the same three files for every process; servers present the certificate,
+# everyone dials trusting the CA; the token rides along on every call.
+serve_sec=() dial_sec=()
+if [ -n "$tls_cert$tls_key$tls_ca" ]; then
+  [ -n "$tls_cert" ] && [ -n "$tls_key" ] && [ -n "$tls_ca" ] ||
+    augur_die "--tls-cert, --tls-key and --tls-ca go together"
+  for f in "$tls_cert" "$tls_key" "$tls_ca"; do [ -r "$f" ] || augur_die "cannot read $f"; done
+  serve_sec=(--tls-cert "$tls_cert" --tls-key "$tls_key") dial_sec=(--tls-ca "$tls_ca")
+fi
+if [ -n "$token_file" ]; then
+  [ -n "$tls_ca" ] || augur_die "--token-file needs the TLS flags: a token is never sent in the clear"
+  [ -r "$token_file" ] || augur_die "cannot read $token_file"
+  serve_sec+=(--token-file "$token_file") dial_sec+=(--token-file "$token_file")
+fi
+oracle_sec=("${serve_sec[@]}")  # serves like a shard, dials the shards like a worker
+if [ -n "$tls_ca" ]; then oracle_sec+=(--tls-ca "$tls_ca"); fi
 if [ -n "$base_port" ]; then
   isnum "$base_port" && [ "$base_port" -ge 1024 ] && [ "$base_port" -le 63000 ] ||
     augur_die "--base-port must be in 1024..63000, got '$base_port'"
@@ -163,7 +189,8 @@ for ((i = 0; i < shards; i++)); do
   launch "shard-$i" "$log" "$bin_dir/augur-shard" \
     --listen "127.0.0.1:$(port "$i")" --metrics-listen "127.0.0.1:$(port $((2000 + i)))" \
     --data-dir "$run_dir/shard-$i/data" --profile "$profile" \
-    --shard-index "$i" --num-shards "$shards" --log-level "$log_level"
+    --shard-index "$i" --num-shards "$shards" --log-level "$log_level" \
+    "${serve_sec[@]}"
   shard_pids+=("$LAUNCHED_PID") shard_starts+=("$LAUNCHED_START")
   record "shard-$i $LAUNCHED_PID - - $LAUNCHED_START"
 done
@@ -182,7 +209,7 @@ shard_list=$(IFS=,; echo "${shard_grpc[*]}")
 log=$run_dir/logs/oracle.log
 launch oracle "$log" "$bin_dir/augur-oracle" \
   --listen "127.0.0.1:$(port 100)" --metrics-listen "127.0.0.1:$(port 2100)" \
-  --shards "$shard_list" --log-level "$log_level"
+  --shards "$shard_list" --log-level "$log_level" "${oracle_sec[@]}"
 oracle_pid=$LAUNCHED_PID
 record "oracle $oracle_pid - - $LAUNCHED_START"
 oracle_grpc=$(wait_for oracle "$oracle_pid" "$log" 'augur-oracle listening on [^ ]+:[0-9]+')
@@ -197,7 +224,8 @@ for ((w = 0; w < workers; w++)); do
   # Workers wait for jobs for as long as the cluster lives (a year), not the default 10 minutes.
   launch "worker-$w" "$log" "$bin_dir/augur-worker" \
     --oracle "$oracle_grpc" --worker-index "$w" --metrics-listen "127.0.0.1:$(port $((2200 + w)))" \
-    --output-dir "$run_dir/models" --register-timeout 31536000 --log-level "$log_level"
+    --output-dir "$run_dir/models" --register-timeout 31536000 --log-level "$log_level" \
+    "${dial_sec[@]}"
   worker_pids+=("$LAUNCHED_PID")
   record "worker-$w $LAUNCHED_PID - - $LAUNCHED_START"
 done
@@ -221,6 +249,9 @@ tmp=$run_dir/cluster.yaml.tmp
   for ((w = 0; w < workers; w++)); do
     echo "  - {index: $w, metrics: \"${worker_metrics[w]}\", pid: ${worker_pids[w]}}"
   done
+  if [ -n "$tls_ca" ]; then
+    echo "security: {tls_ca: \"$tls_ca\"${token_file:+, token_file: \"$token_file\"}}"
+  fi
   echo "# backend: $backend, profile: $profile, logs: $run_dir/logs"
 } >"$tmp"
 mv "$tmp" "$run_dir/cluster.yaml"

@@ -221,7 +221,8 @@ absl::StatusOr<std::unique_ptr<ShardClient>> ShardClient::Connect(
     args.SetMaxSendMessageSize(INT_MAX);
     // Own connections per client: concurrent clients in one process do not share one socket.
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    channels.push_back(grpc::CreateCustomChannel(e, grpc::InsecureChannelCredentials(), args));
+    channels.push_back(grpc::CreateCustomChannel(
+        e, options.credentials ? options.credentials : grpc::InsecureChannelCredentials(), args));
   }
   AUGUR_ASSIGN_OR_RETURN(auto client, FromChannels(std::move(channels), options));
   client->shared_->endpoints = endpoints;

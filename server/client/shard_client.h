@@ -43,11 +43,14 @@
 
 namespace grpc {
 class Channel;
+class ChannelCredentials;
 }
 
 namespace augur::shard {
 
 struct ShardClientOptions {
+  // Channel credentials for Connect (common/grpc_security.h); null: plaintext.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
   std::chrono::milliseconds rpc_deadline{10000};  // per RPC attempt
   std::chrono::milliseconds version_wait{5000};   // total ABORTED retry time per Lookup; 0: none
   std::chrono::microseconds initial_backoff{200};

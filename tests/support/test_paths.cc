@@ -18,6 +18,8 @@ std::optional<std::string> SharedDataDir() {
   return std::nullopt;
 }
 
+std::string SourceFile(const std::string& relative) { return (SourceDir() / relative).string(); }
+
 std::string BinDir() {
   const char* b = std::getenv("AUGUR_BIN_DIR");
   return b ? std::string(b) : std::string(AUGUR_DEFAULT_BIN_DIR);

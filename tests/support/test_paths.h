@@ -13,6 +13,8 @@ namespace augur::testing {
 std::optional<std::string> SharedDataDir();
 // Directory holding augur's built executables (build/bin).
 std::string BinDir();
+// A file of the source tree, e.g. SourceFile("tests/support/tls/ca.pem").
+std::string SourceFile(const std::string& relative);
 // A fresh, empty directory under /tmp, removed by the caller's ScratchDir destructor.
 class ScratchDir {
  public:

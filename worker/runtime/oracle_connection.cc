@@ -46,13 +46,16 @@ class OracleStore final : public model::RendezvousStore {
 };
 }  // namespace
 
-OracleConnection::OracleConnection(const std::string& endpoint, absl::Duration rpc_deadline)
+OracleConnection::OracleConnection(const std::string& endpoint,
+                                   std::shared_ptr<grpc::ChannelCredentials> credentials,
+                                   absl::Duration rpc_deadline)
     : channel_([&] {
         // Plans of large batches run to many MiB; the stream splits them, but allow big ones.
         grpc::ChannelArguments args;
         args.SetMaxReceiveMessageSize(256 << 20);
         args.SetMaxSendMessageSize(256 << 20);
-        return grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args);
+        return grpc::CreateCustomChannel(
+            endpoint, credentials ? credentials : grpc::InsecureChannelCredentials(), args);
       }()),
       deadline_(rpc_deadline) {}
 

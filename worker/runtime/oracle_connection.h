@@ -20,6 +20,7 @@
 
 namespace grpc {
 class Channel;
+class ChannelCredentials;
 class ClientContext;
 }  // namespace grpc
 
@@ -53,7 +54,10 @@ struct ProgressUpdate {
 
 class OracleConnection {
  public:
-  explicit OracleConnection(const std::string& endpoint, absl::Duration rpc_deadline = absl::Seconds(10));
+  // `credentials` null: plaintext (common/grpc_security.h makes the others).
+  explicit OracleConnection(const std::string& endpoint,
+                            std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr,
+                            absl::Duration rpc_deadline = absl::Seconds(10));
   ~OracleConnection();
 
   // Registers with the running job, retrying while no job runs, until `wait` passes

@@ -6,6 +6,8 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "common/grpc_security.h"
+#include "common/grpc_security_flags.h"
 #include "common/logging.h"
 #include "common/metrics.h"
 #include "common/metrics_http.h"
@@ -26,8 +28,16 @@ int main(int argc, char** argv) {
                  "CUDA device ordinal for jobs with training.backend cuda (one per worker)")
       ->check(CLI::Range(0, 1023));
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
+  augur::TransportSecurity security;
+  augur::AddClientSecurityFlags(&app, &security);
   CLI11_PARSE(app, argc, argv);
   augur::InitLogging("worker", log_level);
+  auto credentials = augur::MakeChannelCredentials(security);
+  if (!credentials.ok()) {
+    std::cerr << "augur-worker: " << credentials.status().message() << "\n";
+    return 2;
+  }
+  o.credentials = *credentials;
 
   augur::MetricsRegistry metrics;
   augur::MetricsHttpServer metrics_server(&metrics);

@@ -9,7 +9,7 @@
 namespace augur::worker {
 
 absl::Status RunOneJob(const WorkerOptions& o) {
-  OracleConnection oracle(o.oracle);
+  OracleConnection oracle(o.oracle, o.credentials);
   AUGUR_ASSIGN_OR_RETURN(JobAssignment a,
                          oracle.Register(o.worker_index, absl::Seconds(o.register_timeout_s)));
   auto fail = [&](const absl::Status& st) {
@@ -35,7 +35,9 @@ absl::Status RunOneJob(const WorkerOptions& o) {
     if (!e.ok()) return fail(e.status());
     eval = std::move(*e);
   }
-  auto shards = shard::ShardClient::Connect(spec->cluster.shards);
+  shard::ShardClientOptions shard_options;
+  shard_options.credentials = o.credentials;
+  auto shards = shard::ShardClient::Connect(spec->cluster.shards, shard_options);
   if (!shards.ok()) return fail(shards.status());
   std::unique_ptr<model::RendezvousStore> store;
   std::unique_ptr<model::Collective> collective;

@@ -2,9 +2,14 @@
 // shard client and the datasets it names, train, and go back for the next job.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
+
+namespace grpc {
+class ChannelCredentials;
+}
 
 namespace augur {
 class MetricsRegistry;
@@ -20,6 +25,8 @@ struct WorkerOptions {
   double register_timeout_s = 600;  // how long to wait for a job to join
   bool exit_after_job = false;
   int cuda_device = 0;              // jobs with training.backend cuda run on this device
+  // Credentials for the oracle and the shards (common/grpc_security.h); null: plaintext.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
   MetricsRegistry* metrics = nullptr;
 };
 

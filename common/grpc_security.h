@@ -1,0 +1,44 @@
+// Transport security for augur's gRPC services and their clients: TLS with a cluster CA, and a
+// shared bearer token every call must carry (ARCHITECTURE.md: "every service can require TLS
+// and a bearer token"). Off by default; everything binds to loopback then.
+//
+// One TransportSecurity describes a process's part in a cluster: as a server it presents
+// tls_cert_file/tls_key_file and, with a token, rejects calls without "authorization: Bearer
+// <token>" (UNAUTHENTICATED); as a client it verifies servers against tls_ca_file and sends the
+// token. A token travels only over TLS (gRPC refuses to send call credentials in the clear), so
+// a token without TLS is an error rather than a silent downgrade.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace grpc {
+class ChannelCredentials;
+class ServerCredentials;
+}  // namespace grpc
+
+namespace augur {
+
+struct TransportSecurity {
+  std::string tls_cert_file;  // PEM certificate chain this process serves with
+  std::string tls_key_file;   // its PEM private key
+  std::string tls_ca_file;    // PEM CA bundle that signs the cluster's servers (clients)
+  std::string token_file;     // file whose first line is the cluster's bearer token
+
+  bool serves_tls() const { return !tls_cert_file.empty() || !tls_key_file.empty(); }
+  bool dials_tls() const { return !tls_ca_file.empty(); }
+};
+
+// Credentials for a server's listening port: insecure when no certificate is given. Errors:
+// INVALID_ARGUMENT naming the flag (certificate without key or the reverse, a token without a
+// certificate, an empty token), NOT_FOUND / PERMISSION_DENIED for unreadable files.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
+    const TransportSecurity& security);
+
+// Credentials for channels to the cluster's servers: insecure without a CA. Same errors.
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
+    const TransportSecurity& security);
+
+}  // namespace augur

@@ -9,27 +9,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 bin_dir=${1:-${AUGUR_BIN_DIR:-$root/build/bin}}
-fail() { echo "FAIL: $*" >&2; exit 1; }
-for b in augur augur-shard augur-oracle augur-worker e2e_bench; do
-  [ -x "$bin_dir/$b" ] || fail "$bin_dir/$b is missing (build all targets first)"
-done
-
-tmp=$(mktemp -d /tmp/augur-e2e-smoke.XXXXXX)
-cluster=$tmp/cluster
-cleanup() {
-  local rc=$?
-  "$root/deploy/netns/down.sh" --run-dir "$cluster" --grace 5 >/dev/null 2>&1 || true
-  if [ "$rc" != 0 ] && [ -d "$cluster/logs" ]; then
-    for f in "$cluster"/logs/*.log; do
-      echo "--- $(basename "$f") (last lines)" >&2
-      tail -n 15 "$f" >&2
-    done
-  fi
-  rm -rf "$tmp"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=tests/e2e/lib.sh
+. "$here/lib.sh"
+[ -x "$bin_dir/e2e_bench" ] || fail "$bin_dir/e2e_bench is missing (build all targets first)"
+e2e_init "$bin_dir" smoke "$root/deploy/netns/down.sh" --grace 5
 
 "$bin_dir/augur" data gen --profile criteo-kaggle --samples 8192 --seed 1 --out "$tmp/train" >/dev/null
 "$bin_dir/augur" data gen --profile criteo-kaggle --samples 1024 --seed 2 --out "$tmp/eval" >/dev/null

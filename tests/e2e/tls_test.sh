@@ -10,27 +10,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 bin_dir=${1:-${AUGUR_BIN_DIR:-$root/build/bin}}
 tls=$root/tests/support/tls
-fail() { echo "FAIL: $*" >&2; exit 1; }
-for b in augur augur-shard augur-oracle augur-worker; do
-  [ -x "$bin_dir/$b" ] || fail "$bin_dir/$b is missing (build all targets first)"
-done
-
-tmp=$(mktemp -d /tmp/augur-e2e-tls.XXXXXX)
-cluster=$tmp/cluster
-cleanup() {
-  local rc=$?
-  "$root/deploy/local/down.sh" --run-dir "$cluster" >/dev/null 2>&1 || true
-  if [ "$rc" != 0 ] && [ -d "$cluster/logs" ]; then
-    for f in "$cluster"/logs/*.log; do
-      echo "--- $(basename "$f") (last lines)" >&2
-      tail -n 15 "$f" >&2
-    done
-  fi
-  rm -rf "$tmp"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=tests/e2e/lib.sh
+. "$here/lib.sh"
+e2e_init "$bin_dir" tls "$root/deploy/local/down.sh"
 
 echo "e2e-test-token-$RANDOM$RANDOM" >"$tmp/token"
 echo "not-the-token" >"$tmp/wrong"

@@ -1,0 +1,30 @@
+# Shared by the e2e scripts (source it): fail, the binary check, and a scratch dir whose cluster
+# is stopped (exactly the pids it started) and whose logs are shown when the test fails.
+#   e2e_init BIN_DIR TAG DOWN_SCRIPT [DOWN_ARGS...] -> sets $tmp (scratch) and $cluster (run dir)
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+e2e_init() {
+  local bin_dir=$1 tag=$2
+  shift 2
+  e2e_down=("$@")
+  for b in augur augur-shard augur-oracle augur-worker; do
+    [ -x "$bin_dir/$b" ] || fail "$bin_dir/$b is missing (build all targets first)"
+  done
+  tmp=$(mktemp -d "/tmp/augur-e2e-$tag.XXXXXX")
+  cluster=$tmp/cluster
+  trap e2e_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+e2e_cleanup() {
+  local rc=$?
+  "${e2e_down[@]}" --run-dir "$cluster" >/dev/null 2>&1 || true
+  if [ "$rc" != 0 ] && [ -d "$cluster/logs" ]; then
+    for f in "$cluster"/logs/*.log; do
+      echo "--- $(basename "$f") (last lines)" >&2
+      tail -n 15 "$f" >&2
+    done
+  fi
+  rm -rf "$tmp"
+  exit "$rc"
+}

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # gpu_run.sh: run ON THE GPU MACHINE, from the repository root, after bench/model/gpu_prepare.sh
-# bundled the binaries into .device-bundle/. One pass, sized to fit a 15-minute device lease
-# (about 5 minutes on an H100):
+# packed the binaries into .device-bundle.tar.xz. One pass, sized to fit a 15-minute device
+# lease (about 6 minutes on an H100):
 #   1. CPU/CUDA parity (model_cuda_parity_test: tiny, kaggle and mlperf configs, 1e-5 relative);
 #   2. model_bench --backend cuda: kaggle FP32, mlperf FP32 and TF32 at batch 16384, and mlperf
 #      TF32 once more with row gradients through the host (the multi-worker path);
 #   3. the PyTorch yardstick (bench/model/torch_dlrm.py) on the same card, same configs,
-#      interleaved with step 2 so both see the same machine state.
-# Writes $OUT/parity.log, $OUT/bench.jsonl and $OUT/gpu.txt (or ./gpu-out/ without $OUT).
+#      interleaved with step 2 so both see the same machine state;
+#   4. a real one-worker cluster (deploy/local/up.sh --backend cuda) training a small synthetic
+#      job with training.backend cuda to SUCCEEDED: the worker runtime on the GPU.
+# Writes $OUT/parity.log, $OUT/bench.jsonl, $OUT/e2e_cuda.log and $OUT/gpu.txt (or ./gpu-out/
+# without $OUT).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-gpu-out}
 mkdir -p "$out"
+[ -f .device-bundle.tar.xz ] && tar -xJf .device-bundle.tar.xz
 export LD_LIBRARY_PATH=$PWD/.device-bundle/lib:${LD_LIBRARY_PATH:-}
 bin=.device-bundle/bin
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv | tee "$out/gpu.txt"
@@ -42,3 +46,28 @@ done
 run "$bin/model_bench" --backend cuda --config mlperf --tf32 --batch 16384 --iters 20 --repeats 3 \
   --host-embedding-grads --json
 rm -f "$out/last.err"
+
+# 4. The worker runtime on the GPU: one shard, the oracle and one CUDA worker as processes.
+e2e=$(mktemp -d /tmp/augur-gpu-e2e.XXXXXX)
+{
+  "$bin/augur" data gen --profile criteo-kaggle --samples 262144 --seed 1 --out "$e2e/train" &&
+    "$bin/augur" data gen --profile criteo-kaggle --samples 16384 --seed 2 --out "$e2e/eval" &&
+    cat >"$e2e/job.yaml" <<YAML &&
+name: gpu-e2e
+seed: 1
+model: {preset: kaggle}
+data: {train: $e2e/train, eval: $e2e/eval}
+training: {batch_size: 4096, iterations: 60, eval_samples: 16384, backend: cuda}
+cache: {policy: oracle, capacity: 400000, lookahead: 32, prefetch_distance: 4}
+cluster: {workers: 1}
+YAML
+    deploy/local/up.sh --shards 1 --workers 1 --backend cuda --run-dir "$e2e/run" \
+      --bin-dir "$bin" --timeout 60 &&
+    timeout 180 "$bin/augur" submit "$e2e/job.yaml" --cluster "$e2e/run/cluster.yaml" --follow \
+      --interval 1
+  echo "e2e exit $?"
+  tail -n 20 "$e2e"/run/logs/worker-0.log
+} >"$out/e2e_cuda.log" 2>&1
+deploy/local/down.sh --run-dir "$e2e/run" >/dev/null 2>&1 || true
+rm -rf "$e2e"
+tail -n 3 "$out/e2e_cuda.log"

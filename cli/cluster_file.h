@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/grpc_security.h"
+#include "common/transport_security.h"
 
 namespace augur::cli {
 

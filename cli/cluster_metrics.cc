@@ -13,14 +13,15 @@ namespace {
 using nlohmann::json;
 using Labels = std::map<std::string, std::string>;
 
-ScrapeResult Scrape(const std::string& endpoint, double timeout_s) {
+ScrapeResult Scrape(const std::string& endpoint, double timeout_s,
+                    const TransportSecurity& security) {
   ScrapeResult r;
   r.endpoint = endpoint;
   if (endpoint.empty()) {
     r.error = "no metrics endpoint in the cluster file";
     return r;
   }
-  auto body = HttpGet(endpoint, "/metrics", timeout_s);
+  auto body = HttpGet(endpoint, "/metrics", timeout_s, security);
   if (!body.ok()) {
     r.error = std::string(body.status().message());
     return r;
@@ -148,9 +149,10 @@ json OracleView(const ScrapeResult& r) {
 ClusterScrape ScrapeCluster(const ClusterFile& cluster, double timeout_s) {
   ClusterScrape s;
   s.time_s = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-  s.oracle = Scrape(cluster.oracle.metrics, timeout_s);
-  for (const auto& sh : cluster.shards) s.shards.push_back(Scrape(sh.metrics, timeout_s));
-  for (const auto& w : cluster.workers) s.workers.push_back(Scrape(w.metrics, timeout_s));
+  const TransportSecurity& sec = cluster.security;
+  s.oracle = Scrape(cluster.oracle.metrics, timeout_s, sec);
+  for (const auto& sh : cluster.shards) s.shards.push_back(Scrape(sh.metrics, timeout_s, sec));
+  for (const auto& w : cluster.workers) s.workers.push_back(Scrape(w.metrics, timeout_s, sec));
   return s;
 }
 

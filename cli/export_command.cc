@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/job_commands.h"
 #include "cli/model_export.h"
+#include "common/grpc_security.h"
 #include "common/job/job_spec.h"
 #include "common/status.h"
 #include "server/client/shard_client.h"

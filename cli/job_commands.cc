@@ -129,13 +129,13 @@ void AddJobCommand(CLI::App* root, CommandAction* action, const char* name, cons
 
 }  // namespace
 
-void AddEndpointFlags(CLI::App* cmd, Endpoints* e, bool grpc_security) {
+void AddEndpointFlags(CLI::App* cmd, Endpoints* e) {
   auto* o = cmd->add_option("--oracle", e->oracle, "oracle gRPC address HOST:PORT")
                 ->capture_default_str();
   auto* c = cmd->add_option("--cluster", e->cluster_file,
                             "cluster.yaml written by deploy/local/up.sh (gives every address)");
   o->excludes(c);
-  if (grpc_security) AddClientSecurityFlags(cmd, &e->security);
+  AddClientSecurityFlags(cmd, &e->security);
 }
 
 absl::StatusOr<std::unique_ptr<OracleClient>> OpenOracle(const Endpoints& e) {

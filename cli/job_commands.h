@@ -13,9 +13,9 @@
 
 namespace augur::cli {
 
-// Adds --oracle HOST:PORT and --cluster FILE (mutually exclusive) and, for commands that make
-// gRPC calls, --tls-ca and --token-file, writing into `*e`.
-void AddEndpointFlags(CLI::App* cmd, Endpoints* e, bool grpc_security = true);
+// Adds --oracle HOST:PORT and --cluster FILE (mutually exclusive), --tls-ca and --token-file,
+// writing into `*e`.
+void AddEndpointFlags(CLI::App* cmd, Endpoints* e);
 
 // A client of the oracle the flags name, over the transport security they give.
 absl::StatusOr<std::unique_ptr<OracleClient>> OpenOracle(const Endpoints& e);

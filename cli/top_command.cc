@@ -39,6 +39,7 @@ absl::Status RunTop(const TopFlags& f) {
     return absl::InvalidArgumentError(
         "top reads the services' /metrics endpoints from a cluster file: pass --cluster FILE");
   AUGUR_ASSIGN_OR_RETURN(ClusterFile cluster, LoadClusterFile(f.endpoints.cluster_file));
+  AUGUR_ASSIGN_OR_RETURN(cluster.security, ResolveSecurity(f.endpoints));  // flags win
   const double timeout = std::clamp(f.interval, 0.5, 2.0);
   const bool tty = isatty(fileno(stdout));
   ClusterScrape prev = ScrapeCluster(cluster, timeout);
@@ -131,7 +132,7 @@ void RegisterTopCommand(CLI::App* root, CommandAction* action) {
   cmd->add_option("--interval", flags->interval,
                   "seconds between refreshes; rates are over this interval (default 2)")
       ->check(CLI::PositiveNumber);
-  AddEndpointFlags(cmd, &flags->endpoints, /*grpc_security=*/false);  // top reads /metrics
+  AddEndpointFlags(cmd, &flags->endpoints);
   cmd->callback([flags, action] { *action = [flags] { return RunTop(*flags); }; });
 }
 

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/transport_security.h"
 
 namespace grpc {
 class ChannelCredentials;
@@ -21,15 +22,6 @@ class ServerCredentials;
 
 namespace augur {
 
-struct TransportSecurity {
-  std::string tls_cert_file;  // PEM certificate chain this process serves with
-  std::string tls_key_file;   // its PEM private key
-  std::string tls_ca_file;    // PEM CA bundle that signs the cluster's servers (clients)
-  std::string token_file;     // file whose first line is the cluster's bearer token
-
-  bool serves_tls() const { return !tls_cert_file.empty() || !tls_key_file.empty(); }
-  bool dials_tls() const { return !tls_ca_file.empty(); }
-};
 
 // Credentials for a server's listening port: insecure when no certificate is given. Errors:
 // INVALID_ARGUMENT naming the flag (certificate without key or the reverse, a token without a

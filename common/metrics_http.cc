@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "common/metrics.h"
+#include "common/status.h"
 
 namespace augur {
 
@@ -29,10 +30,36 @@ MetricsHttpServer::MetricsHttpServer(const MetricsRegistry* registry) : registry
 
 MetricsHttpServer::~MetricsHttpServer() { Stop(); }
 
-absl::StatusOr<int> MetricsHttpServer::Start(const std::string& listen) {
+absl::StatusOr<int> MetricsHttpServer::Start(const std::string& listen,
+                                             const TransportSecurity& security) {
   auto hp = SplitHostPort(listen);
   if (!hp.ok()) return hp.status();
-  server_ = std::make_unique<httplib::Server>();
+  AUGUR_RETURN_IF_ERROR(CheckTransportSecurity(security, /*serving=*/true));
+  if (security.serves_tls()) {
+    auto ssl = std::make_unique<httplib::SSLServer>(security.tls_cert_file.c_str(),
+                                                    security.tls_key_file.c_str());
+    if (!ssl->is_valid()) {
+      return absl::InvalidArgumentError("--tls-cert / --tls-key: cannot serve HTTPS with " +
+                                        security.tls_cert_file + " and its key");
+    }
+    server_ = std::move(ssl);
+  } else {
+    server_ = std::make_unique<httplib::Server>();
+  }
+  if (!security.token_file.empty()) {
+    AUGUR_ASSIGN_OR_RETURN(std::string token, ReadBearerToken(security.token_file));
+    server_->set_pre_routing_handler(
+        [token](const httplib::Request& req, httplib::Response& res) {
+          if (req.path == "/healthz" ||
+              BearerMatches(req.get_header_value("Authorization"), token)) {
+            return httplib::Server::HandlerResponse::Unhandled;
+          }
+          res.status = 401;
+          res.set_header("WWW-Authenticate", "Bearer");
+          res.set_content("a bearer token is required (--token-file)\n", "text/plain");
+          return httplib::Server::HandlerResponse::Handled;
+        });
+  }
   // httplib's default sets SO_REUSEPORT, which lets a second process share the port silently.
   server_->set_socket_options([](socket_t sock) {
     int yes = 1;
@@ -68,19 +95,34 @@ void MetricsHttpServer::Stop() {
 }
 
 absl::StatusOr<std::string> HttpGet(const std::string& hostport, const std::string& path,
-                                    double timeout_s) {
+                                    double timeout_s, const TransportSecurity& security) {
   auto hp = SplitHostPort(hostport);
   if (!hp.ok()) return hp.status();
-  httplib::Client cli(hp->first, hp->second);
+  AUGUR_RETURN_IF_ERROR(CheckTransportSecurity(security, /*serving=*/false));
+  const bool tls = security.dials_tls();
+  const std::string scheme = tls ? "https://" : "http://";
+  std::string token;
+  if (!security.token_file.empty()) {
+    AUGUR_ASSIGN_OR_RETURN(token, ReadBearerToken(security.token_file));
+  }
+  httplib::Client cli(scheme + hostport);
+  if (tls) {
+    cli.set_ca_cert_path(security.tls_ca_file.c_str());
+    cli.enable_server_certificate_verification(true);
+  }
+  if (!token.empty()) cli.set_bearer_token_auth(token.c_str());
   auto timeout = std::chrono::microseconds(static_cast<int64_t>(timeout_s * 1e6));
   cli.set_connection_timeout(timeout);
   cli.set_read_timeout(timeout);
   auto res = cli.Get(path.c_str());
   if (!res)
-    return absl::UnavailableError("GET http://" + hostport + path + " failed: " +
+    return absl::UnavailableError("GET " + scheme + hostport + path + " failed: " +
                                   httplib::to_string(res.error()));
+  if (res->status == 401)
+    return absl::UnauthenticatedError("GET " + scheme + hostport + path +
+                                      " needs a valid bearer token (--token-file)");
   if (res->status != 200)
-    return absl::UnavailableError("GET http://" + hostport + path + " returned HTTP " +
+    return absl::UnavailableError("GET " + scheme + hostport + path + " returned HTTP " +
                                   std::to_string(res->status));
   return res->body;
 }

@@ -1,5 +1,7 @@
 // Serves a MetricsRegistry as Prometheus text on `GET /metrics` (and `GET /healthz` → "ok") from
-// a background thread, using cpp-httplib. Binds to loopback unless told otherwise.
+// a background thread, using cpp-httplib. Binds to loopback unless told otherwise. With the
+// process's TransportSecurity it serves HTTPS and, with a token, answers /metrics only to
+// "Authorization: Bearer <token>" (401 otherwise; /healthz stays open for liveness probes).
 #pragma once
 
 #include <memory>
@@ -7,6 +9,7 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "common/transport_security.h"
 
 namespace httplib {
 class Server;
@@ -25,8 +28,10 @@ class MetricsHttpServer {
   MetricsHttpServer& operator=(const MetricsHttpServer&) = delete;
 
   // `listen` is "host:port"; port 0 picks a free port. Returns the bound port, or
-  // UNAVAILABLE when the address cannot be bound, INVALID_ARGUMENT when it does not parse.
-  absl::StatusOr<int> Start(const std::string& listen);
+  // UNAVAILABLE when the address cannot be bound, INVALID_ARGUMENT when it does not parse or
+  // the security settings are inconsistent (see CheckTransportSecurity), NOT_FOUND /
+  // INVALID_ARGUMENT for unreadable or unusable certificate files.
+  absl::StatusOr<int> Start(const std::string& listen, const TransportSecurity& security = {});
   void Stop();
 
  private:
@@ -38,8 +43,11 @@ class MetricsHttpServer {
 // Splits "host:port" (port may be 0). INVALID_ARGUMENT when malformed.
 absl::StatusOr<std::pair<std::string, int>> SplitHostPort(const std::string& hostport);
 
-// Fetches http://host:port/path with a timeout; the body, or UNAVAILABLE with the reason.
+// Fetches http://host:port/path (https, verified against tls_ca_file, when `security` dials
+// TLS; with its token as a bearer token) with a timeout; the body, or UNAVAILABLE with the
+// reason (UNAUTHENTICATED for HTTP 401).
 absl::StatusOr<std::string> HttpGet(const std::string& hostport, const std::string& path,
-                                    double timeout_s = 2.0);
+                                    double timeout_s = 2.0,
+                                    const TransportSecurity& security = {});
 
 }  // namespace augur

@@ -12,6 +12,7 @@
 #   libspdlog-dev           logging
 #   catch2                  Catch2 v2 unit tests
 #   libcpp-httplib-dev      the /metrics HTTP endpoint and its scrapers
+#   libssl-dev              checks TLS certificates and keys at startup (--tls-*); https /metrics
 #   libyaml-cpp-dev         job specs
 #   libcli11-dev            command-line flags
 #   nlohmann-json3-dev      manifests, --json output
@@ -28,7 +29,7 @@ PKGS=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libabsl-dev libspdlog-dev catch2 libcpp-httplib-dev
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
-  libopenblas-dev libgloo-dev zlib1g-dev
+  libopenblas-dev libgloo-dev zlib1g-dev libssl-dev
   gnuplot-nox python3-numpy iproute2
 )
 

@@ -115,12 +115,12 @@ int main(int argc, char** argv) {
   augur::MetricsRegistry metrics;
   augur::MetricsHttpServer metrics_server(&metrics);
   if (!metrics_listen.empty()) {
-    auto port = metrics_server.Start(metrics_listen);
+    auto port = metrics_server.Start(metrics_listen, security);
     if (!port.ok()) {
       std::cerr << "augur-oracle: " << port.status().message() << "\n";
       return 1;
     }
-    spdlog::info("augur-oracle metrics on http://{}:{}/metrics", metrics_listen.substr(0, metrics_listen.rfind(':')), *port);
+    spdlog::info("augur-oracle metrics on {}://{}:{}/metrics", security.serves_tls() ? "https" : "http", metrics_listen.substr(0, metrics_listen.rfind(':')), *port);
   }
 
   auto server_credentials = augur::MakeServerCredentials(security);

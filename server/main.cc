@@ -67,7 +67,7 @@ int Serve(const Flags& f) {
 
   augur::MetricsHttpServer metrics_http(&metrics);
   if (f.metrics_listen != "off") {
-    auto port = metrics_http.Start(f.metrics_listen);
+    auto port = metrics_http.Start(f.metrics_listen, f.security);
     if (!port.ok()) return Fail(port.status());
     auto hp = augur::SplitHostPort(f.metrics_listen);
     spdlog::info("augur-shard metrics on {}:{}", hp->first, *port);

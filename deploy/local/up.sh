@@ -67,22 +67,21 @@ isnum "$workers" && [ "$workers" -ge 1 ] && [ "$workers" -le 64 ] || augur_die "
 isnum "$timeout_s" || augur_die "--timeout must be seconds, got '$timeout_s'"
 case "$backend" in cpu | cuda) ;; *) augur_die "--backend must be cpu or cuda, got '$backend'" ;; esac
 case "$profile" in memory | ssd | pmem) ;; *) augur_die "--profile must be memory or ssd, got '$profile'" ;; esac
-# Transport security: the same three files for every process; servers present the certificate,
-# everyone dials trusting the CA; the token rides along on every call.
-serve_sec=() dial_sec=()
+# Transport security: the same files for every process. Shards serve (gRPC, /metrics); the
+# oracle and workers serve and dial, trusting the CA; the token rides along on every call.
+serve_sec=() all_sec=()
 if [ -n "$tls_cert$tls_key$tls_ca" ]; then
   [ -n "$tls_cert" ] && [ -n "$tls_key" ] && [ -n "$tls_ca" ] ||
     augur_die "--tls-cert, --tls-key and --tls-ca go together"
   for f in "$tls_cert" "$tls_key" "$tls_ca"; do [ -r "$f" ] || augur_die "cannot read $f"; done
-  serve_sec=(--tls-cert "$tls_cert" --tls-key "$tls_key") dial_sec=(--tls-ca "$tls_ca")
+  serve_sec=(--tls-cert "$tls_cert" --tls-key "$tls_key")
+  all_sec=("${serve_sec[@]}" --tls-ca "$tls_ca")
 fi
 if [ -n "$token_file" ]; then
   [ -n "$tls_ca" ] || augur_die "--token-file needs the TLS flags: a token is never sent in the clear"
   [ -r "$token_file" ] || augur_die "cannot read $token_file"
-  serve_sec+=(--token-file "$token_file") dial_sec+=(--token-file "$token_file")
+  serve_sec+=(--token-file "$token_file") all_sec+=(--token-file "$token_file")
 fi
-oracle_sec=("${serve_sec[@]}")  # serves like a shard, dials the shards like a worker
-if [ -n "$tls_ca" ]; then oracle_sec+=(--tls-ca "$tls_ca"); fi
 if [ -n "$base_port" ]; then
   isnum "$base_port" && [ "$base_port" -ge 1024 ] && [ "$base_port" -le 63000 ] ||
     augur_die "--base-port must be in 1024..63000, got '$base_port'"
@@ -209,11 +208,11 @@ shard_list=$(IFS=,; echo "${shard_grpc[*]}")
 log=$run_dir/logs/oracle.log
 launch oracle "$log" "$bin_dir/augur-oracle" \
   --listen "127.0.0.1:$(port 100)" --metrics-listen "127.0.0.1:$(port 2100)" \
-  --shards "$shard_list" --log-level "$log_level" "${oracle_sec[@]}"
+  --shards "$shard_list" --log-level "$log_level" "${all_sec[@]}"
 oracle_pid=$LAUNCHED_PID
 record "oracle $oracle_pid - - $LAUNCHED_START"
 oracle_grpc=$(wait_for oracle "$oracle_pid" "$log" 'augur-oracle listening on [^ ]+:[0-9]+')
-oracle_metrics=$(wait_for oracle "$oracle_pid" "$log" 'augur-oracle metrics on (http://)?[^ /]+:[0-9]+')
+oracle_metrics=$(wait_for oracle "$oracle_pid" "$log" 'augur-oracle metrics on (https?://)?[^ /]+:[0-9]+')
 sed -i "s|^oracle $oracle_pid - - |oracle $oracle_pid $oracle_grpc $oracle_metrics |" "$pids_file"
 
 worker_pids=() worker_metrics=()
@@ -225,14 +224,14 @@ for ((w = 0; w < workers; w++)); do
   launch "worker-$w" "$log" "$bin_dir/augur-worker" \
     --oracle "$oracle_grpc" --worker-index "$w" --metrics-listen "127.0.0.1:$(port $((2200 + w)))" \
     --output-dir "$run_dir/models" --register-timeout 31536000 --log-level "$log_level" \
-    "${dial_sec[@]}"
+    "${all_sec[@]}"
   worker_pids+=("$LAUNCHED_PID")
   record "worker-$w $LAUNCHED_PID - - $LAUNCHED_START"
 done
 unset CUDA_VISIBLE_DEVICES
 for ((w = 0; w < workers; w++)); do
   worker_metrics+=("$(wait_for "worker-$w" "${worker_pids[w]}" "$run_dir/logs/worker-$w.log" \
-    'augur-worker metrics on (http://)?[^ /]+:[0-9]+')")
+    'augur-worker metrics on (https?://)?[^ /]+:[0-9]+')")
   sed -i "s|^worker-$w ${worker_pids[w]} - - |worker-$w ${worker_pids[w]} - ${worker_metrics[w]} |" "$pids_file"
 done
 
@@ -261,12 +260,20 @@ mv "$tmp" "$run_dir/cluster.yaml"
   echo "# Written by deploy/local/up.sh for the cluster in $run_dir."
   echo "global: {scrape_interval: 5s}"
   echo "scrape_configs:"
+  sec_cfg=""
+  if [ -n "$tls_ca" ]; then sec_cfg="    scheme: https
+    tls_config: {ca_file: \"$tls_ca\"}"; fi
+  if [ -n "$token_file" ]; then sec_cfg="$sec_cfg
+    authorization: {credentials_file: \"$token_file\"}"; fi
   echo "  - job_name: augur-shard"
   echo "    static_configs: [{targets: [$(printf '"%s",' "${shard_metrics[@]}" | sed 's/,$//')]}]"
+  [ -z "$sec_cfg" ] || echo "$sec_cfg"
   echo "  - job_name: augur-oracle"
   echo "    static_configs: [{targets: [\"$oracle_metrics\"]}]"
+  [ -z "$sec_cfg" ] || echo "$sec_cfg"
   echo "  - job_name: augur-worker"
   echo "    static_configs: [{targets: [$(printf '"%s",' "${worker_metrics[@]}" | sed 's/,$//')]}]"
+  [ -z "$sec_cfg" ] || echo "$sec_cfg"
 } >"$run_dir/prometheus.yml"
 started_ok=1
 

@@ -4,6 +4,10 @@
 
 #include "common/metrics_http.h"
 
+#include <fstream>
+
+#include "tests/support/test_paths.h"
+
 using namespace augur;
 
 TEST_CASE("Registry renders counters, gauges and histograms in Prometheus text") {
@@ -65,4 +69,58 @@ TEST_CASE("A metrics port already in use is refused, not shared") {
   REQUIRE(port.ok());
   auto second = b.Start("127.0.0.1:" + std::to_string(*port));
   CHECK(second.status().code() == absl::StatusCode::kUnavailable);
+}
+
+TEST_CASE("With TLS and a token the metrics endpoint answers only trusted, token-bearing GETs") {
+  augur::testing::ScratchDir dir("metrics-tls");
+  std::ofstream(dir.path() + "/token") << "scrape-token\n";
+  std::ofstream(dir.path() + "/wrong") << "scrape-tokeN\n";
+  auto tls = [](const std::string& f) {
+    return augur::testing::SourceFile("tests/support/tls/" + f);
+  };
+  MetricsRegistry r;
+  r.GetCounter("augur_served_total", "served")->Increment();
+  MetricsHttpServer server(&r);
+  TransportSecurity serve;
+  serve.tls_cert_file = tls("server.pem");
+  serve.tls_key_file = tls("server.key.pem");
+  serve.token_file = dir.path() + "/token";
+  auto port = server.Start("127.0.0.1:0", serve);
+  REQUIRE(port.ok());
+  const std::string at = "127.0.0.1:" + std::to_string(*port);
+  TransportSecurity client;
+  client.tls_ca_file = tls("ca.pem");
+  client.token_file = dir.path() + "/token";
+  auto body = HttpGet(at, "/metrics", 2.0, client);
+  REQUIRE(body.ok());
+  CHECK(body->find("augur_served_total 1") != std::string::npos);
+  client.token_file = dir.path() + "/wrong";
+  CHECK(HttpGet(at, "/metrics", 2.0, client).status().code() ==
+        absl::StatusCode::kUnauthenticated);
+  client.token_file.clear();
+  CHECK(HttpGet(at, "/metrics", 2.0, client).status().code() ==
+        absl::StatusCode::kUnauthenticated);
+  CHECK(HttpGet(at, "/healthz", 2.0, client).ok());  // liveness needs no token
+  CHECK_FALSE(HttpGet(at, "/metrics", 2.0).ok());    // plaintext
+  client.tls_ca_file = tls("other_ca.pem");
+  CHECK_FALSE(HttpGet(at, "/healthz", 2.0, client).ok());  // an untrusted server
+}
+
+TEST_CASE("A metrics endpoint refuses a token without TLS and unreadable certificates") {
+  augur::testing::ScratchDir dir("metrics-tls-bad");
+  std::ofstream(dir.path() + "/token") << "t\n";
+  MetricsRegistry r;
+  TransportSecurity s;
+  s.token_file = dir.path() + "/token";
+  CHECK(MetricsHttpServer(&r).Start("127.0.0.1:0", s).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+  s = {};
+  s.tls_cert_file = dir.path() + "/missing.pem";
+  s.tls_key_file = dir.path() + "/missing.key";
+  CHECK(MetricsHttpServer(&r).Start("127.0.0.1:0", s).status().code() ==
+        absl::StatusCode::kNotFound);
+  s.tls_cert_file = dir.path() + "/token";  // readable, but no certificate
+  s.tls_key_file = dir.path() + "/token";
+  CHECK(MetricsHttpServer(&r).Start("127.0.0.1:0", s).status().code() ==
+        absl::StatusCode::kInvalidArgument);
 }

@@ -3,7 +3,9 @@
 # shards, the oracle and 2 workers with the test certificate (tests/support/tls) and a token;
 # `augur submit --cluster` (which takes the CA and token from cluster.yaml) trains a tiny job
 # to SUCCEEDED; a plaintext client, a client without the token and one with a wrong token are
-# each refused with one line saying why. Stops exactly the pids it started.
+# each refused with one line saying why; `augur top` scrapes every /metrics endpoint over
+# HTTPS with the token, and sees them all down with a wrong one. Stops exactly the pids it
+# started.
 #   tests/e2e/tls_test.sh [BIN_DIR]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -56,4 +58,13 @@ refused "does not match" "$bin_dir/augur" list --oracle "$oracle" --tls-ca "$tls
   --token-file "$tmp/wrong"
 "$bin_dir/augur" list --oracle "$oracle" --tls-ca "$tls/ca.pem" --token-file "$tmp/token" |
   grep -q 'job-1' || fail "list with the CA and token does not show job-1"
-echo "PASS: TLS + token cluster trained job-1; plaintext, tokenless and wrong-token clients refused"
+# /metrics over HTTPS: up for top with the cluster's CA and token, refused with a wrong token.
+view=$("$bin_dir/augur" top --once --json --interval 0.5 --cluster "$cluster/cluster.yaml")
+ups=$(grep -o '"up":true' <<<"$view" | wc -l)
+[ "$ups" = 5 ] || fail "top saw $ups of 5 endpoints up over HTTPS: $view"
+view=$("$bin_dir/augur" top --once --json --interval 0.5 --cluster "$cluster/cluster.yaml" \
+  --tls-ca "$tls/ca.pem" --token-file "$tmp/wrong")
+grep -q '"up":true' <<<"$view" && fail "top with a wrong token still read metrics: $view"
+grep -q 'bearer token' <<<"$view" || fail "top's errors do not name the bearer token: $view"
+grep -q 'scheme: https' "$cluster/prometheus.yml" || fail "prometheus.yml does not scrape https"
+echo "PASS: TLS + token cluster trained job-1; plaintext, tokenless and wrong-token clients refused; /metrics over HTTPS with the token"

@@ -110,3 +110,25 @@ TEST_CASE("Security settings that would send a token in the clear or lack a file
 }
 
 }  // namespace augur::shard
+
+namespace augur::shard {
+
+TEST_CASE("Certificate files that are not PEM, or a key of another certificate, fail at startup") {
+  augur::testing::ScratchDir dir("tls-pem");
+  std::ofstream(dir.path() + "/junk.pem") << "not a certificate\n";
+  TransportSecurity s;
+  s.tls_cert_file = dir.path() + "/junk.pem";
+  s.tls_key_file = Tls("server.key.pem");
+  auto junk = MakeServerCredentials(s);
+  CHECK(junk.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(junk.status().message().find("--tls-cert") != std::string_view::npos);
+  s.tls_cert_file = Tls("ca.pem");  // a real certificate, but server.key.pem is not its key
+  auto mismatch = MakeServerCredentials(s);
+  CHECK(mismatch.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(mismatch.status().message().find("is not the key") != std::string_view::npos);
+  TransportSecurity c;
+  c.tls_ca_file = dir.path() + "/junk.pem";
+  CHECK(MakeChannelCredentials(c).status().code() == absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace augur::shard

@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1023));
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
   augur::TransportSecurity security;
-  augur::AddClientSecurityFlags(&app, &security);
+  augur::AddTransportSecurityFlags(&app, &security);  // dials gRPC, serves /metrics
   CLI11_PARSE(app, argc, argv);
   augur::InitLogging("worker", log_level);
   auto credentials = augur::MakeChannelCredentials(security);
@@ -42,12 +42,12 @@ int main(int argc, char** argv) {
   augur::MetricsRegistry metrics;
   augur::MetricsHttpServer metrics_server(&metrics);
   if (!metrics_listen.empty()) {
-    auto port = metrics_server.Start(metrics_listen);
+    auto port = metrics_server.Start(metrics_listen, security);
     if (!port.ok()) {
       std::cerr << "augur-worker: " << port.status().message() << "\n";
       return 1;
     }
-    spdlog::info("augur-worker metrics on http://{}:{}/metrics", metrics_listen.substr(0, metrics_listen.rfind(':')), *port);
+    spdlog::info("augur-worker metrics on {}://{}:{}/metrics", security.serves_tls() ? "https" : "http", metrics_listen.substr(0, metrics_listen.rfind(':')), *port);
   }
   o.metrics = &metrics;
   auto st = augur::worker::RunWorker(o);

@@ -394,7 +394,9 @@ absl::Status PlannerImpl::ProcessNeed(int64_t j) {
   }
   // 2. Rows read at j-1 learn their next read; prefetch1 evicts.
   if (j > 0) UpdateAfterStep(j - 1);
-  // 3. Slots: shard fills first (they gain from early slots), then transfers.
+  // 3. Slots: shard fills first (they gain from early slots), then transfers. Every step moves
+  // the candidates that became ready, whether or not this step needs a victim.
+  for (WorkerCache& c : caches_) c.Advance(j - opt_.prefetch_distance - 1);
   std::stable_partition(misses_.begin(), misses_.end(), [](const Miss& m) { return m.src < 0; });
   for (const Miss& m : misses_) {
     auto slot = AllocateSlot(m.worker, j);

@@ -71,6 +71,7 @@ struct WorkerCache {
   int64_t held = 0;
   std::priority_queue<Candidate> ready, young_heap;
   std::deque<std::vector<Candidate>> young;  // young[k]: last_needed == cutoff + 1 + k
+  size_t young_entries = 0;                  // over all buckets
   int64_t cutoff = -1;
   bool young_heap_live = false;  // young_heap mirrors the buckets
   bool young_heap_used = false;  // ... and was popped since the last Advance
@@ -86,6 +87,7 @@ struct WorkerCache {
     const size_t k = static_cast<size_t>(c.last_needed - cutoff - 1);
     if (young.size() <= k) young.resize(k + 1);
     young[k].push_back(c);
+    ++young_entries;
     if (young_heap_live) young_heap.push(c);
   }
   // Re-files a slot after its next_use / last_needed changed.
@@ -118,6 +120,7 @@ struct WorkerCache {
       ++cutoff;
       if (young.empty()) continue;
       const std::vector<Candidate>& bucket = young.front();
+      young_entries -= bucket.size();
       for (size_t i = 0; i < bucket.size(); ++i) {
         if (i + 16 < bucket.size()) __builtin_prefetch(&slots[bucket[i + 16].slot]);
         const Candidate& c = bucket[i];
@@ -126,12 +129,14 @@ struct WorkerCache {
       young.pop_front();
     }
   }
-  size_t queued() const { return ready.size() + young_heap.size(); }
+  // Entries held for candidates, stale ones included (the planner rebuilds past a bound).
+  size_t queued() const { return ready.size() + young_heap.size() + young_entries; }
   void ClearCandidates() {
     ready = {};
     young_heap = {};
     young_heap_live = false;
     young.clear();
+    young_entries = 0;
   }
 };
 

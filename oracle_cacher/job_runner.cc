@@ -349,6 +349,11 @@ void JobRunner::Impl::UpdateGauges() {
       ->Set(static_cast<double>(planned_ - MinCompleted()));
   opt_.metrics->GetGauge("augur_oracle_planned_iterations", "Iterations planned")
       ->Set(static_cast<double>(planned_));
+  opt_.metrics
+      ->GetGauge("augur_oracle_planned_late_fill_ratio",
+                 "Fraction of planned shard fills issued less than prefetch_distance steps "
+                 "before their use (the worker may wait on them)")
+      ->Set(stats_.fills ? static_cast<double>(stats_.late_fills) / stats_.fills : 0.0);
 }
 
 JobStatus JobRunner::Impl::Status() const {

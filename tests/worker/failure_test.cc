@@ -3,6 +3,7 @@
 // flushed to the shards, and progress, evaluation and checkpoints arrive as configured.
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <regex>
 
 #include "oracle_cacher/job_host.h"
 #include "server/shard_core.h"
@@ -118,6 +119,13 @@ TEST_CASE("A finished job reports hit ratio, fetched rows and a held-out AUC") {
   REQUIRE(status->eval_auc.has_value());
   CHECK(*status->eval_auc > 0.6);
   CHECK(*status->eval_logloss < 0.6);
+  // The oracle exports how well its plans keep fills ahead of use.
+  const std::string text = (*cluster)->metrics().RenderPrometheus();
+  static const std::regex kLate(R"(augur_oracle_planned_late_fill_ratio ([0-9.e+-]+))");
+  std::smatch m;
+  REQUIRE(std::regex_search(text, m, kLate));
+  CHECK(std::stod(m[1]) >= 0.0);
+  CHECK(std::stod(m[1]) < 0.5);
 }
 
 TEST_CASE("A job checkpoints every shard, the dense weights and its spec on schedule") {

@@ -86,6 +86,7 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(int shards, in
   oracle::JobRunnerOptions ro;
   ro.writeback_horizon = writeback_horizon;
   ro.worker_timeout = absl::Seconds(60);
+  ro.metrics = &impl->metrics;
   impl->host = std::make_unique<oracle::JobHost>(create, ro, impl->endpoints);
   impl->service = std::make_unique<oracle::OracleServiceImpl>(impl->host.get());
   grpc::ServerBuilder b;
@@ -97,6 +98,7 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(int shards, in
 }
 
 const std::vector<std::string>& LocalCluster::shard_endpoints() const { return impl_->endpoints; }
+const MetricsRegistry& LocalCluster::metrics() const { return impl_->metrics; }
 std::string LocalCluster::oracle_endpoint() const {
   return "127.0.0.1:" + std::to_string(impl_->oracle_port);
 }

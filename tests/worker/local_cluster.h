@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/metrics.h"
 #include "common/job/job_spec.h"
 #include "oracle_cacher/job_runner.h"
 #include "server/row_block.h"
@@ -46,6 +47,8 @@ class LocalCluster {
   void StartWorkers(int workers, const std::string& output_dir);
   std::vector<absl::Status> JoinWorkers();
   oracle::JobHost* host();
+  // The registry the shards and the oracle export (what /metrics would serve).
+  const MetricsRegistry& metrics() const;
   // Waits until the running job completed `iterations` (true) or `timeout` passed.
   bool WaitForIteration(int64_t iterations, absl::Duration timeout);
   // Simulated failures: a shard or the oracle goes away for good.

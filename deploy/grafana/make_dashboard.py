@@ -107,13 +107,17 @@ panel("Shard rows read / written per second", [
 y += 8
 
 row("Oracle")
-panel("Planned hit ratio", [("augur_oracle_planned_hit_ratio", "planned")], 0, 8, 8,
+panel("Planned hit ratio", [("augur_oracle_planned_hit_ratio", "planned")], 0, 6, 8,
       unit="percentunit", minmax=(0, 1), desc="Hit ratio of the plans made so far.")
-panel("Rows in the planner's window", [("augur_oracle_window_ids", "window ids")], 8, 8, 8,
+panel("Late fills (share of planned fills)", [("augur_oracle_planned_late_fill_ratio", "late")],
+      6, 6, 8, unit="percentunit", minmax=(0, 1),
+      desc="Fills issued less than prefetch_distance steps before their use; workers may wait on "
+           "them. High with a good hit ratio: the cache is under (d+2) x a slice's rows.")
+panel("Rows in the planner's window", [("augur_oracle_window_ids", "window ids")], 12, 6, 8,
       desc="augur_oracle_window_ids: grows with the distinct ids inside the lookahead, never with table size.")
 panel("Plan lag (iterations ahead of the slowest worker)", [
     ("augur_oracle_plan_lag_iterations", "lag"),
-], 16, 8, 8, desc="How far planning runs ahead; near 0 means workers wait on the oracle.")
+], 18, 6, 8, desc="How far planning runs ahead; near 0 means workers wait on the oracle.")
 y += 8
 
 dashboard = {

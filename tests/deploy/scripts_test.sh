@@ -52,7 +52,7 @@ need = ["augur_worker_cache_hits_total", "augur_worker_cache_misses_total",
         "augur_worker_stall_seconds_total", "augur_worker_iteration_seconds",
         "augur_worker_samples_total", "augur_worker_loss", "augur_shard_request_seconds_bucket",
         "by (le, method)", "augur_oracle_planned_hit_ratio", "augur_oracle_window_ids",
-        "augur_oracle_plan_lag_iterations"]
+        "augur_oracle_plan_lag_iterations", "augur_oracle_planned_late_fill_ratio"]
 missing = [n for n in need if n not in exprs]
 ids = [p["id"] for p in d["panels"]]
 if missing: print("dashboard does not query:", missing)

@@ -85,20 +85,16 @@ absl::StatusOr<ClusterFile> LoadClusterFile(const std::string& path) {
   return ParseClusterFile(ss.str(), path);
 }
 
-absl::StatusOr<TransportSecurity> ResolveSecurity(const Endpoints& e) {
-  if (e.cluster_file.empty() || e.security.dials_tls() || !e.security.token_file.empty()) {
-    return e.security;
-  }
-  auto c = LoadClusterFile(e.cluster_file);
-  if (!c.ok()) return c.status();
-  return c->security;
+TransportSecurity ClientSecurity(const Endpoints& e, const ClusterFile* cluster) {
+  const bool flags = e.security.dials_tls() || !e.security.token_file.empty();
+  return flags || cluster == nullptr ? e.security : cluster->security;
 }
 
-absl::StatusOr<std::string> ResolveOracle(const Endpoints& e) {
-  if (e.cluster_file.empty()) return e.oracle;
+absl::StatusOr<ClusterAccess> ResolveEndpoints(const Endpoints& e) {
+  if (e.cluster_file.empty()) return ClusterAccess{e.oracle, e.security};
   auto c = LoadClusterFile(e.cluster_file);
   if (!c.ok()) return c.status();
-  return c->oracle.grpc;
+  return ClusterAccess{c->oracle.grpc, ClientSecurity(e, &*c)};
 }
 
 }  // namespace augur::cli

@@ -44,8 +44,15 @@ struct Endpoints {
   std::string cluster_file;  // "" when --cluster was not given
   TransportSecurity security;  // --tls-ca / --token-file, for the oracle and the shards
 };
-absl::StatusOr<std::string> ResolveOracle(const Endpoints& e);
-// The client security to use: --tls-ca / --token-file when given, else the cluster file's.
-absl::StatusOr<TransportSecurity> ResolveSecurity(const Endpoints& e);
+// The client security to use: --tls-ca / --token-file when given, else the cluster file's
+// (`cluster` may be null: no cluster file).
+TransportSecurity ClientSecurity(const Endpoints& e, const ClusterFile* cluster);
+
+// Where the flags say the oracle is and how to reach the cluster, the cluster file read once.
+struct ClusterAccess {
+  std::string oracle;          // host:port
+  TransportSecurity security;  // client side (ClientSecurity)
+};
+absl::StatusOr<ClusterAccess> ResolveEndpoints(const Endpoints& e);
 
 }  // namespace augur::cli

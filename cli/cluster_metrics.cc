@@ -14,7 +14,7 @@ using nlohmann::json;
 using Labels = std::map<std::string, std::string>;
 
 ScrapeResult Scrape(const std::string& endpoint, double timeout_s,
-                    const TransportSecurity& security) {
+                    const LoadedSecurity& security) {
   ScrapeResult r;
   r.endpoint = endpoint;
   if (endpoint.empty()) {
@@ -146,10 +146,10 @@ json OracleView(const ScrapeResult& r) {
 
 }  // namespace
 
-ClusterScrape ScrapeCluster(const ClusterFile& cluster, double timeout_s) {
+ClusterScrape ScrapeCluster(const ClusterFile& cluster, double timeout_s,
+                            const LoadedSecurity& sec) {
   ClusterScrape s;
   s.time_s = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-  const TransportSecurity& sec = cluster.security;
   s.oracle = Scrape(cluster.oracle.metrics, timeout_s, sec);
   for (const auto& sh : cluster.shards) s.shards.push_back(Scrape(sh.metrics, timeout_s, sec));
   for (const auto& w : cluster.workers) s.workers.push_back(Scrape(w.metrics, timeout_s, sec));

@@ -46,8 +46,9 @@ struct ClusterScrape {
   std::vector<ScrapeResult> shards, workers;
 };
 
-// Fetches every endpoint of `cluster` (each with `timeout_s`).
-ClusterScrape ScrapeCluster(const ClusterFile& cluster, double timeout_s);
+// Fetches every endpoint of `cluster` (each with `timeout_s`, over `security`'s client side).
+ClusterScrape ScrapeCluster(const ClusterFile& cluster, double timeout_s,
+                            const LoadedSecurity& security = {});
 
 // The view between two scrapes of the same cluster (`prev` may equal `cur`: no rates then).
 nlohmann::json ClusterView(const ClusterFile& cluster, const ClusterScrape& prev,

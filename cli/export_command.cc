@@ -21,13 +21,13 @@ struct ExportFlags {
 };
 
 absl::Status RunExport(const ExportFlags& f) {
-  AUGUR_ASSIGN_OR_RETURN(auto oracle, OpenOracle(f.endpoints));
+  AUGUR_ASSIGN_OR_RETURN(ClusterAccess access, ResolveEndpoints(f.endpoints));
+  AUGUR_ASSIGN_OR_RETURN(auto oracle, OpenOracle(access));
   AUGUR_ASSIGN_OR_RETURN(TrainedModel model, oracle->GetModel(f.job));
   AUGUR_ASSIGN_OR_RETURN(job::JobSpec spec, job::ParseJobSpec(model.job_yaml));
   shard::ShardClientOptions so;
   so.rpc_deadline = std::chrono::seconds(30);
-  AUGUR_ASSIGN_OR_RETURN(TransportSecurity security, ResolveSecurity(f.endpoints));
-  AUGUR_ASSIGN_OR_RETURN(so.credentials, MakeChannelCredentials(security));
+  AUGUR_ASSIGN_OR_RETURN(so.credentials, MakeChannelCredentials(access.security));
   AUGUR_ASSIGN_OR_RETURN(auto shards, shard::ShardClient::Connect(spec.cluster.shards, so));
   AUGUR_ASSIGN_OR_RETURN(ExportSummary s, ExportModel(model, shards.get(), f.out));
   std::printf("exported %s to %s: %d dense layers (%lld floats), %d tables, %lld embedding rows\n",

@@ -138,12 +138,15 @@ void AddEndpointFlags(CLI::App* cmd, Endpoints* e) {
   AddClientSecurityFlags(cmd, &e->security);
 }
 
-absl::StatusOr<std::unique_ptr<OracleClient>> OpenOracle(const Endpoints& e) {
-  AUGUR_ASSIGN_OR_RETURN(std::string endpoint, ResolveOracle(e));
+absl::StatusOr<std::unique_ptr<OracleClient>> OpenOracle(const ClusterAccess& access) {
   OracleClient::Options o;
-  AUGUR_ASSIGN_OR_RETURN(TransportSecurity security, ResolveSecurity(e));
-  AUGUR_ASSIGN_OR_RETURN(o.credentials, MakeChannelCredentials(security));
-  return std::make_unique<OracleClient>(endpoint, o);
+  AUGUR_ASSIGN_OR_RETURN(o.credentials, MakeChannelCredentials(access.security));
+  return std::make_unique<OracleClient>(access.oracle, o);
+}
+
+absl::StatusOr<std::unique_ptr<OracleClient>> OpenOracle(const Endpoints& e) {
+  AUGUR_ASSIGN_OR_RETURN(ClusterAccess access, ResolveEndpoints(e));
+  return OpenOracle(access);
 }
 
 absl::StatusOr<std::string> PrepareJobYaml(const std::string& path) {

@@ -17,8 +17,10 @@ namespace augur::cli {
 // writing into `*e`.
 void AddEndpointFlags(CLI::App* cmd, Endpoints* e);
 
-// A client of the oracle the flags name, over the transport security they give.
+// A client of the oracle the flags (or the resolved access) name, over the transport security
+// they give.
 absl::StatusOr<std::unique_ptr<OracleClient>> OpenOracle(const Endpoints& e);
+absl::StatusOr<std::unique_ptr<OracleClient>> OpenOracle(const ClusterAccess& access);
 
 // Reads JOB.yaml, validates it with common/job ParseJobSpec and returns the canonical YAML to
 // send, with data.train, data.eval and checkpoint.dir made absolute against the current

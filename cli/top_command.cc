@@ -39,13 +39,16 @@ absl::Status RunTop(const TopFlags& f) {
     return absl::InvalidArgumentError(
         "top reads the services' /metrics endpoints from a cluster file: pass --cluster FILE");
   AUGUR_ASSIGN_OR_RETURN(ClusterFile cluster, LoadClusterFile(f.endpoints.cluster_file));
-  AUGUR_ASSIGN_OR_RETURN(cluster.security, ResolveSecurity(f.endpoints));  // flags win
+  // Loaded once: every scrape reuses the CA and token.
+  AUGUR_ASSIGN_OR_RETURN(
+      LoadedSecurity security,
+      LoadTransportSecurity(ClientSecurity(f.endpoints, &cluster), /*serving=*/false));
   const double timeout = std::clamp(f.interval, 0.5, 2.0);
   const bool tty = isatty(fileno(stdout));
-  ClusterScrape prev = ScrapeCluster(cluster, timeout);
+  ClusterScrape prev = ScrapeCluster(cluster, timeout, security);
   for (;;) {
     std::this_thread::sleep_for(std::chrono::duration<double>(f.interval));
-    ClusterScrape cur = ScrapeCluster(cluster, timeout);
+    ClusterScrape cur = ScrapeCluster(cluster, timeout, security);
     json view = ClusterView(cluster, prev, cur);
     if (f.json_out) {
       std::printf("%s\n", view.dump().c_str());

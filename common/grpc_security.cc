@@ -4,7 +4,6 @@
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
 
-#include "absl/strings/str_cat.h"
 #include "common/status.h"
 
 namespace augur {
@@ -40,31 +39,26 @@ class BearerTokenChecker final : public grpc::AuthMetadataProcessor {
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const TransportSecurity& s) {
-  AUGUR_RETURN_IF_ERROR(CheckTransportSecurity(s, /*serving=*/true));
-  if (!s.serves_tls()) return grpc::InsecureServerCredentials();
-  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-  AUGUR_ASSIGN_OR_RETURN(pair.cert_chain, ReadSecurityFile(s.tls_cert_file, "--tls-cert"));
-  AUGUR_ASSIGN_OR_RETURN(pair.private_key, ReadSecurityFile(s.tls_key_file, "--tls-key"));
+  AUGUR_ASSIGN_OR_RETURN(LoadedSecurity l, LoadTransportSecurity(s, /*serving=*/true));
+  if (!l.tls) return grpc::InsecureServerCredentials();
   grpc::SslServerCredentialsOptions options;
-  options.pem_key_cert_pairs.push_back(std::move(pair));
+  options.pem_key_cert_pairs.push_back({std::move(l.key_pem), std::move(l.cert_pem)});
   auto creds = grpc::SslServerCredentials(options);
-  if (!s.token_file.empty()) {
-    AUGUR_ASSIGN_OR_RETURN(std::string token, ReadBearerToken(s.token_file));
-    creds->SetAuthMetadataProcessor(std::make_shared<BearerTokenChecker>(std::move(token)));
+  if (!l.token.empty()) {
+    creds->SetAuthMetadataProcessor(std::make_shared<BearerTokenChecker>(std::move(l.token)));
   }
   return creds;
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
     const TransportSecurity& s) {
-  AUGUR_RETURN_IF_ERROR(CheckTransportSecurity(s, /*serving=*/false));
-  if (!s.dials_tls()) return grpc::InsecureChannelCredentials();
+  AUGUR_ASSIGN_OR_RETURN(LoadedSecurity l, LoadTransportSecurity(s, /*serving=*/false));
+  if (!l.tls) return grpc::InsecureChannelCredentials();
   grpc::SslCredentialsOptions options;
-  AUGUR_ASSIGN_OR_RETURN(options.pem_root_certs, ReadSecurityFile(s.tls_ca_file, "--tls-ca"));
+  options.pem_root_certs = std::move(l.ca_pem);
   auto creds = grpc::SslCredentials(options);
-  if (s.token_file.empty()) return creds;
-  AUGUR_ASSIGN_OR_RETURN(std::string token, ReadBearerToken(s.token_file));
-  return grpc::CompositeChannelCredentials(creds, grpc::AccessTokenCredentials(token));
+  if (l.token.empty()) return creds;
+  return grpc::CompositeChannelCredentials(creds, grpc::AccessTokenCredentials(l.token));
 }
 
 }  // namespace augur

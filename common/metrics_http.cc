@@ -34,8 +34,8 @@ absl::StatusOr<int> MetricsHttpServer::Start(const std::string& listen,
                                              const TransportSecurity& security) {
   auto hp = SplitHostPort(listen);
   if (!hp.ok()) return hp.status();
-  AUGUR_RETURN_IF_ERROR(CheckTransportSecurity(security, /*serving=*/true));
-  if (security.serves_tls()) {
+  AUGUR_ASSIGN_OR_RETURN(LoadedSecurity loaded, LoadTransportSecurity(security, /*serving=*/true));
+  if (loaded.tls) {
     auto ssl = std::make_unique<httplib::SSLServer>(security.tls_cert_file.c_str(),
                                                     security.tls_key_file.c_str());
     if (!ssl->is_valid()) {
@@ -46,10 +46,9 @@ absl::StatusOr<int> MetricsHttpServer::Start(const std::string& listen,
   } else {
     server_ = std::make_unique<httplib::Server>();
   }
-  if (!security.token_file.empty()) {
-    AUGUR_ASSIGN_OR_RETURN(std::string token, ReadBearerToken(security.token_file));
+  if (!loaded.token.empty()) {
     server_->set_pre_routing_handler(
-        [token](const httplib::Request& req, httplib::Response& res) {
+        [token = std::move(loaded.token)](const httplib::Request& req, httplib::Response& res) {
           if (req.path == "/healthz" ||
               BearerMatches(req.get_header_value("Authorization"), token)) {
             return httplib::Server::HandlerResponse::Unhandled;
@@ -95,22 +94,16 @@ void MetricsHttpServer::Stop() {
 }
 
 absl::StatusOr<std::string> HttpGet(const std::string& hostport, const std::string& path,
-                                    double timeout_s, const TransportSecurity& security) {
+                                    double timeout_s, const LoadedSecurity& security) {
   auto hp = SplitHostPort(hostport);
   if (!hp.ok()) return hp.status();
-  AUGUR_RETURN_IF_ERROR(CheckTransportSecurity(security, /*serving=*/false));
-  const bool tls = security.dials_tls();
-  const std::string scheme = tls ? "https://" : "http://";
-  std::string token;
-  if (!security.token_file.empty()) {
-    AUGUR_ASSIGN_OR_RETURN(token, ReadBearerToken(security.token_file));
-  }
+  const std::string scheme = security.tls ? "https://" : "http://";
   httplib::Client cli(scheme + hostport);
-  if (tls) {
-    cli.set_ca_cert_path(security.tls_ca_file.c_str());
+  if (security.tls) {
+    cli.set_ca_cert_path(security.files.tls_ca_file.c_str());
     cli.enable_server_certificate_verification(true);
   }
-  if (!token.empty()) cli.set_bearer_token_auth(token.c_str());
+  if (!security.token.empty()) cli.set_bearer_token_auth(security.token.c_str());
   auto timeout = std::chrono::microseconds(static_cast<int64_t>(timeout_s * 1e6));
   cli.set_connection_timeout(timeout);
   cli.set_read_timeout(timeout);

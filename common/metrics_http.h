@@ -29,8 +29,8 @@ class MetricsHttpServer {
 
   // `listen` is "host:port"; port 0 picks a free port. Returns the bound port, or
   // UNAVAILABLE when the address cannot be bound, INVALID_ARGUMENT when it does not parse or
-  // the security settings are inconsistent (see CheckTransportSecurity), NOT_FOUND /
-  // INVALID_ARGUMENT for unreadable or unusable certificate files.
+  // the security settings are inconsistent or their files unusable (LoadTransportSecurity),
+  // NOT_FOUND for unreadable files.
   absl::StatusOr<int> Start(const std::string& listen, const TransportSecurity& security = {});
   void Stop();
 
@@ -43,11 +43,10 @@ class MetricsHttpServer {
 // Splits "host:port" (port may be 0). INVALID_ARGUMENT when malformed.
 absl::StatusOr<std::pair<std::string, int>> SplitHostPort(const std::string& hostport);
 
-// Fetches http://host:port/path (https, verified against tls_ca_file, when `security` dials
-// TLS; with its token as a bearer token) with a timeout; the body, or UNAVAILABLE with the
-// reason (UNAUTHENTICATED for HTTP 401).
+// Fetches http://host:port/path (https, verified against the CA, when the loaded client side
+// speaks TLS; with its token as a bearer token) with a timeout; the body, or UNAVAILABLE with
+// the reason (UNAUTHENTICATED for HTTP 401). Load the security once per client, not per GET.
 absl::StatusOr<std::string> HttpGet(const std::string& hostport, const std::string& path,
-                                    double timeout_s = 2.0,
-                                    const TransportSecurity& security = {});
+                                    double timeout_s = 2.0, const LoadedSecurity& security = {});
 
 }  // namespace augur

@@ -15,6 +15,8 @@
 
 namespace augur {
 
+namespace {
+
 absl::StatusOr<std::string> ReadSecurityFile(const std::string& path, const char* flag) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat(flag, ": cannot read '", path, "'"));
@@ -33,8 +35,6 @@ absl::StatusOr<std::string> ReadBearerToken(const std::string& path) {
   return token;
 }
 
-namespace {
-
 struct BioFree {
   void operator()(BIO* b) const { BIO_free(b); }
 };
@@ -50,40 +50,56 @@ Bio MemBio(const std::string& pem) {
   return Bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
 }
 
+// The first certificate in `pem`, read from `path` for `flag`; INVALID_ARGUMENT when none.
+absl::StatusOr<std::unique_ptr<X509, X509Free>> FirstCertificate(const std::string& pem,
+                                                                  const char* flag,
+                                                                  const std::string& path) {
+  std::unique_ptr<X509, X509Free> cert(
+      PEM_read_bio_X509(MemBio(pem).get(), nullptr, nullptr, nullptr));
+  if (!cert) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, ": '", path, "' holds no PEM certificate"));
+  }
+  return cert;
+}
+
 }  // namespace
 
-absl::Status CheckPemFiles(const TransportSecurity& s, bool serving) {
-  if (!serving) {
-    if (!s.dials_tls()) return absl::OkStatus();
-    AUGUR_ASSIGN_OR_RETURN(std::string ca, ReadSecurityFile(s.tls_ca_file, "--tls-ca"));
-    std::unique_ptr<X509, X509Free> cert(
-        PEM_read_bio_X509(MemBio(ca).get(), nullptr, nullptr, nullptr));
-    if (!cert) {
-      return absl::InvalidArgumentError("--tls-ca: '" + s.tls_ca_file +
-                                        "' holds no PEM certificate");
+absl::StatusOr<LoadedSecurity> LoadTransportSecurity(const TransportSecurity& s, bool serving) {
+  LoadedSecurity out;
+  out.files = s;
+  out.tls = serving ? s.serves_tls() : s.dials_tls();
+  if (!out.tls && !s.token_file.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--token-file needs ", serving ? "--tls-cert and --tls-key" : "--tls-ca",
+                     ": a bearer token is never sent in the clear"));
+  }
+  if (serving && out.tls) {
+    if (s.tls_cert_file.empty() || s.tls_key_file.empty()) {
+      return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
     }
-    return absl::OkStatus();
+    AUGUR_ASSIGN_OR_RETURN(out.cert_pem, ReadSecurityFile(s.tls_cert_file, "--tls-cert"));
+    AUGUR_ASSIGN_OR_RETURN(out.key_pem, ReadSecurityFile(s.tls_key_file, "--tls-key"));
+    AUGUR_ASSIGN_OR_RETURN(auto cert,
+                           FirstCertificate(out.cert_pem, "--tls-cert", s.tls_cert_file));
+    std::unique_ptr<EVP_PKEY, KeyFree> key(
+        PEM_read_bio_PrivateKey(MemBio(out.key_pem).get(), nullptr, nullptr, nullptr));
+    if (!key) {
+      return absl::InvalidArgumentError("--tls-key: '" + s.tls_key_file +
+                                        "' holds no unencrypted PEM private key");
+    }
+    if (X509_check_private_key(cert.get(), key.get()) != 1) {
+      return absl::InvalidArgumentError("--tls-key: '" + s.tls_key_file +
+                                        "' is not the key of --tls-cert '" + s.tls_cert_file +
+                                        "'");
+    }
+  } else if (out.tls) {
+    AUGUR_ASSIGN_OR_RETURN(out.ca_pem, ReadSecurityFile(s.tls_ca_file, "--tls-ca"));
+    AUGUR_RETURN_IF_ERROR(FirstCertificate(out.ca_pem, "--tls-ca", s.tls_ca_file).status());
   }
-  if (!s.serves_tls()) return absl::OkStatus();
-  AUGUR_ASSIGN_OR_RETURN(std::string chain, ReadSecurityFile(s.tls_cert_file, "--tls-cert"));
-  AUGUR_ASSIGN_OR_RETURN(std::string key_pem, ReadSecurityFile(s.tls_key_file, "--tls-key"));
-  std::unique_ptr<X509, X509Free> cert(
-      PEM_read_bio_X509(MemBio(chain).get(), nullptr, nullptr, nullptr));
-  if (!cert) {
-    return absl::InvalidArgumentError("--tls-cert: '" + s.tls_cert_file +
-                                      "' holds no PEM certificate");
+  if (!s.token_file.empty()) {
+    AUGUR_ASSIGN_OR_RETURN(out.token, ReadBearerToken(s.token_file));
   }
-  std::unique_ptr<EVP_PKEY, KeyFree> key(
-      PEM_read_bio_PrivateKey(MemBio(key_pem).get(), nullptr, nullptr, nullptr));
-  if (!key) {
-    return absl::InvalidArgumentError("--tls-key: '" + s.tls_key_file +
-                                      "' holds no unencrypted PEM private key");
-  }
-  if (X509_check_private_key(cert.get(), key.get()) != 1) {
-    return absl::InvalidArgumentError("--tls-key: '" + s.tls_key_file +
-                                      "' is not the key of --tls-cert '" + s.tls_cert_file + "'");
-  }
-  return absl::OkStatus();
+  return out;
 }
 
 bool BearerMatches(std::string_view authorization, std::string_view token) {
@@ -96,21 +112,6 @@ bool BearerMatches(std::string_view authorization, std::string_view token) {
     diff |= static_cast<unsigned char>(expected) ^ static_cast<unsigned char>(got);
   }
   return diff == 0;
-}
-
-absl::Status CheckTransportSecurity(const TransportSecurity& s, bool serving) {
-  const bool tls = serving ? s.serves_tls() : s.dials_tls();
-  if (!tls && !s.token_file.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--token-file needs ", serving ? "--tls-cert and --tls-key" : "--tls-ca",
-                     ": a bearer token is never sent in the clear"));
-  }
-  if (serving && tls && (s.tls_cert_file.empty() || s.tls_key_file.empty())) {
-    return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
-  }
-  AUGUR_RETURN_IF_ERROR(CheckPemFiles(s, serving));
-  if (!s.token_file.empty()) AUGUR_RETURN_IF_ERROR(ReadBearerToken(s.token_file).status());
-  return absl::OkStatus();
 }
 
 }  // namespace augur

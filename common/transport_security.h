@@ -20,25 +20,24 @@ struct TransportSecurity {
   bool dials_tls() const { return !tls_ca_file.empty(); }
 };
 
-// The whole of a file; NOT_FOUND naming `flag` and the path when it cannot be read.
-absl::StatusOr<std::string> ReadSecurityFile(const std::string& path, const char* flag);
-// The token on the first line of `path` (surrounding blanks dropped); INVALID_ARGUMENT when
-// that line is empty.
-absl::StatusOr<std::string> ReadBearerToken(const std::string& path);
+// One side's settings with their files read and checked, once: what credentials and clients
+// are built from, so nothing reads or parses a file again per connection or per request.
+struct LoadedSecurity {
+  TransportSecurity files;        // the paths (cpp-httplib opens certificates by path)
+  bool tls = false;               // this side speaks TLS
+  std::string cert_pem, key_pem;  // serving: the certificate chain and its private key
+  std::string ca_pem;             // dialing: the CA bundle servers are verified against
+  std::string token;              // the bearer token; "" without --token-file
+};
+
+// Loads a server side (`serving` true) or a client side: certificate and key together, a token
+// only with TLS, every file readable (NOT_FOUND naming the flag) and usable - a PEM certificate,
+// a private key that matches it, a CA certificate, a non-empty first line of the token file
+// (INVALID_ARGUMENT naming the flag). No TLS and no token: OK with nothing loaded.
+absl::StatusOr<LoadedSecurity> LoadTransportSecurity(const TransportSecurity& s, bool serving);
 
 // Whether an "authorization" value is exactly "Bearer <token>", in time that does not depend
 // on where the first difference is.
 bool BearerMatches(std::string_view authorization, std::string_view token);
-
-// Reads and checks the PEM files a side uses (serving: the certificate chain and a private key
-// that matches it; dialing: at least one CA certificate), so a bad file fails at startup
-// naming its flag instead of at the first handshake. NOT_FOUND for an unreadable file,
-// INVALID_ARGUMENT for one that holds no usable certificate or key. OK when the side has no TLS.
-absl::Status CheckPemFiles(const TransportSecurity& s, bool serving);
-
-// Checks a server side (`serving` true) or client side: certificate and key together, a token
-// only with TLS, every file readable and usable (CheckPemFiles, ReadBearerToken).
-// INVALID_ARGUMENT / NOT_FOUND naming the flag.
-absl::Status CheckTransportSecurity(const TransportSecurity& s, bool serving);
 
 }  // namespace augur

@@ -91,19 +91,22 @@ TEST_CASE("With TLS and a token the metrics endpoint answers only trusted, token
   TransportSecurity client;
   client.tls_ca_file = tls("ca.pem");
   client.token_file = dir.path() + "/token";
-  auto body = HttpGet(at, "/metrics", 2.0, client);
+  auto get = [&](const std::string& path) {  // a client loaded with the current settings
+    auto loaded = LoadTransportSecurity(client, /*serving=*/false);
+    REQUIRE(loaded.ok());
+    return HttpGet(at, path, 2.0, *loaded);
+  };
+  auto body = get("/metrics");
   REQUIRE(body.ok());
   CHECK(body->find("augur_served_total 1") != std::string::npos);
   client.token_file = dir.path() + "/wrong";
-  CHECK(HttpGet(at, "/metrics", 2.0, client).status().code() ==
-        absl::StatusCode::kUnauthenticated);
+  CHECK(get("/metrics").status().code() == absl::StatusCode::kUnauthenticated);
   client.token_file.clear();
-  CHECK(HttpGet(at, "/metrics", 2.0, client).status().code() ==
-        absl::StatusCode::kUnauthenticated);
-  CHECK(HttpGet(at, "/healthz", 2.0, client).ok());  // liveness needs no token
-  CHECK_FALSE(HttpGet(at, "/metrics", 2.0).ok());    // plaintext
+  CHECK(get("/metrics").status().code() == absl::StatusCode::kUnauthenticated);
+  CHECK(get("/healthz").ok());                     // liveness needs no token
+  CHECK_FALSE(HttpGet(at, "/metrics", 2.0).ok());  // plaintext
   client.tls_ca_file = tls("other_ca.pem");
-  CHECK_FALSE(HttpGet(at, "/healthz", 2.0, client).ok());  // an untrusted server
+  CHECK_FALSE(get("/healthz").ok());  // an untrusted server
 }
 
 TEST_CASE("A metrics endpoint refuses a token without TLS and unreadable certificates") {

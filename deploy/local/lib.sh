@@ -9,6 +9,9 @@
 
 augur_die() { echo "$(basename "$0"): $*" >&2; exit 1; }
 
+# shellcheck source=deploy/stop_procs.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../stop_procs.sh"
+
 # augur_start_time PID: the start time of PID (clock ticks since boot), or "-" without /proc.
 augur_start_time() {
   local stat
@@ -38,38 +41,10 @@ augur_pid_is() {
 augur_stop_pids_file() {
   local file=$1 grace=${2:-10} name pid start
   [ -f "$file" ] || return 0
-  local -a names=() pids=() starts=()
+  local -a names=() pids=() ids=()
   while read -r name pid _ _ start; do
     [ -n "${pid:-}" ] || continue
-    names+=("$name") pids+=("$pid") starts+=("$start")
+    names+=("$name") pids+=("$pid") ids+=("$start")
   done <"$file"
-  local i live=()
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    if augur_pid_is "${pids[i]}" "${starts[i]}"; then
-      kill -TERM "${pids[i]}" 2>/dev/null || true
-      live+=("$i")
-    else
-      echo "  ${names[i]} (pid ${pids[i]}) already gone"
-    fi
-  done
-  local deadline=$((SECONDS + grace)) any
-  while :; do
-    any=0
-    for i in "${live[@]}"; do
-      augur_pid_is "${pids[i]}" "${starts[i]}" && any=1
-    done
-    [ "$any" = 0 ] && break
-    [ "$SECONDS" -ge "$deadline" ] && break
-    sleep 0.2
-  done
-  for i in "${live[@]}"; do
-    if augur_pid_is "${pids[i]}" "${starts[i]}"; then
-      kill -KILL "${pids[i]}" 2>/dev/null || true
-      echo "  ${names[i]} (pid ${pids[i]}) killed after ${grace}s"
-    else
-      echo "  ${names[i]} (pid ${pids[i]}) stopped"
-    fi
-  done
-  # Reap them when they are our own children (up.sh cleaning up after a failed start).
-  for i in "${live[@]}"; do wait "${pids[i]}" 2>/dev/null || true; done
+  augur_stop_procs "$grace" 0.2 1
 }

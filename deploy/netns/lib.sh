@@ -12,6 +12,9 @@ AUGUR_NETNS_PREFIX=augur-e2e-
 
 augur_die() { echo "$(basename "$0"): $*" >&2; exit 1; }
 
+# shellcheck source=deploy/stop_procs.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../stop_procs.sh"
+
 # augur_pid_is PID EXE: true when PID is alive and runs EXE (guards against pid reuse).
 augur_pid_is() {
   local pid=$1 exe=$2 cur
@@ -24,36 +27,14 @@ augur_pid_is() {
 # augur_stop_state FILE [GRACE_S]: TERM every live recorded pid in reverse start order (workers,
 # oracle, shards), wait up to GRACE_S (default 10) seconds, KILL what is left.
 augur_stop_state() {
-  local file=$1 grace=${2:-10} kind name pid exe i
+  local file=$1 grace=${2:-10} kind name pid exe
   [ -f "$file" ] || return 0
-  local -a names=() pids=() exes=() live=()
+  local -a names=() pids=() ids=()
   while read -r kind name pid exe; do
     [ "$kind" = pid ] || continue
-    names+=("$name") pids+=("$pid") exes+=("$exe")
+    names+=("$name") pids+=("$pid") ids+=("$exe")
   done <"$file"
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    if augur_pid_is "${pids[i]}" "${exes[i]}"; then
-      kill -TERM "${pids[i]}" 2>/dev/null || true
-      live+=("$i")
-    fi
-  done
-  local deadline=$((SECONDS + grace)) any
-  while [ ${#live[@]} -gt 0 ]; do
-    any=0
-    for i in "${live[@]}"; do augur_pid_is "${pids[i]}" "${exes[i]}" && any=1; done
-    [ "$any" = 0 ] && break
-    [ "$SECONDS" -ge "$deadline" ] && break
-    sleep 0.1
-  done
-  for i in "${live[@]}"; do
-    if augur_pid_is "${pids[i]}" "${exes[i]}"; then
-      kill -KILL "${pids[i]}" 2>/dev/null || true
-      echo "  ${names[i]} (pid ${pids[i]}) killed after ${grace}s"
-    else
-      echo "  ${names[i]} (pid ${pids[i]}) stopped"
-    fi
-  done
-  for i in "${live[@]}"; do wait "${pids[i]}" 2>/dev/null || true; done
+  augur_stop_procs "$grace" 0.1 0
 }
 
 # augur_delete_net FILE: deletes the namespaces and root-namespace links FILE records (veth

@@ -6,6 +6,7 @@
 # guards against pid reuse): TERM every live one in reverse start order (workers, oracle,
 # shards), wait up to GRACE_S seconds polling every POLL_S, KILL what is left, and reap our own
 # children. Prints one line per process; with SAY_GONE=1 also for those already gone.
+# shellcheck disable=SC2154  # names, pids and ids are the caller's arrays
 augur_stop_procs() {
   local grace=$1 poll=$2 say_gone=$3 i any
   local -a live=()

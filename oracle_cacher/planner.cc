@@ -255,9 +255,8 @@ absl::StatusOr<std::pair<int32_t, int64_t>> PlannerImpl::AllocateSlot(int w, int
     return std::make_pair(static_cast<int32_t>(c.slots.size() - 1), int64_t{-1});
   }
   // The best candidate of a heap, stale entries dropped; null when it is empty or every row in
-  // it is read at j.
+  // it is read at j. (ProcessNeed moved the cutoff to j - d - 1 before allocating.)
   const int64_t d = opt_.prefetch_distance;
-  c.Advance(j - d - 1);
   auto best = [&](std::priority_queue<Candidate>& heap, bool young) -> const Candidate* {
     while (!heap.empty()) {
       const Candidate& top = heap.top();

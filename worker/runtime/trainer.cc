@@ -139,7 +139,9 @@ absl::Status Loop::ReduceAndUpdate(const planner::WorkerIterationPlan& plan,
   // The dense gradients may live in device memory (cuda backend): copy, never dereference.
   const size_t nd = d_.compute->dense_gradients().size(), ns = none_ ? 0 : plan.shared.size();
   absl::flat_hash_map<model::SlotIndex, size_t> local;  // slot -> row in emb.grads
-  for (size_t r = 0; r < emb.slots.size(); ++r) local[emb.slots[r]] = r;
+  if (ns > 0) {  // only shared rows are looked up; kept gradients have no rows here at all
+    for (size_t r = 0; r < emb.slots.size(); ++r) local[emb.slots[r]] = r;
+  }
   reduce_.assign(nd + ns * dim_ + 1, -0.0f);
   AUGUR_RETURN_IF_ERROR(d_.compute->ReadDenseGradients(absl::MakeSpan(reduce_.data(), nd)));
   for (size_t s = 0; s < ns; ++s) {

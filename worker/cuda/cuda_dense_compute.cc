@@ -11,6 +11,7 @@
 
 namespace augur::cuda {
 using model::CheckSize;
+using model::CheckOptimizerKind;
 using model::CheckSlots;
 
 namespace {
@@ -150,9 +151,7 @@ absl::Status CudaDenseCompute::UpdateSlots(absl::Span<const SlotIndex> slots,
                                            absl::Span<const float> grads,
                                            const OptimizerConfig& opt) {
   const int dim = options_.model.dim;
-  if (opt.kind != options_.embedding_optimizer.kind) {
-    return absl::InvalidArgumentError("optimizer kind differs from the slot record layout");
-  }
+  AUGUR_RETURN_IF_ERROR(CheckOptimizerKind(opt, options_));
   AUGUR_RETURN_IF_ERROR(
       CheckSize("grads", grads.size(), static_cast<int64_t>(slots.size()) * dim));
   if (slots.empty()) return absl::OkStatus();

@@ -221,9 +221,7 @@ absl::StatusOr<double> CudaDenseCompute::ForwardBackward(const Minibatch& mb,
 }
 
 absl::Status CudaDenseCompute::ApplyEmbeddingGradients(const OptimizerConfig& opt) {
-  if (opt.kind != options_.embedding_optimizer.kind) {
-    return absl::InvalidArgumentError("optimizer kind differs from the slot record layout");
-  }
+  AUGUR_RETURN_IF_ERROR(model::CheckOptimizerKind(opt, options_));
   if (!emb_pending_) {
     return absl::FailedPreconditionError(
         "no embedding gradients kept: call ForwardBackward(mb, nullptr) first");

@@ -65,9 +65,7 @@ class CpuDenseCompute final : public DenseCompute {
   absl::Status UpdateSlots(absl::Span<const SlotIndex> slots, absl::Span<const float> grads,
                            const OptimizerConfig& opt) override {
     const int dim = options_.model.dim;
-    if (opt.kind != options_.embedding_optimizer.kind) {
-      return absl::InvalidArgumentError("optimizer kind differs from the slot record layout");
-    }
+    AUGUR_RETURN_IF_ERROR(CheckOptimizerKind(opt, options_));
     AUGUR_RETURN_IF_ERROR(
         CheckSize("grads", grads.size(), static_cast<int64_t>(slots.size()) * dim));
     AUGUR_RETURN_IF_ERROR(CheckSlots(slots, options_.capacity));

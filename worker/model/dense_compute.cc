@@ -76,4 +76,11 @@ absl::Status CheckSize(const char* what, size_t got, int64_t want) {
   return absl::OkStatus();
 }
 
+absl::Status CheckOptimizerKind(const OptimizerConfig& opt, const DenseComputeOptions& options) {
+  if (opt.kind != options.embedding_optimizer.kind) {
+    return absl::InvalidArgumentError("optimizer kind differs from the slot record layout");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace augur::model

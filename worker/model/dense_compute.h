@@ -148,5 +148,7 @@ absl::Status ValidateMinibatch(const DlrmConfig& c, int64_t capacity, const Mini
 absl::Status CheckSlots(absl::Span<const SlotIndex> slots, int64_t capacity);
 // INVALID_ARGUMENT when `what` holds `got` floats instead of `want`.
 absl::Status CheckSize(const char* what, size_t got, int64_t want);
+// INVALID_ARGUMENT when a row update's optimizer kind is not the slot layout's.
+absl::Status CheckOptimizerKind(const OptimizerConfig& opt, const DenseComputeOptions& options);
 
 }  // namespace augur::model

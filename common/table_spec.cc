@@ -1,6 +1,10 @@
 #include "common/table_spec.h"
 
+#include <cmath>
+
+#include "common/limits.h"
 #include "common/rng.h"
+#include "common/status.h"
 
 namespace augur {
 
@@ -14,15 +18,20 @@ bool TableSpec::operator==(const TableSpec& o) const {
 }
 
 absl::Status ValidateTableSpec(const TableSpec& s) {
-  if (s.rows == 0 || s.rows > kMaxTableRows)
-    return absl::InvalidArgumentError("table '" + s.name + "': rows must be in 1..2^40");
-  if (s.dim == 0 || s.dim > kMaxTableDim)
-    return absl::InvalidArgumentError("table '" + s.name + "': dim must be in 1..4096");
-  if (!(s.init_lo <= s.init_hi))
-    return absl::InvalidArgumentError("table '" + s.name + "': init_lo must be <= init_hi");
+  // The name is checked first: every later message quotes it.
   if (s.name.empty()) return absl::InvalidArgumentError("table name must not be empty");
+  AUGUR_RETURN_IF_ERROR(CheckLength("table name", s.name, kMaxNameBytes));
+  const std::string where = "table " + Echo(s.name) + ": ";
+  if (s.rows == 0 || s.rows > kMaxTableRows)
+    return absl::InvalidArgumentError(where + "rows must be in 1..2^40");
+  if (s.dim == 0 || s.dim > kMaxTableDim)
+    return absl::InvalidArgumentError(where + "dim must be in 1..4096");
+  // Never-written rows are uniform in [init_lo, init_hi): an empty or infinite range would make
+  // them all one value or +-inf.
+  if (!std::isfinite(s.init_lo) || !std::isfinite(s.init_hi) || !(s.init_lo < s.init_hi))
+    return absl::InvalidArgumentError(where + "init_lo and init_hi must be finite with init_lo < init_hi");
   auto st = ValidateOptimizerConfig(s.optimizer);
-  if (!st.ok()) return absl::InvalidArgumentError("table '" + s.name + "': " + std::string(st.message()));
+  if (!st.ok()) return absl::InvalidArgumentError(where + std::string(st.message()));
   return absl::OkStatus();
 }
 

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "common/limits.h"
 #include "common/metrics.h"
 #include "common/optimizer.h"
 #include "common/status.h"
@@ -53,11 +54,18 @@ PushSums SumPush(const std::vector<RowBlock>& push, const std::map<uint32_t, int
 absl::StatusOr<bool> ShardCore::ApplyGradients(const std::vector<RowBlock>& blocks,
                                                int64_t iteration, uint32_t worker,
                                                uint32_t num_workers) {
-  if (num_workers == 0 || worker >= num_workers)
+  // Bounds first: num_workers sizes a buffer, and iteration + 1 becomes a version.
+  if (num_workers == 0 || num_workers > kMaxWorkers)
+    return absl::InvalidArgumentError("num_workers " + std::to_string(num_workers) +
+                                      " is outside 1.." + std::to_string(kMaxWorkers));
+  if (worker >= num_workers)
     return absl::InvalidArgumentError("worker " + std::to_string(worker) +
                                       " is not below num_workers " +
                                       std::to_string(num_workers));
   if (iteration < 0) return absl::InvalidArgumentError("iteration must be >= 0");
+  if (iteration > kMaxIteration)
+    return absl::OutOfRangeError("iteration " + std::to_string(iteration) + " is outside 0.." +
+                                 std::to_string(kMaxIteration));
   absl::MutexLock lock(&write_mu_);
   AUGUR_RETURN_IF_ERROR(Validate(blocks, Payload::kGradients, false).status());
   if (iteration <= applied_iteration_)
@@ -68,6 +76,15 @@ absl::StatusOr<bool> ShardCore::ApplyGradients(const std::vector<RowBlock>& bloc
     AUGUR_RETURN_IF_ERROR(ApplyIteration(iteration, {blocks}));
     return true;
   }
+  size_t push_bytes = 0;
+  for (const auto& b : blocks) push_bytes += b.rows.size() * 8 + b.values.size() * 4;
+  if (!pending_.count(iteration) && pending_.size() >= options_.max_pending_iterations)
+    return absl::ResourceExhaustedError(
+        std::to_string(pending_.size()) + " iterations are already waiting for pushes (limit " +
+        std::to_string(options_.max_pending_iterations) + ")");
+  if (pending_bytes_ + push_bytes > options_.max_pending_bytes)
+    return absl::ResourceExhaustedError("buffered pushes would exceed " +
+                                        std::to_string(options_.max_pending_bytes) + " bytes");
   auto [it, fresh] = pending_.try_emplace(iteration);
   PendingIteration& p = it->second;
   if (fresh) {
@@ -82,10 +99,17 @@ absl::StatusOr<bool> ShardCore::ApplyGradients(const std::vector<RowBlock>& bloc
     return absl::FailedPreconditionError("duplicate push of worker " + std::to_string(worker) +
                                          " for iteration " + std::to_string(iteration));
   p.pushes[worker] = blocks;
+  p.bytes += push_bytes;
+  pending_bytes_ += push_bytes;
   if (++p.received < num_workers) return false;
   std::vector<std::vector<RowBlock>> pushes;
   for (auto& push : p.pushes) pushes.push_back(std::move(*push));
-  pending_.erase(it);
+  // Iterations at or before this one can never complete now (their late pushes would be
+  // refused as already applied): drop what they buffered.
+  for (auto e = pending_.begin(); e != pending_.end() && e->first <= iteration;) {
+    pending_bytes_ -= e->second.bytes;
+    e = pending_.erase(e);
+  }
   // The iteration is consumed even if applying fails: a half-applied retry would double-count.
   AUGUR_RETURN_IF_ERROR(ApplyIteration(iteration, pushes));
   return true;
@@ -120,6 +144,13 @@ absl::Status ShardCore::ApplyIteration(int64_t iteration,
     const TableSpec& spec = specs.at(table);
     const int rf = spec.RowFloats();
     AUGUR_RETURN_IF_ERROR(ReadRecords(spec, tg.rows, records, versions));
+    // A row stored at a later version (a write-back from a cache) must not move backwards.
+    for (size_t i = 0; i < tg.rows.size(); ++i)
+      if (versions[i] > iteration)
+        return absl::FailedPreconditionError(
+            "table " + std::to_string(table) + " row " + std::to_string(tg.rows[i]) +
+            " has version " + std::to_string(versions[i]) + ", newer than iteration " +
+            std::to_string(iteration) + " may update");
     for (size_t i = 0; i < tg.rows.size(); ++i) {
       float* rec = records.data() + i * rf;
       ApplyRowUpdate(spec.optimizer, tg.dim, rec, rec + tg.dim, tg.grads.data() + i * tg.dim);

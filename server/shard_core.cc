@@ -2,10 +2,13 @@
 // (ApplyGradients) is in shard_apply.cc.
 #include "server/shard_core.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstring>
 #include <unordered_map>
 
+#include "common/limits.h"
 #include "common/metrics.h"
 #include "common/status.h"
 #include "server/row_codec.h"
@@ -139,6 +142,15 @@ absl::StatusOr<std::vector<TableSpec>> ShardCore::Validate(const std::vector<Row
                                         " rows");
     for (int64_t v : b.versions)
       if (v < 0) return absl::InvalidArgumentError(where + "negative version");
+      else if (v > kMaxVersion)
+        return absl::OutOfRangeError(where + "version " + std::to_string(v) +
+                                     " is outside 0.." + std::to_string(kMaxVersion));
+    // A NaN or inf row or gradient would poison the table for every later reader.
+    for (size_t i = 0; i < b.values.size(); ++i)
+      if (!std::isfinite(b.values[i]))
+        return absl::InvalidArgumentError(where + "row " +
+                                          std::to_string(b.rows[i / std::max<size_t>(per_row, 1)]) +
+                                          " carries a non-finite value");
     specs.push_back(std::move(spec));
   }
   return specs;

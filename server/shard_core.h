@@ -10,12 +10,18 @@
 // Errors (a rejected request changes nothing):
 //   NOT_FOUND           unknown table
 //   OUT_OF_RANGE        row >= table rows
+//   OUT_OF_RANGE        a version above kMaxVersion, an iteration above kMaxIteration
+//                       (common/limits.h)
 //   INVALID_ARGUMENT    row not owned by this shard; payload size != rows x floats; versions
-//                       count != rows; bad worker / num_workers / iteration; bad table spec
-//   RESOURCE_EXHAUSTED  more than max_request_rows rows in one request
+//                       count != rows; a negative version or iteration; a NaN or inf value
+//                       or gradient; bad worker /
+//                       num_workers (1..kMaxWorkers); bad table spec
+//   RESOURCE_EXHAUSTED  more than max_request_rows rows in one request; ApplyGradients would
+//                       buffer more than max_pending_iterations / max_pending_bytes
 //   ABORTED             Lookup: a row is older than its requested minimum version (retry)
 //   FAILED_PRECONDITION Write: version older than the stored one; ApplyGradients: iteration
-//                       already applied or duplicate push of a worker
+//                       already applied, duplicate push of a worker, or a row stored at a
+//                       version newer than the iteration (it would move backwards)
 //   ALREADY_EXISTS      CreateTable: another spec holds the id
 //   DATA_LOSS / UNAVAILABLE / INTERNAL  storage failures
 //
@@ -49,6 +55,10 @@ struct ShardCoreOptions {
   uint32_t shard_index = 0;
   uint32_t num_shards = 1;
   uint64_t max_request_rows = uint64_t{1} << 20;  // per request, summed over blocks
+  // ApplyGradients with num_workers > 1 buffers pushes until an iteration is complete: at most
+  // this many incomplete iterations, holding at most this many bytes of rows and gradients.
+  size_t max_pending_iterations = 16;
+  size_t max_pending_bytes = size_t{512} << 20;
   // Optional: rows read/written counters and the block-cache hit/miss collector. It may
   // outlive the core (the collector then reports nothing new).
   MetricsRegistry* metrics = nullptr;
@@ -123,6 +133,7 @@ class ShardCore {
   struct PendingIteration {
     uint32_t num_workers = 0;
     uint32_t received = 0;
+    size_t bytes = 0;  // rows and gradients buffered for it
     std::vector<std::optional<std::vector<RowBlock>>> pushes;  // by worker
   };
 
@@ -139,6 +150,7 @@ class ShardCore {
   mutable absl::Mutex write_mu_;
   int64_t applied_iteration_ ABSL_GUARDED_BY(write_mu_) = -1;
   std::map<int64_t, PendingIteration> pending_ ABSL_GUARDED_BY(write_mu_);
+  size_t pending_bytes_ ABSL_GUARDED_BY(write_mu_) = 0;
 };
 
 }  // namespace augur::shard

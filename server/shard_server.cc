@@ -1,11 +1,10 @@
 #include "server/shard_server.h"
 
-#include <climits>
-
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 
+#include "common/limits.h"
 #include "server/shard_service.h"
 
 namespace augur::shard {
@@ -20,9 +19,11 @@ class GrpcShardServer final : public ShardServer {
   absl::Status Start(const std::string& listen,
                      std::shared_ptr<grpc::ServerCredentials> credentials) {
     grpc::ServerBuilder builder;
-    // Batches of rows exceed gRPC's 4 MiB default; the row limit bounds requests instead.
-    builder.SetMaxReceiveMessageSize(INT_MAX);
-    builder.SetMaxSendMessageSize(INT_MAX);
+    // Batches of rows exceed gRPC's 4 MiB default. The limit is the largest request a shard
+    // buffers at once (docs/limits.md); a bigger one is refused by gRPC (RESOURCE_EXHAUSTED)
+    // before the shard allocates anything for it.
+    builder.SetMaxReceiveMessageSize(kShardMaxMessageBytes);
+    builder.SetMaxSendMessageSize(kShardMaxMessageBytes);
     if (!listen.empty()) {
       // Two servers must never share a port silently (gRPC sets SO_REUSEPORT by default).
       builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -40,7 +41,8 @@ class GrpcShardServer final : public ShardServer {
   int port() const override { return port_; }
   std::shared_ptr<grpc::Channel> InProcessChannel() override {
     grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(INT_MAX);
+    args.SetMaxReceiveMessageSize(kShardMaxMessageBytes);
+    args.SetMaxSendMessageSize(kShardMaxMessageBytes);
     return server_->InProcessChannel(args);
   }
   void Shutdown() override {

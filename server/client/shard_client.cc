@@ -2,10 +2,9 @@
 // answers in the caller's row order. Protobuf conversion goes through server/shard_convert.h.
 #include "server/client/shard_client.h"
 
-#include <climits>
-
 #include <grpcpp/create_channel.h>
 
+#include "common/limits.h"
 #include "common/status.h"
 #include "server/client/fan_out.h"
 #include "server/shard_convert.h"
@@ -217,8 +216,8 @@ absl::StatusOr<std::unique_ptr<ShardClient>> ShardClient::Connect(
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   for (const auto& e : endpoints) {
     grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(INT_MAX);
-    args.SetMaxSendMessageSize(INT_MAX);
+    args.SetMaxReceiveMessageSize(kShardMaxMessageBytes);
+    args.SetMaxSendMessageSize(kShardMaxMessageBytes);
     // Own connections per client: concurrent clients in one process do not share one socket.
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     channels.push_back(grpc::CreateCustomChannel(

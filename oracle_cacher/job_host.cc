@@ -1,11 +1,16 @@
 #include "oracle_cacher/job_host.h"
 
 #include <spdlog/spdlog.h>
+#include <malloc.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "common/data/prep.h"
+#include "common/limits.h"
+#include "common/status.h"
+#include "worker/model/job_model.h"
 
 namespace augur::oracle {
 
@@ -24,6 +29,7 @@ JobHost::~JobHost() {
   {
     absl::MutexLock l(&mu_);
     stop_ = true;
+    stopping_ = true;
     if (running_ && running_->runner) running_->runner->Cancel("oracle shutting down");
   }
   loop_.join();
@@ -62,6 +68,7 @@ absl::StatusOr<std::string> JobHost::Submit(job::JobSpec spec) {
 // Starts queued jobs one at a time and records how each one ends.
 void JobHost::Loop() {
   while (true) {
+    RemoveGarbage();
     Entry* next = nullptr;
     {
       absl::MutexLock l(&mu_);
@@ -87,13 +94,17 @@ void JobHost::Loop() {
     {
       absl::MutexLock l(&mu_);
       // Cancelled while it was starting: it never runs (the runner, if any, is dropped below).
-      if (next->finished) continue;
+      if (next->finished) {
+        Release(*next);
+        continue;
+      }
       if (!runner.ok()) {
         next->finished = true;
         next->final_status.state = JobState::kFailed;
         next->final_status.reason = std::string(runner.status().message());
         Event(*next, "FAILED: " + next->final_status.reason);
         spdlog::warn("{} failed to start: {}", next->id, runner.status().ToString());
+        Release(*next);
         continue;
       }
       next->runner = std::move(*runner);
@@ -115,8 +126,12 @@ void JobHost::Loop() {
       Event(*next, std::string(JobStateName(next->final_status.state)) +
                        (next->final_status.reason.empty() ? "" : ": " + next->final_status.reason));
       running_ = nullptr;
+      if (next->finished) Release(*next);
       if (stop_) return;
     }
+    shared.reset();  // the last reference, unless an RPC still holds one
+    RemoveGarbage();
+    malloc_trim(0);  // give the job's freed memory back to the system
   }
 }
 
@@ -134,7 +149,7 @@ absl::StatusOr<JobStatus> JobHost::Status(const std::string& id) const {
     for (auto& j : jobs_)
       if (j->id == id) e = j.get();
   }
-  if (!e) return absl::NotFoundError(id.empty() ? "no job was submitted" : "no job " + id);
+  if (!e) return absl::NotFoundError(id.empty() ? "no job was submitted" : "no job " + Echo(id));
   if (e->runner && !e->finished) return e->runner->Status();
   return e->final_status;
 }
@@ -159,6 +174,8 @@ absl::Status JobHost::Cancel(const std::string& id, const std::string& reason) {
     if (j->runner) {
       j->runner->Cancel(reason);
     } else {
+      // Queued, or converting its data: Loop sees `finished` and never starts it.
+      j->cancel = true;
       j->finished = true;
       j->final_status.state = JobState::kCancelled;
       j->final_status.reason = reason;
@@ -166,7 +183,7 @@ absl::Status JobHost::Cancel(const std::string& id, const std::string& reason) {
     }
     return absl::OkStatus();
   }
-  return absl::NotFoundError("no job " + id);
+  return absl::NotFoundError("no job " + Echo(id));
 }
 
 std::vector<std::string> JobHost::Events(const std::string& id) const {
@@ -191,9 +208,17 @@ bool JobHost::WaitIdle(absl::Duration timeout) const {
 // data.max_rows when set.
 absl::Status JobHost::PrepareData(Entry& e) {
   namespace fs = std::filesystem;
-  std::string train_dir;
   for (std::string* path : {&e.spec.data.train, &e.spec.data.eval}) {
-    if (path->empty() || fs::is_directory(*path)) continue;
+    if (path->empty()) continue;
+    const char* key = path == &e.spec.data.train ? "data.train" : "data.eval";
+    std::error_code ec;
+    fs::file_status st = fs::status(*path, ec);  // follows links
+    if (fs::is_directory(st)) continue;
+    // A FIFO, a device or a socket can block or never end: only regular files are converted.
+    if (!fs::is_regular_file(st))
+      return absl::InvalidArgumentError(std::string(key) + ": " + *path +
+                                        (ec ? " cannot be read: " + ec.message()
+                                            : " is neither a dataset directory nor a regular file"));
     data::PrepOptions p;
     p.inputs = {*path};
     p.out_dir = work_dir_ + "/" + e.id + (path == &e.spec.data.train ? "-train" : "-eval");
@@ -203,9 +228,13 @@ absl::Status JobHost::PrepareData(Entry& e) {
     }
     if (p.inputs[0].ends_with(".csv")) p.format = data::InputFormat::kCsv;
     p.on_bad_line = data::BadLinePolicy::kSkip;
+    p.cancelled = [&e, this] { return e.cancel.load() || stopping_.load(); };
     fs::create_directories(work_dir_);
-    std::error_code ec;
     fs::remove_all(p.out_dir, ec);
+    {
+      absl::MutexLock l(&mu_);
+      e.work_dirs.push_back(p.out_dir);
+    }
     auto r = data::PrepareDataset(p);
     if (!r.ok()) return absl::Status(r.status().code(), "converting " + *path + ": " + std::string(r.status().message()));
     {
@@ -218,15 +247,59 @@ absl::Status JobHost::PrepareData(Entry& e) {
   return absl::OkStatus();
 }
 
+void JobHost::Release(Entry& e) {
+  e.runner.reset();
+  if (!e.work_dirs.empty()) Event(e, "its converted data is removed");
+  for (auto& dir : e.work_dirs) garbage_.push_back(std::move(dir));
+  e.work_dirs.clear();
+  const std::string prefix = e.id + "/";
+  for (auto it = board_.lower_bound(prefix); it != board_.end() && it->first.starts_with(prefix);)
+    it = board_.erase(it);
+}
+
+void JobHost::RemoveGarbage() {
+  std::vector<std::string> dirs;
+  {
+    absl::MutexLock l(&mu_);
+    dirs.swap(garbage_);
+  }
+  for (const auto& dir : dirs) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    if (ec) spdlog::warn("cannot remove {}: {}", dir, ec.message());
+  }
+}
+
+const JobHost::Entry* JobHost::BoardOwner(const std::string& key) const {
+  auto slash = key.find('/');
+  if (slash == std::string::npos) return nullptr;
+  std::string_view id(key.data(), slash);
+  for (auto& j : jobs_)
+    if (j->id == id) return j.get();
+  return nullptr;
+}
+
 absl::Status JobHost::PutModel(const std::string& id, std::vector<float> dense) {
   absl::MutexLock l(&mu_);
   for (auto& j : jobs_)
     if (j->id == id) {
+      if (j.get() != running_ || j->finished || !j->runner ||
+          IsFinal(j->runner->Status().state))
+        return absl::FailedPreconditionError(id + " is not running: models are uploaded by its "
+                                              "workers before it ends");
+      auto want = worker::DenseWeightCountOf(j->spec);
+      if (!want.ok()) return want.status();
+      if (static_cast<int64_t>(dense.size()) != *want)
+        return absl::InvalidArgumentError("dense: " + std::to_string(dense.size()) +
+                                          " weights, the job's model has " +
+                                          std::to_string(*want));
+      for (float v : dense)
+        if (!std::isfinite(v)) return absl::InvalidArgumentError("dense: a weight is not finite");
       j->dense = std::move(dense);
       Event(*j, "model uploaded (" + std::to_string(j->dense.size()) + " dense weights)");
       return absl::OkStatus();
     }
-  return absl::NotFoundError("no job " + id);
+  return absl::NotFoundError("no job " + Echo(id));
 }
 
 absl::StatusOr<std::pair<job::JobSpec, std::vector<float>>> JobHost::GetModel(const std::string& id) const {
@@ -236,20 +309,44 @@ absl::StatusOr<std::pair<job::JobSpec, std::vector<float>>> JobHost::GetModel(co
       if (j->dense.empty()) return absl::FailedPreconditionError(id + " has no trained model (yet)");
       return std::make_pair(j->spec, j->dense);
     }
-  return absl::NotFoundError("no job " + id);
+  return absl::NotFoundError("no job " + Echo(id));
 }
 
-void JobHost::StoreSet(const std::string& key, const std::string& value) {
+absl::Status JobHost::StoreSet(const std::string& key, const std::string& value) {
+  if (key.empty()) return absl::InvalidArgumentError("key: empty");
+  AUGUR_RETURN_IF_ERROR(CheckLength("key", key, kMaxNameBytes));
+  AUGUR_RETURN_IF_ERROR(CheckLength("value", value, kMaxBoardValueBytes));
   absl::MutexLock l(&mu_);
+  if (const Entry* owner = BoardOwner(key); owner && owner->finished)
+    return absl::FailedPreconditionError(owner->id + " has ended");
+  if (!board_.count(key) && board_.size() >= kMaxBoardKeys)
+    return absl::ResourceExhaustedError("the board holds " + std::to_string(board_.size()) +
+                                        " keys, the limit");
   board_[key] = value;
+  return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> JobHost::StoreGet(const std::string& key, absl::Duration timeout) const {
+absl::StatusOr<std::string> JobHost::StoreGet(const std::string& key, absl::Duration timeout,
+                                              const std::function<bool()>& caller_gone) const {
+  if (key.empty()) return absl::InvalidArgumentError("key: empty");
+  AUGUR_RETURN_IF_ERROR(CheckLength("key", key, kMaxNameBytes));
+  const absl::Time deadline = absl::Now() + timeout;
   absl::MutexLock l(&mu_);
-  auto has = [this, &key]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return board_.count(key) > 0; };
-  if (!mu_.AwaitWithTimeout(absl::Condition(&has), timeout))
-    return absl::DeadlineExceededError("rendezvous key " + key + " did not appear");
-  return board_.at(key);
+  auto has = [this, &key]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (stop_ || board_.count(key)) return true;
+    const Entry* owner = BoardOwner(key);
+    return owner != nullptr && owner->finished;
+  };
+  // Short slices, so a caller that gave up (or a host that stops) frees this thread at once.
+  while (!mu_.AwaitWithDeadline(absl::Condition(&has),
+                                std::min(deadline, absl::Now() + absl::Milliseconds(100)))) {
+    if (caller_gone && caller_gone()) return absl::CancelledError("the caller stopped waiting");
+    if (absl::Now() >= deadline)
+      return absl::DeadlineExceededError("rendezvous key " + Echo(key) + " did not appear");
+  }
+  if (auto it = board_.find(key); it != board_.end()) return it->second;
+  if (stop_) return absl::CancelledError("the oracle is shutting down");
+  return absl::AbortedError(BoardOwner(key)->id + " has ended");
 }
 
 }  // namespace augur::oracle

@@ -5,6 +5,8 @@
 // Thread-safety: every public method may be called from any thread.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -32,7 +34,8 @@ class JobHost {
   // Status of `id`, or of the running / most recent job when id is empty. NOT_FOUND if none.
   absl::StatusOr<JobStatus> Status(const std::string& id) const;
   std::vector<JobStatus> List() const;
-  // Cancels a queued or running job. NOT_FOUND for an unknown id.
+  // Cancels a queued or running job, and stops its data conversion if it is being prepared.
+  // NOT_FOUND for an unknown id.
   absl::Status Cancel(const std::string& id, const std::string& reason);
   // Recent events of a job (state changes, errors), oldest first.
   std::vector<std::string> Events(const std::string& id) const;
@@ -40,27 +43,44 @@ class JobHost {
   bool WaitIdle(absl::Duration timeout) const;
 
   // The trained dense weights of a job (uploaded by its worker 0) and the spec it ran with.
-  // NOT_FOUND for an unknown job; FAILED_PRECONDITION when no model was uploaded yet.
+  // NOT_FOUND for an unknown job; FAILED_PRECONDITION when no model was uploaded yet (Get) or
+  // the job is not running (Put: models arrive before the job ends, never after);
+  // INVALID_ARGUMENT when the size is not the job's model's or a weight is not finite.
   absl::Status PutModel(const std::string& id, std::vector<float> dense);
   absl::StatusOr<std::pair<job::JobSpec, std::vector<float>>> GetModel(const std::string& id) const;
 
-  // Rendezvous board: Set publishes, Get waits up to `timeout` (DEADLINE_EXCEEDED).
-  void StoreSet(const std::string& key, const std::string& value);
-  absl::StatusOr<std::string> StoreGet(const std::string& key, absl::Duration timeout) const;
+  // Rendezvous board. Keys "<job id>/..." belong to that job: they are erased when it ends, and
+  // a Get waiting on one returns ABORTED then. Set: INVALID_ARGUMENT for an empty or oversized
+  // key or value (common/limits.h), RESOURCE_EXHAUSTED past kMaxBoardKeys, FAILED_PRECONDITION
+  // for a key of an ended job. Get waits up to `timeout` (DEADLINE_EXCEEDED), and returns
+  // CANCELLED as soon as `caller_gone` says the caller stopped waiting or the host stops.
+  absl::Status StoreSet(const std::string& key, const std::string& value);
+  absl::StatusOr<std::string> StoreGet(const std::string& key, absl::Duration timeout,
+                                       const std::function<bool()>& caller_gone = nullptr) const;
 
  private:
+  // What the host keeps of a job. A job that ended keeps its spec, final status, events and
+  // model (export reads them); its runner (dataset, planner, plans) and converted data go.
   struct Entry {
     std::string id;
     job::JobSpec spec;
     std::shared_ptr<JobRunner> runner;
     JobStatus final_status;  // for jobs that never started or whose runner was released
     bool finished = false;
+    std::atomic<bool> cancel{false};  // stops PrepareData
+    std::vector<std::string> work_dirs;  // converted datasets, removed when the job ends
     std::vector<std::string> events;
     std::vector<float> dense;  // uploaded model
   };
   // Converts a raw Criteo TSV named by data.train / data.eval into a dataset directory.
   absl::Status PrepareData(Entry& e);
   void Loop();
+  // Frees what a job that ended no longer needs: its runner, converted data and board keys.
+  void Release(Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes the converted data of ended jobs (outside mu_: it is disk work).
+  void RemoveGarbage() ABSL_LOCKS_EXCLUDED(mu_);
+  // The job a board key belongs to ("<id>/..."), or nullptr.
+  const Entry* BoardOwner(const std::string& key) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Event(Entry& e, const std::string& what) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static JobStatus Queued(const Entry& e);
 
@@ -73,7 +93,9 @@ class JobHost {
   Entry* running_ ABSL_GUARDED_BY(mu_) = nullptr;
   int next_id_ ABSL_GUARDED_BY(mu_) = 1;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::atomic<bool> stopping_{false};  // stop_ for code that runs without mu_ (conversion)
   std::map<std::string, std::string> board_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> garbage_ ABSL_GUARDED_BY(mu_);  // dirs for RemoveGarbage
   std::thread loop_;
 };
 

@@ -10,7 +10,9 @@
 #include "absl/synchronization/mutex.h"
 #include "common/data/dataset.h"
 #include "common/data/dedup.h"
+#include "common/limits.h"
 #include "common/metrics.h"
+#include "common/status.h"
 #include "oracle_cacher/planner.h"
 
 namespace augur::oracle {
@@ -73,7 +75,7 @@ class JobRunner::Impl {
   absl::StatusOr<Registration> Register(int requested);
   absl::StatusOr<std::vector<planner::WorkerIterationPlan>> Plans(int w, int64_t from,
                                                                   absl::Duration wait, bool* end);
-  std::string Report(const WorkerReport& r);
+  absl::StatusOr<std::string> Report(const WorkerReport& r);
   void Fail(JobState state, const std::string& reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A running job ends CANCELLED only once every worker flushed its cache and reported done, so
   // the next job never starts on shards that are still receiving write-backs.
@@ -89,6 +91,14 @@ class JobRunner::Impl {
   }
   JobStatus Status() const;
   JobState WaitFinal(absl::Duration timeout) const;
+  void StreamLost(int w) {
+    absl::MutexLock l(&mu_);
+    if (w < 0 || w >= W_ || IsFinal(state_) || cancel_requested_ || workers_[w].done) return;
+    if (!workers_[w].registered) return;
+    Fail(JobState::kFailed, "worker " + std::to_string(w) + " went away at iteration " +
+                                std::to_string(workers_[w].completed) +
+                                " (its plan stream broke)");
+  }
   void CheckHealth() {
     absl::MutexLock l(&mu_);
     CheckTimeouts();
@@ -108,6 +118,7 @@ class JobRunner::Impl {
     return m;
   }
   void CheckTimeouts() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CheckReport(const WorkerReport& r) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UpdateGauges() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   struct WorkerInfo {
@@ -256,15 +267,18 @@ absl::StatusOr<std::vector<planner::WorkerIterationPlan>> JobRunner::Impl::Plans
   absl::MutexLock l(&mu_);
   if (w < 0 || w >= W_ || !workers_[w].registered)
     return absl::FailedPreconditionError("worker " + std::to_string(w) + " is not registered");
+  // Past the last plan the stream stays open until the worker reports done: while it is open
+  // the worker is alive, and when it breaks early the worker is gone (StreamLost).
   auto available = [this, w, from]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return IsFinal(state_) || stopping_ || from >= iterations_ ||
-           (planned_ > from && from < workers_[w].completed + spec_.cache.plans_in_flight);
+    return IsFinal(state_) || stopping_ || (from >= iterations_ && workers_[w].done) ||
+           (from < iterations_ && planned_ > from &&
+            from < workers_[w].completed + spec_.cache.plans_in_flight);
   };
   mu_.AwaitWithTimeout(absl::Condition(&available), wait);
   if (state_ == JobState::kCancelled) return absl::CancelledError(reason_);
   if (IsFinal(state_) && state_ != JobState::kSucceeded) return absl::AbortedError(reason_);
   if (from >= iterations_) {
-    *end = true;
+    *end = workers_[w].done || IsFinal(state_) || stopping_;
     return std::vector<planner::WorkerIterationPlan>{};
   }
   if (from < plans_base_) return absl::OutOfRangeError("plan " + std::to_string(from) + " was already dropped");
@@ -275,13 +289,65 @@ absl::StatusOr<std::vector<planner::WorkerIterationPlan>> JobRunner::Impl::Plans
   return out;
 }
 
-std::string JobRunner::Impl::Report(const WorkerReport& r) {
+// A report is believed only as far as it is checked: it must come from a registered worker,
+// carry no negative or non-finite counter, never move `completed` backwards or past the job's
+// end, and say `done` only at the last iteration (or once the job is being cancelled). A rejected
+// report changes nothing. A non-finite loss is believed: the job diverged and fails.
+absl::Status JobRunner::Impl::CheckReport(const WorkerReport& r) const {
+  if (r.worker < 0 || r.worker >= W_)
+    return absl::InvalidArgumentError("worker_index " + std::to_string(r.worker) +
+                                      " is outside 0.." + std::to_string(W_ - 1));
+  const WorkerInfo& w = workers_[r.worker];
+  if (!w.registered)
+    return absl::FailedPreconditionError("worker " + std::to_string(r.worker) +
+                                         " is not registered");
+  AUGUR_RETURN_IF_ERROR(CheckLength("error", r.error, kMaxReasonBytes));
+  if (!r.error.empty()) return absl::OkStatus();  // a failure report carries no progress
+  for (auto [name, v] : {std::pair{"samples", r.samples}, {"cache_hits", r.cache_hits},
+                         {"cache_misses", r.cache_misses}, {"rows_fetched", r.rows_fetched},
+                         {"bytes_fetched", r.bytes_fetched}, {"eval_samples", r.eval_samples}})
+    if (v < 0) return absl::InvalidArgumentError(std::string(name) + " must be >= 0");
+  for (auto [name, v] : {std::pair{"stall_seconds", r.stall_seconds}, {"busy_seconds", r.busy_seconds}})
+    if (!(v >= 0) || !std::isfinite(v))
+      return absl::InvalidArgumentError(std::string(name) + " must be finite and >= 0");
+  if (r.completed < w.completed || r.completed > iterations_)
+    return absl::InvalidArgumentError("completed " + std::to_string(r.completed) +
+                                      " is outside " + std::to_string(w.completed) + ".." +
+                                      std::to_string(iterations_) + " (it only grows)");
+  // Every trained sample of a new iteration is reported once.
+  const int64_t most = (r.completed - w.completed) * spec_.training.batch_size;
+  if (r.samples > most)
+    return absl::InvalidArgumentError("samples " + std::to_string(r.samples) + " exceed the " +
+                                      std::to_string(most) + " of the iterations it completes");
+  if (r.done && r.completed != iterations_ && !cancel_requested_ && !IsFinal(state_))
+    return absl::InvalidArgumentError("done at " + std::to_string(r.completed) + " of " +
+                                      std::to_string(iterations_) + " iterations");
+  if (r.eval_auc) {
+    bool ok = *r.eval_auc >= 0 && *r.eval_auc <= 1 && r.eval_logloss &&
+              std::isfinite(*r.eval_logloss) && *r.eval_logloss >= 0 && r.eval_iteration >= 0 &&
+              r.eval_iteration <= iterations_;
+    if (!ok)
+      return absl::InvalidArgumentError(
+          "eval: auc must be in [0, 1], logloss finite and >= 0, eval_iteration in 0..iterations");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> JobRunner::Impl::Report(const WorkerReport& r) {
   absl::MutexLock l(&mu_);
-  if (r.worker < 0 || r.worker >= W_) return "unknown worker";
+  AUGUR_RETURN_IF_ERROR(CheckReport(r));
   WorkerInfo& w = workers_[r.worker];
   w.last_report = absl::Now();
-  w.completed = std::max(w.completed, r.completed);
-  w.loss_sum += r.loss_sum;
+  if (!r.error.empty()) {
+    Fail(JobState::kFailed, "worker " + std::to_string(r.worker) + ": " + r.error);
+    return reason_;
+  }
+  if (!std::isfinite(r.loss_sum))
+    Fail(JobState::kFailed, "worker " + std::to_string(r.worker) +
+                                ": the training loss is not finite (diverged) by iteration " +
+                                std::to_string(r.completed));
+  w.completed = r.completed;
+  if (std::isfinite(r.loss_sum)) w.loss_sum += r.loss_sum;
   w.samples += r.samples;
   w.hits += r.cache_hits;
   w.misses += r.cache_misses;
@@ -289,14 +355,14 @@ std::string JobRunner::Impl::Report(const WorkerReport& r) {
   w.busy += r.busy_seconds;
   w.rows_fetched += r.rows_fetched;
   w.bytes_fetched += r.bytes_fetched;
-  if (r.samples > 0) last_loss_ = r.loss_sum / static_cast<double>(r.samples);
+  if (r.samples > 0 && std::isfinite(r.loss_sum))
+    last_loss_ = r.loss_sum / static_cast<double>(r.samples);
   if (r.eval_auc) {
     eval_auc_ = r.eval_auc;
     eval_logloss_ = r.eval_logloss;
     spdlog::info("job {}: eval at iteration {}: auc {:.4f} logloss {:.4f} over {} samples", id_,
                  r.eval_iteration, *r.eval_auc, r.eval_logloss.value_or(0), r.eval_samples);
   }
-  if (!r.error.empty()) Fail(JobState::kFailed, "worker " + std::to_string(r.worker) + ": " + r.error);
   w.done = w.done || r.done;
   // Plans every worker has finished are dropped.
   int64_t keep = MinCompleted();
@@ -320,11 +386,14 @@ std::string JobRunner::Impl::Report(const WorkerReport& r) {
   return state_ == JobState::kCancelled || state_ == JobState::kFailed ? reason_ : "";
 }
 
+// Silence is watched from registration on: a worker that registers and vanishes before its
+// peers arrive fails the job too, instead of leaving it PENDING for good.
 void JobRunner::Impl::CheckTimeouts() {
-  if (state_ != JobState::kRunning) return;
+  if (IsFinal(state_)) return;
   absl::Time now = absl::Now();
   for (int i = 0; i < W_; ++i)
-    if (!workers_[i].done && now - workers_[i].last_report > opt_.worker_timeout)
+    if (workers_[i].registered && !workers_[i].done &&
+        now - workers_[i].last_report > opt_.worker_timeout)
       Fail(JobState::kFailed, "worker " + std::to_string(i) + " stopped reporting for " +
                                   absl::FormatDuration(now - workers_[i].last_report));
 }
@@ -410,9 +479,12 @@ absl::StatusOr<std::vector<planner::WorkerIterationPlan>> JobRunner::Plans(int w
                                                                            bool* end) {
   return impl_->Plans(worker, from, wait, end);
 }
-std::string JobRunner::Report(const WorkerReport& report) { return impl_->Report(report); }
+absl::StatusOr<std::string> JobRunner::Report(const WorkerReport& report) {
+  return impl_->Report(report);
+}
 void JobRunner::Cancel(const std::string& reason) { impl_->Cancel(reason); }
 void JobRunner::CheckHealth() { impl_->CheckHealth(); }
+void JobRunner::StreamLost(int worker) { impl_->StreamLost(worker); }
 JobStatus JobRunner::Status() const { return impl_->Status(); }
 JobState JobRunner::WaitFinal(absl::Duration timeout) const { return impl_->WaitFinal(timeout); }
 

@@ -107,17 +107,27 @@ class JobRunner {
   absl::StatusOr<Registration> Register(int requested);
 
   // Plans [from, ...) for worker w that are planned and within its credit, waiting up to `wait`
-  // for at least one. An empty result with *end = true: every plan was handed out, or the job
-  // is over (then the status says why: CANCELLED / ABORTED).
+  // for at least one. An empty result with *end = true: every plan was handed out and the
+  // worker reported done, or the job is over (then the status says why: CANCELLED / ABORTED).
+  // Until then a stream past the last plan stays open, as the worker's sign of life.
   absl::StatusOr<std::vector<planner::WorkerIterationPlan>> Plans(int worker, int64_t from,
                                                                   absl::Duration wait, bool* end);
 
   // Records progress; returns the cancel reason when the worker must stop, else "".
-  std::string Report(const WorkerReport& report);
+  // INVALID_ARGUMENT (naming the field) for a report that contradicts what the job knows: a
+  // negative or non-finite counter, `completed` going backwards or past the job's iterations,
+  // more samples than the new iterations hold, `done` before the last iteration (unless the job
+  // is being cancelled), an eval outside its range, an error over kMaxReasonBytes;
+  // FAILED_PRECONDITION from an index that is not registered. Nothing changes then. A non-finite
+  // loss fails the job (it diverged).
+  absl::StatusOr<std::string> Report(const WorkerReport& report);
 
   void Cancel(const std::string& reason);
   // Fails the job when a worker stopped reporting (called periodically by the host).
   void CheckHealth();
+  // Worker `worker`'s plan stream broke before it reported done: it is gone, and the job fails
+  // naming it (unless it already ended or is being cancelled).
+  void StreamLost(int worker);
   JobStatus Status() const;
   // Waits until the job reaches a final state or `timeout` passes; returns the state then.
   JobState WaitFinal(absl::Duration timeout) const;

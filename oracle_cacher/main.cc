@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "common/limits.h"
 #include "common/data/dataset.h"
 #include "common/data/dedup.h"
 #include "common/logging.h"
@@ -155,8 +156,10 @@ int main(int argc, char** argv) {
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);  // never share a port silently
   builder.AddListeningPort(listen, *server_credentials, &port);
   builder.RegisterService(&service);
-  builder.SetMaxReceiveMessageSize(256 << 20);
-  builder.SetMaxSendMessageSize(256 << 20);
+  // Job specs, progress and one job's dense model (docs/limits.md); plans go out in batches of
+  // a few MiB.
+  builder.SetMaxReceiveMessageSize(augur::kOracleMaxMessageBytes);
+  builder.SetMaxSendMessageSize(augur::kOracleMaxMessageBytes);
   auto server = builder.BuildAndStart();
   if (!server || port == 0) {
     std::cerr << "augur-oracle: cannot listen on " << listen << " (address in use?)\n";
@@ -183,6 +186,7 @@ int main(int argc, char** argv) {
   for (auto& s : host.List())
     if (s.state == augur::oracle::JobState::kFailed) rc = 3;
   // Give workers a moment to read their final acks before the server goes away.
+  service.BeginShutdown();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   return rc;
 }

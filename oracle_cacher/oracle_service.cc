@@ -1,6 +1,8 @@
 #include "oracle_cacher/oracle_service.h"
 
 #include "common/grpc_status.h"
+#include "common/limits.h"
+#include "common/status.h"
 #include "common/packed.h"
 #include "oracle_cacher/plan_codec.h"
 
@@ -30,15 +32,25 @@ void ToProto(const JobStatus& s, v1::JobStatusResponse* out) {
 
 absl::StatusOr<std::shared_ptr<JobRunner>> OracleServiceImpl::RunningJob(
     const std::string& job_id) const {
+  AUGUR_RETURN_IF_ERROR(CheckLength("job_id", job_id, kMaxIdBytes));
   auto r = host_->Running();
   if (!r) return absl::UnavailableError("no job is running");
   if (!job_id.empty() && r->Status().job_id != job_id)
-    return absl::NotFoundError("job " + job_id + " is not the running job");
+    return absl::NotFoundError("job " + Echo(job_id) + " is not the running job");
   return r;
 }
 
+namespace {
+// Every text field is bounded before anything looks at it, so no error quotes much of it.
+grpc::Status CheckId(const std::string& id) {
+  return ToGrpcStatus(CheckLength("job_id", id, kMaxIdBytes));
+}
+}  // namespace
+
 grpc::Status OracleServiceImpl::SubmitJob(grpc::ServerContext*, const v1::SubmitJobRequest* req,
                                           v1::SubmitJobResponse* resp) {
+  if (auto st = CheckLength("job_yaml", req->job_yaml(), kMaxJobYamlBytes); !st.ok())
+    return ToGrpcStatus(st);
   auto spec = job::ParseJobSpec(req->job_yaml());
   if (!spec.ok()) return ToGrpcStatus(spec.status());
   auto id = host_->Submit(*spec);
@@ -49,6 +61,9 @@ grpc::Status OracleServiceImpl::SubmitJob(grpc::ServerContext*, const v1::Submit
 
 grpc::Status OracleServiceImpl::CancelJob(grpc::ServerContext*, const v1::CancelJobRequest* req,
                                           v1::CancelJobResponse*) {
+  if (auto st = CheckId(req->job_id()); !st.ok()) return st;
+  if (auto st = CheckLength("reason", req->reason(), kMaxReasonBytes); !st.ok())
+    return ToGrpcStatus(st);
   return ToGrpcStatus(host_->Cancel(req->job_id(), req->reason().empty() ? "cancelled by user" : req->reason()));
 }
 
@@ -60,6 +75,7 @@ grpc::Status OracleServiceImpl::ListJobs(grpc::ServerContext*, const v1::ListJob
 
 grpc::Status OracleServiceImpl::JobEvents(grpc::ServerContext*, const v1::JobEventsRequest* req,
                                           v1::JobEventsResponse* resp) {
+  if (auto st = CheckId(req->job_id()); !st.ok()) return st;
   auto s = host_->Status(req->job_id());
   if (!s.ok()) return ToGrpcStatus(s.status());
   for (auto& e : host_->Events(s->job_id)) resp->add_events(e);
@@ -68,6 +84,7 @@ grpc::Status OracleServiceImpl::JobEvents(grpc::ServerContext*, const v1::JobEve
 
 grpc::Status OracleServiceImpl::PutModel(grpc::ServerContext*, const v1::PutModelRequest* req,
                                          v1::PutModelResponse*) {
+  if (auto st = CheckId(req->job_id()); !st.ok()) return st;
   auto dense = UnpackArray<float>(req->dense(), "dense");
   if (!dense.ok()) return ToGrpcStatus(dense.status());
   return ToGrpcStatus(host_->PutModel(req->job_id(), std::move(*dense)));
@@ -75,6 +92,7 @@ grpc::Status OracleServiceImpl::PutModel(grpc::ServerContext*, const v1::PutMode
 
 grpc::Status OracleServiceImpl::GetModel(grpc::ServerContext*, const v1::GetModelRequest* req,
                                          v1::GetModelResponse* resp) {
+  if (auto st = CheckId(req->job_id()); !st.ok()) return st;
   auto s = host_->Status(req->job_id());
   if (!s.ok()) return ToGrpcStatus(s.status());
   auto m = host_->GetModel(s->job_id);
@@ -88,6 +106,12 @@ grpc::Status OracleServiceImpl::GetModel(grpc::ServerContext*, const v1::GetMode
 grpc::Status OracleServiceImpl::RegisterWorker(grpc::ServerContext*,
                                                const v1::RegisterWorkerRequest* req,
                                                v1::RegisterWorkerResponse* resp) {
+  if (req->worker_index() < -1)
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "worker_index " + std::to_string(req->worker_index()) +
+                            " is neither -1 (any) nor a worker index");
+  if (auto st = CheckLength("metrics_endpoint", req->metrics_endpoint(), kMaxNameBytes); !st.ok())
+    return ToGrpcStatus(st);
   auto job = RunningJob("");
   if (!job.ok()) return ToGrpcStatus(job.status());
   auto reg = (*job)->Register(req->worker_index());
@@ -105,6 +129,13 @@ grpc::Status OracleServiceImpl::StreamPlan(grpc::ServerContext* ctx,
                                            grpc::ServerWriter<v1::PlanBatch>* writer) {
   auto job = RunningJob(req->job_id());
   if (!job.ok()) return ToGrpcStatus(job.status());
+  if (req->from_iteration() < 0)
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "from_iteration must be >= 0");
+  // A stream that breaks while its worker still owes iterations means the worker is gone: the
+  // job learns it now, not after worker_timeout (and not from a peer's collective timeout).
+  auto lost = [&] {
+    if (!shutting_down_) (*job)->StreamLost(req->worker_index());
+  };
   int64_t next = req->from_iteration();
   while (!ctx->IsCancelled()) {
     bool end = false;
@@ -120,18 +151,23 @@ grpc::Status OracleServiceImpl::StreamPlan(grpc::ServerContext* ctx,
       planner::EncodeWorkerPlan(p, m);
       bytes += m->ByteSizeLong();
       if (bytes > (2u << 20) || &p == &plans->back()) {
-        if (!writer->Write(batch)) return grpc::Status(grpc::StatusCode::CANCELLED, "worker went away");
+        if (!writer->Write(batch)) {
+          lost();
+          return grpc::Status(grpc::StatusCode::CANCELLED, "worker went away");
+        }
         batch.Clear();
         bytes = 0;
       }
     }
     next = plans->back().iteration + 1;
   }
+  lost();
   return grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled");
 }
 
 grpc::Status OracleServiceImpl::ReportProgress(grpc::ServerContext*, const v1::ProgressReport* req,
                                                v1::ProgressAck* ack) {
+  if (auto st = CheckId(req->job_id()); !st.ok()) return st;
   auto job = RunningJob(req->job_id());
   if (!job.ok()) {
     // The job ended (e.g. cancelled and already replaced): tell the worker to stop.
@@ -158,14 +194,16 @@ grpc::Status OracleServiceImpl::ReportProgress(grpc::ServerContext*, const v1::P
     r.eval_samples = req->eval_samples();
     r.eval_iteration = req->eval_iteration();
   }
-  std::string cancel = (*job)->Report(r);
-  ack->set_cancel(!cancel.empty());
-  ack->set_reason(cancel);
+  auto cancel = (*job)->Report(r);
+  if (!cancel.ok()) return ToGrpcStatus(cancel.status());
+  ack->set_cancel(!cancel->empty());
+  ack->set_reason(*cancel);
   return grpc::Status::OK;
 }
 
 grpc::Status OracleServiceImpl::JobStatus(grpc::ServerContext*, const v1::JobStatusRequest* req,
                                           v1::JobStatusResponse* resp) {
+  if (auto st = CheckId(req->job_id()); !st.ok()) return st;
   auto s = host_->Status(req->job_id());
   if (!s.ok()) return ToGrpcStatus(s.status());
   ToProto(*s, resp);
@@ -174,15 +212,13 @@ grpc::Status OracleServiceImpl::JobStatus(grpc::ServerContext*, const v1::JobSta
 
 grpc::Status OracleServiceImpl::StoreSet(grpc::ServerContext*, const v1::StoreSetRequest* req,
                                          v1::StoreSetResponse*) {
-  if (req->key().empty()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "empty key");
-  host_->StoreSet(req->key(), req->value());
-  return grpc::Status::OK;
+  return ToGrpcStatus(host_->StoreSet(req->key(), req->value()));
 }
 
 grpc::Status OracleServiceImpl::StoreGet(grpc::ServerContext* ctx, const v1::StoreGetRequest* req,
                                          v1::StoreGetResponse* resp) {
-  int64_t ms = std::clamp<int64_t>(req->timeout_ms(), 0, 120000);
-  auto v = host_->StoreGet(req->key(), absl::Milliseconds(ms));
+  int64_t ms = std::clamp<int64_t>(req->timeout_ms(), 0, kMaxStoreWaitMs);
+  auto v = host_->StoreGet(req->key(), absl::Milliseconds(ms), [ctx] { return ctx->IsCancelled(); });
   if (!v.ok()) return ToGrpcStatus(v.status());
   resp->set_value(*v);
   return grpc::Status::OK;

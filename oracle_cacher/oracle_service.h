@@ -4,6 +4,7 @@
 // a few.
 #pragma once
 
+#include <atomic>
 #include <memory>
 
 #include "oracle_cacher/job_host.h"
@@ -14,6 +15,9 @@ namespace augur::oracle {
 class OracleServiceImpl final : public v1::OracleService::Service {
  public:
   explicit OracleServiceImpl(JobHost* host) : host_(host) {}
+
+  // Called before the server shuts down: plan streams it then cancels are not workers lost.
+  void BeginShutdown() { shutting_down_ = true; }
 
   grpc::Status SubmitJob(grpc::ServerContext*, const v1::SubmitJobRequest*,
                          v1::SubmitJobResponse*) override;
@@ -44,6 +48,7 @@ class OracleServiceImpl final : public v1::OracleService::Service {
   // The running job the request names (job_id may be empty for RegisterWorker).
   absl::StatusOr<std::shared_ptr<JobRunner>> RunningJob(const std::string& job_id) const;
   JobHost* host_;
+  std::atomic<bool> shutting_down_{false};
 };
 
 void ToProto(const JobStatus& s, v1::JobStatusResponse* out);

@@ -24,6 +24,9 @@ absl::Status PrepFile(const std::string& path, const PrepOptions& options, Datas
   }
   CriteoRow row;
   while (reader->Next(&line)) {
+    if (options.cancelled && reader->line_number() % 4096 == 0 && options.cancelled())
+      return absl::CancelledError(absl::StrCat(path, ": conversion cancelled at line ",
+                                               reader->line_number()));
     LineError e = ParseCriteoLine(line, layout, &row);
     if (!e.ok()) {
       std::string where = absl::StrCat(path, ":", reader->line_number(), ": ", e.ToString());

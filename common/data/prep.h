@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,9 @@ struct PrepOptions {
   InputFormat format = InputFormat::kTsv;
   BadLinePolicy on_bad_line = BadLinePolicy::kFail;
   DatasetWriterOptions writer;  // categorical mapping: hash (default), mod, vocab
+  // Polled every few thousand lines; when it returns true the run stops with CANCELLED and
+  // leaves no output (the oracle cancels a job's conversion with it).
+  std::function<bool()> cancelled;
 };
 
 struct PrepResult {
@@ -36,7 +40,8 @@ struct PrepResult {
 };
 
 // INVALID_ARGUMENT "file:line: reason" for a bad line under kFail or a bad CSV header; errors of
-// opening/reading an input (NOT_FOUND...) and of the writer pass through.
+// opening/reading an input (NOT_FOUND...) and of the writer pass through; CANCELLED when
+// options.cancelled said so.
 absl::StatusOr<PrepResult> PrepareDataset(const PrepOptions& options);
 
 }  // namespace augur::data

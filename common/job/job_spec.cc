@@ -3,10 +3,15 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <climits>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <sstream>
+
+#include "common/limits.h"
+#include "common/status.h"
+#include "common/table_spec.h"
 
 namespace augur::job {
 namespace {
@@ -16,7 +21,7 @@ absl::Status Bad(const std::string& path, const std::string& what) {
 }
 
 std::string Show(const YAML::Node& n) {
-  if (n.IsScalar()) return "'" + n.Scalar() + "'";
+  if (n.IsScalar()) return Echo(n.Scalar());
   if (n.IsSequence()) return "a list";
   if (n.IsMap()) return "a mapping";
   return "nothing";
@@ -36,7 +41,9 @@ class MapReader {
     if (!node_.IsMap()) return Bad(path_.empty() ? "job" : path_, "expected a mapping, got " + Show(node_));
     for (auto it = node_.begin(); it != node_.end(); ++it) {
       std::string key = it->first.as<std::string>();
-      std::string path = path_.empty() ? key : path_ + "." + key;
+      // A long key is quoted short: errors travel in gRPC metadata, which is small.
+      std::string shown = key.size() > kMaxEchoBytes ? Echo(key) : key;
+      std::string path = path_.empty() ? shown : path_ + "." + shown;
       auto h = handlers_.find(key);
       if (h == handlers_.end()) {
         std::string best;
@@ -118,6 +125,40 @@ MapReader::Handler Optimizer(OptimizerConfig* o) {
   };
 }
 
+// Bounds on everything that sizes an allocation or travels in a message (common/limits.h).
+absl::Status ValidateSizes(const JobSpec& s) {
+  auto text = [](const char* path, const std::string& v, size_t max) -> absl::Status {
+    if (v.size() <= max) return absl::OkStatus();
+    return Bad(path, std::to_string(v.size()) + " bytes, the limit is " + std::to_string(max));
+  };
+  AUGUR_RETURN_IF_ERROR(text("name", s.name, kMaxNameBytes));
+  AUGUR_RETURN_IF_ERROR(text("data.train", s.data.train, kMaxPathBytes));
+  AUGUR_RETURN_IF_ERROR(text("data.eval", s.data.eval, kMaxPathBytes));
+  AUGUR_RETURN_IF_ERROR(text("checkpoint.dir", s.checkpoint.dir, kMaxPathBytes));
+  if (s.cluster.shards.size() > kMaxShards)
+    return Bad("cluster.shards", "more than " + std::to_string(kMaxShards) + " shards");
+  for (const auto& e : s.cluster.shards)
+    AUGUR_RETURN_IF_ERROR(text("cluster.shards", e, kMaxNameBytes));
+  if (s.model.dim > static_cast<int>(kMaxTableDim))
+    return Bad("model.dim", "must be <= " + std::to_string(kMaxTableDim));
+  for (const auto* layers : {&s.model.bottom, &s.model.top}) {
+    const char* path = layers == &s.model.bottom ? "model.bottom" : "model.top";
+    if (layers->size() > 64) return Bad(path, "more than 64 layers");
+    for (int w : *layers)
+      if (w < 1 || w > 65536) return Bad(path, "layer widths must be in 1..65536");
+  }
+  if (s.training.batch_size > (int64_t{1} << 24))
+    return Bad("training.batch_size", "must be <= 2^24");
+  if (s.training.iterations > kMaxIteration)
+    return Bad("training.iterations", "must be <= 2^48");
+  if (!(s.training.epochs <= 1e6)) return Bad("training.epochs", "must be <= 1e6");
+  if (s.training.threads > 1024) return Bad("training.threads", "must be <= 1024");
+  if (s.cache.capacity > INT32_MAX) return Bad("cache.capacity", "must be < 2^31 rows");
+  if (s.cache.lookahead > 100000) return Bad("cache.lookahead", "must be <= 100000");
+  if (s.cache.plans_in_flight > 100000) return Bad("cache.plans_in_flight", "must be <= 100000");
+  return absl::OkStatus();
+}
+
 absl::Status Validate(const JobSpec& s) {
   auto oneof = [](const std::string& v, std::initializer_list<const char*> allowed) {
     for (auto a : allowed)
@@ -125,7 +166,7 @@ absl::Status Validate(const JobSpec& s) {
     return false;
   };
   if (!oneof(s.model.preset, {"kaggle", "mlperf", "custom"}))
-    return Bad("model.preset", "expected kaggle, mlperf or custom, got '" + s.model.preset + "'");
+    return Bad("model.preset", "expected kaggle, mlperf or custom, got " + Echo(s.model.preset));
   if (s.model.preset == "custom" && (s.model.dim <= 0 || s.model.bottom.empty() || s.model.top.empty()))
     return Bad("model", "a custom model needs dim, bottom and top");
   if (s.data.train.empty()) return Bad("data.train", "required (a dataset directory)");
@@ -134,16 +175,18 @@ absl::Status Validate(const JobSpec& s) {
   if (s.training.epochs < 0) return Bad("training.epochs", "must be >= 0");
   if (s.training.eval_every < 0) return Bad("training.eval_every", "must be >= 0");
   if (!oneof(s.training.backend, {"cpu", "cuda"}))
-    return Bad("training.backend", "expected cpu or cuda, got '" + s.training.backend + "'");
+    return Bad("training.backend", "expected cpu or cuda, got " + Echo(s.training.backend));
   if (s.training.threads < 1) return Bad("training.threads", "must be >= 1");
   if (!oneof(s.cache.policy, {"oracle", "prefetch1", "none"}))
-    return Bad("cache.policy", "expected oracle, prefetch1 or none, got '" + s.cache.policy + "'");
+    return Bad("cache.policy", "expected oracle, prefetch1 or none, got " + Echo(s.cache.policy));
   if (s.cache.capacity < 1) return Bad("cache.capacity", "must be >= 1 row");
   if (s.cache.lookahead < 1) return Bad("cache.lookahead", "must be >= 1");
   if (s.cache.prefetch_distance < 0 || s.cache.prefetch_distance > s.cache.lookahead)
     return Bad("cache.prefetch_distance", "must be in 0..lookahead");
   if (s.cache.plans_in_flight < 1) return Bad("cache.plans_in_flight", "must be >= 1");
-  if (s.cluster.workers < 1 || s.cluster.workers > 64) return Bad("cluster.workers", "must be in 1..64");
+  if (s.cluster.workers < 1 || s.cluster.workers > static_cast<int>(kMaxWorkers))
+    return Bad("cluster.workers", "must be in 1.." + std::to_string(kMaxWorkers));
+  return ValidateSizes(s);
   if (s.checkpoint.every < 0) return Bad("checkpoint.every", "must be >= 0");
   if (s.checkpoint.every > 0 && s.checkpoint.dir.empty()) return Bad("checkpoint.dir", "required when checkpoint.every > 0");
   return absl::OkStatus();

@@ -221,3 +221,18 @@ TEST_CASE("prep refuses to overwrite an existing dataset") {
   auto r = Prep({Kaggle(shared, "paddlerec_part-0.tsv")}, tmp.path() + "/d");
   CHECK(r.status().code() == absl::StatusCode::kAlreadyExists);
 }
+
+TEST_CASE("a cancelled prep stops within a few thousand lines and leaves no output") {
+  AUGUR_SHARED_DATA_OR_SKIP(shared);
+  ScratchDir dir("prep-cancel");
+  PrepOptions o;
+  o.inputs = {shared + "/criteo-kaggle/wideresdnn_train.tsv"};  // 7,200 lines
+  o.out_dir = dir.path() + "/out";
+  int polls = 0;
+  o.cancelled = [&polls] { return ++polls >= 1; };
+  auto r = PrepareDataset(o);
+  CHECK(r.status().code() == absl::StatusCode::kCancelled);
+  CHECK(r.status().message().find("line 4096") != std::string::npos);
+  CHECK(polls == 1);
+  CHECK_FALSE(fs::exists(o.out_dir));
+}

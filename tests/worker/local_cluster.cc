@@ -7,6 +7,7 @@
 
 #include "common/data/prep.h"
 
+#include "common/limits.h"
 #include "common/metrics.h"
 #include "oracle_cacher/job_host.h"
 #include "oracle_cacher/oracle_service.h"
@@ -53,7 +54,8 @@ LocalCluster::~LocalCluster() {
   for (auto& s : impl_->servers) s->Shutdown();
 }
 
-absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(int shards, int writeback_horizon) {
+absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(int shards, int writeback_horizon,
+                                                                   absl::Duration worker_timeout) {
   auto impl = std::make_unique<Impl>();
   for (int i = 0; i < shards; ++i) {
     shard::StoreOptions so;
@@ -85,13 +87,15 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(int shards, in
   };
   oracle::JobRunnerOptions ro;
   ro.writeback_horizon = writeback_horizon;
-  ro.worker_timeout = absl::Seconds(60);
+  ro.worker_timeout = worker_timeout;
   ro.metrics = &impl->metrics;
   impl->host = std::make_unique<oracle::JobHost>(create, ro, impl->endpoints);
   impl->service = std::make_unique<oracle::OracleServiceImpl>(impl->host.get());
   grpc::ServerBuilder b;
   b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &impl->oracle_port);
   b.RegisterService(impl->service.get());
+  b.SetMaxReceiveMessageSize(kOracleMaxMessageBytes);  // as augur-oracle sets them
+  b.SetMaxSendMessageSize(kOracleMaxMessageBytes);
   impl->oracle_server = b.BuildAndStart();
   if (!impl->oracle_server) return absl::UnavailableError("oracle did not start");
   return std::unique_ptr<LocalCluster>(new LocalCluster(std::move(impl)));

@@ -30,7 +30,9 @@ class LocalCluster {
  public:
   // `writeback_horizon` 0 makes the planner track every version, so every fill checks the
   // exact version it reads (the no-stale-read check).
-  static absl::StatusOr<std::unique_ptr<LocalCluster>> Start(int shards, int writeback_horizon = 0);
+  // `worker_timeout`: how long the oracle waits for a silent worker before failing the job.
+  static absl::StatusOr<std::unique_ptr<LocalCluster>> Start(
+      int shards, int writeback_horizon = 0, absl::Duration worker_timeout = absl::Seconds(60));
   ~LocalCluster();
 
   const std::vector<std::string>& shard_endpoints() const;

@@ -405,20 +405,6 @@ absl::Status Loop::Run() {
 
 }  // namespace
 
-absl::StatusOr<model::DlrmConfig> ModelConfigOf(const job::JobSpec& spec) {
-  model::DlrmConfig c;
-  if (spec.model.preset != "custom") {
-    AUGUR_ASSIGN_OR_RETURN(c, model::DlrmPreset(spec.model.preset));
-  }
-  if (spec.model.dim > 0) c.dim = spec.model.dim;
-  if (!spec.model.bottom.empty()) c.bottom = spec.model.bottom;
-  if (!spec.model.top.empty()) c.top = spec.model.top;
-  c.self_interaction = spec.model.self_interaction;
-  auto st = model::ValidateDlrmConfig(c);
-  if (!st.ok()) return absl::InvalidArgumentError("model: " + std::string(st.message()));
-  return c;
-}
-
 model::DenseComputeOptions ComputeOptionsOf(const job::JobSpec& spec,
                                             const model::DlrmConfig& config, int64_t capacity,
                                             int cuda_device) {

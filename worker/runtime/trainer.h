@@ -17,6 +17,7 @@
 #include "server/client/shard_client.h"
 #include "worker/model/collective.h"
 #include "worker/model/dense_compute.h"
+#include "worker/model/job_model.h"
 #include "worker/runtime/oracle_connection.h"
 
 namespace augur {
@@ -57,8 +58,6 @@ EvalResult ScorePredictions(const std::vector<float>& probs, const std::vector<f
 absl::StatusOr<EvalResult> Evaluate(const data::Dataset& eval, int64_t batch, int64_t max_samples,
                                     shard::ShardClient* shards, model::DenseCompute* compute);
 
-// Converts the job's model section to the compute library's config.
-absl::StatusOr<model::DlrmConfig> ModelConfigOf(const job::JobSpec& spec);
 // The compute options a worker of `spec` uses, with a slot array of `capacity` rows, on CUDA
 // device `cuda_device` when the job trains on CUDA.
 model::DenseComputeOptions ComputeOptionsOf(const job::JobSpec& spec,

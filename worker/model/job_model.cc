@@ -1,0 +1,26 @@
+#include "worker/model/job_model.h"
+
+#include "common/status.h"
+
+namespace augur::worker {
+
+absl::StatusOr<model::DlrmConfig> ModelConfigOf(const job::JobSpec& spec) {
+  model::DlrmConfig c;
+  if (spec.model.preset != "custom") {
+    AUGUR_ASSIGN_OR_RETURN(c, model::DlrmPreset(spec.model.preset));
+  }
+  if (spec.model.dim > 0) c.dim = spec.model.dim;
+  if (!spec.model.bottom.empty()) c.bottom = spec.model.bottom;
+  if (!spec.model.top.empty()) c.top = spec.model.top;
+  c.self_interaction = spec.model.self_interaction;
+  auto st = model::ValidateDlrmConfig(c);
+  if (!st.ok()) return absl::InvalidArgumentError("model: " + std::string(st.message()));
+  return c;
+}
+
+absl::StatusOr<int64_t> DenseWeightCountOf(const job::JobSpec& spec) {
+  AUGUR_ASSIGN_OR_RETURN(model::DlrmConfig c, ModelConfigOf(spec));
+  return model::MakeDenseLayout(c).total_floats;
+}
+
+}  // namespace augur::worker

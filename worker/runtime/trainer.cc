@@ -361,12 +361,11 @@ absl::Status Loop::CheckpointNow(int64_t completed) {
 absl::Status Loop::EvaluateNow(int64_t completed, bool flushed) {
   if (!flushed) AUGUR_RETURN_IF_ERROR(FlushToShards(completed));
   if (w_ != 0) return absl::OkStatus();
-  const int F = d_.compute->config().num_sparse;
-  const int64_t batch = std::min<int64_t>(B_, 1024);
+  const int64_t batch = EvalBatchOf(d_.spec);
   if (!eval_model_) {
     AUGUR_ASSIGN_OR_RETURN(eval_model_,
-                           model::CreateDenseCompute(ComputeOptionsOf(
-                               d_.spec, d_.compute->config(), batch * F, d_.cuda_device)));
+                           model::CreateDenseCompute(EvalComputeOptionsOf(
+                               d_.spec, d_.compute->config(), batch, d_.cuda_device)));
   }
   AUGUR_ASSIGN_OR_RETURN(auto weights, d_.compute->GetDenseWeights());
   AUGUR_RETURN_IF_ERROR(eval_model_->SetDenseWeights(weights));
@@ -433,6 +432,21 @@ model::DenseComputeOptions ComputeOptionsOf(const job::JobSpec& spec,
   co.max_batch_size = static_cast<int>(spec.training.batch_size);
   co.tf32 = spec.training.tf32;
   co.device = cuda_device;
+  return co;
+}
+
+int64_t EvalBatchOf(const job::JobSpec& spec) {
+  return std::min<int64_t>(spec.training.batch_size, kMaxEvalBatch);
+}
+
+model::DenseComputeOptions EvalComputeOptionsOf(const job::JobSpec& spec,
+                                                const model::DlrmConfig& config,
+                                                int64_t eval_batch, int cuda_device) {
+  model::DenseComputeOptions co =
+      ComputeOptionsOf(spec, config, eval_batch * config.num_sparse, cuda_device);
+  // Not the training batch: for mlperf at 65,536 that pre-sized about 4.4 GB of device
+  // buffers for evaluation batches of at most 1,024.
+  co.max_batch_size = static_cast<int>(eval_batch);
   return co;
 }
 

@@ -12,8 +12,24 @@
 // The update is applied to every row that appears in the global batch, with g the sum of all
 // workers' gradients of the mean-over-global-batch loss.
 //
-// The math is inline and free of library state so a CUDA kernel can reuse it (AUGUR_HD);
-// compile device code with --fmad=false to keep it bit-identical to the host.
+// The math is inline and free of library state so a CUDA kernel can reuse it (AUGUR_HD).
+//
+// What is bitwise across a CPU shard and a GPU worker, and why: ApplyRowUpdate (and the dense
+// DenseStepElement built on the same operations) uses only +, -, *, / and sqrtf on floats, and
+// PowSteps's multiplications on doubles. IEEE 754 makes each of those correctly rounded, on
+// x86-64 (SSE, never x87) and in CUDA device code alike, provided nothing fuses or approximates
+// them: host code is built with -ffp-contract=off, device code with --fmad=false and without
+// --use_fast_math (so division and sqrtf are the correctly rounded ones, denormals kept). Under
+// those flags the same row, state and gradient give the same bits on both sides. That is why
+// the Adam bias corrections use PowSteps rather than powf: powf is a library routine, CUDA's is
+// not correctly rounded (a few ulp), so it need not agree with glibc's.
+// What is NOT bitwise across backends: whatever calls a transcendental function or a BLAS.
+// The loss and dL/dlogit use exp / expf / log1p; CUDA's device versions are accurate to one or
+// two ulp but not correctly rounded, and neither is glibc's guaranteed to be, so the two sides
+// may differ in the last bit of a loss term or a logit gradient. GEMMs (OpenBLAS, cuBLASLt) sum
+// in library-chosen orders. Hence losses, predictions, dense and row gradients agree across
+// backends to a relative norm (about 1e-6), not bit for bit; given the same gradients, the
+// optimizer updates are bitwise.
 #pragma once
 
 #include <cmath>
@@ -51,6 +67,28 @@ AUGUR_HD inline int StateFloats(OptimizerKind kind, int dim) {
   return kind == OptimizerKind::kSgd ? 0 : kind == OptimizerKind::kAdagrad ? 1 : 2 * dim + 1;
 }
 
+// base^n for an integer step count n, identical on host and device: repeated squaring in
+// double (every multiply correctly rounded under IEEE 754), then one rounding to float. The
+// double error is at most ~2n ulp(double) relative, far below float's half ulp for any n a
+// float step counter can reach (2^24), so the result is float's nearest value but for the rare
+// double-rounding tie, and it is the same bits wherever it runs.
+AUGUR_HD inline float PowSteps(float base, uint64_t n) {
+  double result = 1.0, square = static_cast<double>(base);
+  while (n != 0) {
+    if ((n & 1u) != 0) result *= square;
+    n >>= 1;
+    if (n != 0) square *= square;
+  }
+  return static_cast<float>(result);
+}
+
+// Adam's per-row step counter is a float in the row state (the row's wire format is floats);
+// it counts exactly to 2^24, where increments stop. Converts it for PowSteps, saturating a
+// corrupt (negative, huge or NaN) counter instead of converting it out of range (undefined).
+AUGUR_HD inline uint64_t AdamStepCount(float t) {
+  return t >= 0.0f && t <= 16777216.0f ? static_cast<uint64_t>(t) : uint64_t{16777216};
+}
+
 // The state of a row that was never updated.
 AUGUR_HD inline void InitRowState(const OptimizerConfig& c, int dim, float* state) {
   int n = StateFloats(c.kind, dim);
@@ -78,8 +116,9 @@ AUGUR_HD inline void ApplyRowUpdate(const OptimizerConfig& c, int dim, float* ro
       float* v = state + dim;
       float& t = state[2 * dim];
       t += 1.0f;
-      float bc1 = 1.0f - powf(c.beta1, t);
-      float bc2 = 1.0f - powf(c.beta2, t);
+      const uint64_t steps = AdamStepCount(t);
+      float bc1 = 1.0f - PowSteps(c.beta1, steps);
+      float bc2 = 1.0f - PowSteps(c.beta2, steps);
       for (int i = 0; i < dim; ++i) {
         m[i] = c.beta1 * m[i] + (1.0f - c.beta1) * g[i];
         v[i] = c.beta2 * v[i] + (1.0f - c.beta2) * g[i] * g[i];

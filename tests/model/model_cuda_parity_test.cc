@@ -2,10 +2,15 @@
 // weights, for the GPU machine. Built when CUDA is on, NOT registered with ctest (CI has no
 // GPU). Exit code 0 = all checks passed; 77 = no CUDA device (skipped); 1 = a mismatch.
 //
-// Tolerance: |cuda - cpu| <= 1e-5 * max(|cpu|, 1e-3 * max|cpu| over the buffer). GEMMs sum in
-// a different order on the two sides, so elements that cancel to near zero are compared on the
-// buffer's scale rather than their own. Pooling, interaction and embedding-gradient sums follow
-// the CPU order, so the per-row order and slots must match exactly.
+// Tolerances. GEMMs (and the bias-gradient reduction) sum in other orders on the two sides,
+// so a buffer that a GEMM feeds -- loss, dense gradients, embedding-row gradients,
+// predictions -- is compared as a whole: ||gpu - cpu||_2 / ||cpu||_2 <= 1e-5. Element-wise
+// tolerances fail on a correct GPU: the CPU backend with its GEMM summing in other orders gave
+// single elements of row gradients 1.9e-4 to 6.5e-4 off (relative, floored at 1e-3 of the
+// buffer's largest value) while the whole-buffer relative error stayed <= 6e-7 (issue 14).
+// Where both sides do the same operations in the same order on the same inputs, the check is
+// bitwise: the order of the touched slots, and the optimizer steps, which get the CPU's
+// gradients on both sides (common/optimizer.h says why those bits agree).
 //
 // Each step checks one step's error only: both sides then apply the CPU's gradients (dense and
 // embedding), so the optimizer kernels are compared on identical inputs (Adam's first steps
@@ -16,6 +21,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -27,29 +33,54 @@ namespace {
 
 int failures = 0;
 
-void Compare(const std::string& what, const std::vector<float>& cpu, const std::vector<float>& gpu,
-             double rtol = 1e-5) {
+// For buffers fed by differently ordered sums: the relative L2 error of the whole buffer.
+// NaN or Inf anywhere fails (the comparisons below are false for NaN).
+template <typename T>
+void CompareNorm(const std::string& what, const std::vector<T>& cpu, const std::vector<T>& gpu,
+                 double rtol = 1e-5) {
   if (cpu.size() != gpu.size()) {
     printf("FAIL %s: size %zu vs %zu\n", what.c_str(), cpu.size(), gpu.size());
     ++failures;
     return;
   }
-  double scale = 0;
-  for (float x : cpu) scale = std::max(scale, std::abs(static_cast<double>(x)));
-  double worst = 0;
+  double diff2 = 0, ref2 = 0, worst = 0;
   size_t worst_i = 0;
   for (size_t i = 0; i < cpu.size(); ++i) {
-    const double ref = std::max(std::abs(static_cast<double>(cpu[i])), 1e-3 * scale);
-    const double rel = ref > 0 ? std::abs(static_cast<double>(gpu[i]) - cpu[i]) / ref : 0;
-    if (rel > worst) {
-      worst = rel;
+    const double d = static_cast<double>(gpu[i]) - static_cast<double>(cpu[i]);
+    diff2 += d * d;
+    ref2 += static_cast<double>(cpu[i]) * cpu[i];
+    if (std::isnan(d) || std::abs(d) > worst) {
+      worst = std::isnan(d) ? d : std::abs(d);
       worst_i = i;
     }
   }
-  const bool ok = worst <= rtol;
-  printf("%s %s: %zu values, worst relative error %.3g at %zu\n", ok ? "ok  " : "FAIL",
-         what.c_str(), cpu.size(), worst, worst_i);
+  // An all-zero reference (no touched rows) leaves the absolute norm to judge.
+  const double rel = ref2 > 0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2);
+  const bool ok = rel <= rtol;
+  printf("%s %s: %zu values, relative norm error %.3g (largest difference %.3g at %zu)\n",
+         ok ? "ok  " : "FAIL", what.c_str(), cpu.size(), rel, worst, worst_i);
   if (!ok) ++failures;
+}
+
+// For results of the same operations in the same order on the same inputs: every bit.
+void CompareBitwise(const std::string& what, const std::vector<float>& cpu,
+                    const std::vector<float>& gpu) {
+  if (cpu.size() != gpu.size()) {
+    printf("FAIL %s: size %zu vs %zu\n", what.c_str(), cpu.size(), gpu.size());
+    ++failures;
+    return;
+  }
+  size_t differ = 0, first = 0;
+  for (size_t i = 0; i < cpu.size(); ++i) {
+    if (std::memcmp(&cpu[i], &gpu[i], sizeof(float)) != 0 && differ++ == 0) first = i;
+  }
+  if (differ == 0) {
+    printf("ok   %s: %zu values, bitwise equal\n", what.c_str(), cpu.size());
+    return;
+  }
+  printf("FAIL %s: %zu of %zu values differ in their bits (first at %zu: cpu %.9g, cuda %.9g)\n",
+         what.c_str(), differ, cpu.size(), first, cpu[first], gpu[first]);
+  ++failures;
 }
 
 std::unique_ptr<DenseCompute> Make(DenseComputeOptions o, const std::string& backend) {
@@ -93,7 +124,7 @@ bool RunCase(const std::string& name, DenseComputeOptions o, int batch, int rows
       return false;
     }
     const std::string at = " (step " + std::to_string(step) + ")";
-    Compare("loss" + at, {static_cast<float>(*lc)}, {static_cast<float>(*lg)});
+    CompareNorm<double>("loss" + at, {*lc}, {*lg});
     auto gc = cpu->dense_gradients();
     auto gg = gpu->dense_gradients();  // device memory
     std::vector<float> dense_gpu(gg.size());
@@ -103,14 +134,15 @@ bool RunCase(const std::string& name, DenseComputeOptions o, int batch, int rows
       ++failures;
       return false;
     }
-    Compare("dense gradients" + at, std::vector<float>(gc.begin(), gc.end()), dense_gpu);
+    CompareNorm("dense gradients" + at, std::vector<float>(gc.begin(), gc.end()), dense_gpu);
     if (ec.slots != eg.slots) {
       printf("FAIL embedding slot order differs%s\n", at.c_str());
       ++failures;
     }
-    Compare("embedding row gradients" + at, ec.grads, eg.grads);
+    CompareNorm("embedding row gradients" + at, ec.grads, eg.grads);
     // The optimizers, on the CPU's gradients on both sides: the same math compiled with
-    // --fmad=false, so only a real kernel bug can make these differ.
+    // --fmad=false, so only a real kernel bug (or a powf-like library call) can make these
+    // differ by even one bit.
     if (!gpu->WriteDenseGradients(absl::MakeConstSpan(gc.data(), gc.size())).ok()) {
       printf("FAIL writing the device dense gradients\n");
       ++failures;
@@ -124,13 +156,13 @@ bool RunCase(const std::string& name, DenseComputeOptions o, int batch, int rows
     auto wc2 = cpu->GetDenseWeights();
     auto wg2 = gpu->GetDenseWeights();
     if (!wc2.ok() || !wg2.ok()) return false;
-    Compare("dense weights after the optimizer step" + at, *wc2, *wg2, 1e-6);
+    CompareBitwise("dense weights after the optimizer step" + at, *wc2, *wg2);
     std::vector<float> rc(rec.size()), rg(rec.size());
     if (!cpu->ReadSlots(slot_of_row, absl::MakeSpan(rc)).ok() ||
         !gpu->ReadSlots(slot_of_row, absl::MakeSpan(rg)).ok()) {
       return false;
     }
-    Compare("slot records after the row updates" + at, rc, rg, 1e-6);
+    CompareBitwise("slot records after the row updates" + at, rc, rg);
     // Keep both sides identical so later steps test one step's error, not drift.
     if (!gpu->SetDenseWeights(*wc2).ok() || !gpu->WriteSlots(slot_of_row, rc).ok()) return false;
   }
@@ -151,7 +183,7 @@ bool RunCase(const std::string& name, DenseComputeOptions o, int batch, int rows
       !gpu->Predict(b.view(), absl::MakeSpan(pg)).ok()) {
     return false;
   }
-  Compare("predictions", pc, pg);
+  CompareNorm("predictions", pc, pg);
   return true;
 }
 

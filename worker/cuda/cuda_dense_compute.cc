@@ -42,6 +42,9 @@ CudaDenseCompute::CudaDenseCompute(const DenseComputeOptions& o)
 }
 
 CudaDenseCompute::~CudaDenseCompute() {
+  // The members' cudaFree and the handle/stream teardown must run on our device, whichever
+  // thread destroys us; the members are destroyed after this body, with it still current.
+  (void)UseDevice();
   if (stream_ != nullptr) cudaStreamSynchronize(stream_);
   bottom_plans_.clear();
   top_plans_.clear();
@@ -49,8 +52,13 @@ CudaDenseCompute::~CudaDenseCompute() {
   if (stream_ != nullptr) cudaStreamDestroy(stream_);
 }
 
-absl::Status CudaDenseCompute::Init() {
+absl::Status CudaDenseCompute::UseDevice() const {
   AUGUR_CUDA_RETURN_IF_ERROR(cudaSetDevice(options_.device));
+  return absl::OkStatus();
+}
+
+absl::Status CudaDenseCompute::Init() {
+  AUGUR_RETURN_IF_ERROR(UseDevice());
   AUGUR_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   AUGUR_CUBLAS_RETURN_IF_ERROR(cublasLtCreate(&lt_));
   const size_t n = static_cast<size_t>(layout_.total_floats);
@@ -117,6 +125,7 @@ absl::Status CudaDenseCompute::StageSlots(absl::Span<const SlotIndex> slots) {
 
 absl::Status CudaDenseCompute::WriteSlots(absl::Span<const SlotIndex> slots,
                                           absl::Span<const float> records) {
+  AUGUR_RETURN_IF_ERROR(UseDevice());
   AUGUR_RETURN_IF_ERROR(
       CheckSize("records", records.size(), static_cast<int64_t>(slots.size()) * row_floats_));
   if (slots.empty()) return absl::OkStatus();
@@ -133,6 +142,7 @@ absl::Status CudaDenseCompute::WriteSlots(absl::Span<const SlotIndex> slots,
 
 absl::Status CudaDenseCompute::ReadSlots(absl::Span<const SlotIndex> slots,
                                          absl::Span<float> records) {
+  AUGUR_RETURN_IF_ERROR(UseDevice());
   AUGUR_RETURN_IF_ERROR(
       CheckSize("records", records.size(), static_cast<int64_t>(slots.size()) * row_floats_));
   if (slots.empty()) return absl::OkStatus();
@@ -150,6 +160,7 @@ absl::Status CudaDenseCompute::ReadSlots(absl::Span<const SlotIndex> slots,
 absl::Status CudaDenseCompute::UpdateSlots(absl::Span<const SlotIndex> slots,
                                            absl::Span<const float> grads,
                                            const OptimizerConfig& opt) {
+  AUGUR_RETURN_IF_ERROR(UseDevice());
   const int dim = options_.model.dim;
   AUGUR_RETURN_IF_ERROR(CheckOptimizerKind(opt, options_));
   AUGUR_RETURN_IF_ERROR(
@@ -168,6 +179,7 @@ absl::Status CudaDenseCompute::UpdateSlots(absl::Span<const SlotIndex> slots,
 }
 
 absl::Status CudaDenseCompute::ApplyDenseGradients() {
+  AUGUR_RETURN_IF_ERROR(UseDevice());
   const model::DenseStep s = model::MakeDenseStep(options_.dense_optimizer, ++dense_steps_);
   AUGUR_CUDA_RETURN_IF_ERROR(LaunchDenseStep(layout_.total_floats, s, weights_.get(),
                                              state1_.get(), state2_.get(), grads_.get(),
@@ -177,6 +189,7 @@ absl::Status CudaDenseCompute::ApplyDenseGradients() {
 }
 
 absl::Status CudaDenseCompute::ReadDenseGradients(absl::Span<float> out) {
+  AUGUR_RETURN_IF_ERROR(UseDevice());
   AUGUR_RETURN_IF_ERROR(CheckSize("dense gradients", out.size(), layout_.total_floats));
   AUGUR_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(out.data(), grads_.get(), sizeof(float) * out.size(),
                                              cudaMemcpyDeviceToHost, stream_));
@@ -185,6 +198,7 @@ absl::Status CudaDenseCompute::ReadDenseGradients(absl::Span<float> out) {
 }
 
 absl::Status CudaDenseCompute::WriteDenseGradients(absl::Span<const float> in) {
+  AUGUR_RETURN_IF_ERROR(UseDevice());
   AUGUR_RETURN_IF_ERROR(CheckSize("dense gradients", in.size(), layout_.total_floats));
   AUGUR_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(grads_.get(), in.data(), sizeof(float) * in.size(),
                                              cudaMemcpyHostToDevice, stream_));
@@ -193,6 +207,7 @@ absl::Status CudaDenseCompute::WriteDenseGradients(absl::Span<const float> in) {
 }
 
 absl::StatusOr<std::vector<float>> CudaDenseCompute::GetDenseWeights() {
+  AUGUR_RETURN_IF_ERROR(UseDevice());
   std::vector<float> w(layout_.total_floats);
   AUGUR_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(w.data(), weights_.get(), sizeof(float) * w.size(),
                                              cudaMemcpyDeviceToHost, stream_));
@@ -201,6 +216,7 @@ absl::StatusOr<std::vector<float>> CudaDenseCompute::GetDenseWeights() {
 }
 
 absl::Status CudaDenseCompute::SetDenseWeights(absl::Span<const float> weights) {
+  AUGUR_RETURN_IF_ERROR(UseDevice());
   AUGUR_RETURN_IF_ERROR(CheckSize("weights", weights.size(), layout_.total_floats));
   AUGUR_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(weights_.get(), weights.data(),
                                              sizeof(float) * weights.size(),

@@ -3,6 +3,10 @@
 // default, TF32 with DenseComputeOptions::tf32); gather/pool, interaction, loss, optimizer and
 // the deterministic embedding-gradient sort in custom kernels (worker/cuda/cuda_kernels.h).
 //
+// Threads: as dense_compute.h says, one thread at a time drives an instance, but it need
+// not be the thread that created it: every call (and the destructor) first makes
+// options.device the calling thread's current CUDA device, and leaves it current.
+//
 // All work runs on one stream owned by the instance. Buffers are sized for the largest batch
 // and bag count seen (options.max_batch_size pre-sizes them) and never allocated per step.
 // ForwardBackward returns after the step's results are on the host (embedding gradients) or

@@ -58,6 +58,12 @@ class CudaDenseCompute final : public model::DenseCompute {
     bool has_dx = false;
   };
 
+  // Makes options_.device current on the calling thread. The current device is per host
+  // thread and Init ran on whichever thread created the instance; the thread that drives it
+  // later (or destroys it) may be another, and would otherwise allocate, copy and launch on
+  // its own current device (device 0 unless set). Every entry point that touches CUDA calls
+  // this first; it is cheap when the device is already current.
+  absl::Status UseDevice() const;
   absl::Status Reserve(int batch, int64_t occurrences);
   absl::Status BuildPlans(int batch);
   absl::Status Upload(const Minibatch& mb, bool labels);

@@ -177,6 +177,7 @@ absl::Status CudaDenseCompute::Backward(int batch) {
 absl::StatusOr<double> CudaDenseCompute::ForwardBackward(const Minibatch& mb,
                                                          EmbeddingGradients* emb) {
   emb_pending_ = false;
+  AUGUR_RETURN_IF_ERROR(UseDevice());
   AUGUR_RETURN_IF_ERROR(model::ValidateMinibatch(options_.model, options_.capacity, mb, true));
   const int batch = mb.batch_size;
   const auto& c = options_.model;
@@ -221,6 +222,7 @@ absl::StatusOr<double> CudaDenseCompute::ForwardBackward(const Minibatch& mb,
 }
 
 absl::Status CudaDenseCompute::ApplyEmbeddingGradients(const OptimizerConfig& opt) {
+  AUGUR_RETURN_IF_ERROR(UseDevice());
   AUGUR_RETURN_IF_ERROR(model::CheckOptimizerKind(opt, options_));
   if (!emb_pending_) {
     return absl::FailedPreconditionError(
@@ -236,6 +238,7 @@ absl::Status CudaDenseCompute::ApplyEmbeddingGradients(const OptimizerConfig& op
 }
 
 absl::Status CudaDenseCompute::KeptEmbeddingSlots(std::vector<SlotIndex>* slots) {
+  AUGUR_RETURN_IF_ERROR(UseDevice());
   if (!emb_pending_) return absl::FailedPreconditionError("no embedding gradients kept");
   slots->resize(pending_rows_);
   if (pending_rows_ > 0) {
@@ -248,6 +251,7 @@ absl::Status CudaDenseCompute::KeptEmbeddingSlots(std::vector<SlotIndex>* slots)
 }
 
 absl::Status CudaDenseCompute::Predict(const Minibatch& mb, absl::Span<float> probabilities) {
+  AUGUR_RETURN_IF_ERROR(UseDevice());
   AUGUR_RETURN_IF_ERROR(model::ValidateMinibatch(options_.model, options_.capacity, mb, false));
   if (static_cast<int>(probabilities.size()) != mb.batch_size) {
     return absl::InvalidArgumentError("probabilities must hold batch_size floats");

@@ -1,6 +1,9 @@
 // The CUDA backend's custom kernels. Every reduction a thread performs follows the CPU
-// backend's order (see worker/model/cpu_dlrm.cc), so with --fmad=false the results are
-// bitwise those of the CPU code wherever the CPU does not call BLAS.
+// backend's order (see worker/model/cpu_dlrm.cc), so with --fmad=false a kernel gives the CPU
+// code's bits for the same inputs wherever it uses only + - * / and sqrt: gather, pooling,
+// interaction, embedding-gradient sums and the optimizers. Not the loss and sigmoid kernels:
+// device exp / expf / log1p are not correctly rounded and may differ from glibc's in the last
+// bit (common/optimizer.h says what is bitwise and what is not).
 #include <cub/cub.cuh>
 
 #include "worker/cuda/cuda_kernels.h"

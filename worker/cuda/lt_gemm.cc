@@ -4,6 +4,7 @@
 #include "worker/cuda/lt_gemm.h"
 
 #include <cstdint>
+#include <string>
 
 #include "worker/cuda/cuda_check.h"
 
@@ -57,7 +58,11 @@ absl::Status LtGemm::Init(cublasLtHandle_t handle, const LtGemmShape& s, const f
 
   cublasLtMatmulPreference_t pref = nullptr;
   AUGUR_CUBLAS_RETURN_IF_ERROR(cublasLtMatmulPreferenceCreate(&pref));
+  // Asks the heuristic for one algorithm with epilogue `epi`. An algorithm sets *found; "none
+  // for this configuration" (SUCCESS with no result, or NOT_SUPPORTED) leaves it false and
+  // returns OK; any other status is a real failure and is returned as such, with its name.
   auto find_algo = [&](cublasLtEpilogue_t epi, bool* found) -> absl::Status {
+    *found = false;
     AUGUR_CUBLAS_RETURN_IF_ERROR(
         cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi)));
     if (epi != CUBLASLT_EPILOGUE_DEFAULT) {
@@ -78,25 +83,36 @@ absl::Status LtGemm::Init(cublasLtHandle_t handle, const LtGemmShape& s, const f
         pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &ac, sizeof(ac)));
     cublasLtMatmulHeuristicResult_t result{};
     int count = 0;
-    cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(handle_, desc_, la_, lb_, lc_, lc_, pref,
-                                                       1, &result, &count);
-    *found = st == CUBLAS_STATUS_SUCCESS && count > 0;
+    const cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(handle_, desc_, la_, lb_, lc_, lc_,
+                                                             pref, 1, &result, &count);
+    if (st == CUBLAS_STATUS_NOT_SUPPORTED) return absl::OkStatus();
+    if (st != CUBLAS_STATUS_SUCCESS) {
+      return absl::InternalError(absl::StrCat(
+          "cublasLtMatmulAlgoGetHeuristic failed for a ", s.m, "x", s.n, "x", s.k,
+          " FP32 matmul (epilogue ", static_cast<int>(epi), "): ", cublasLtGetStatusString(st)));
+    }
+    *found = count > 0 && result.state == CUBLAS_STATUS_SUCCESS;
     if (*found) algo_ = result.algo;
     return absl::OkStatus();
   };
   bool found = false;
-  absl::Status status = absl::OkStatus();
+  absl::Status fused_status = absl::OkStatus(), status = absl::OkStatus();
   fused_ = false;
   if (bias != nullptr && Alignment(bias) >= 16) {
-    status = find_algo(relu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS, &found);
-    fused_ = status.ok() && found;
+    fused_status = find_algo(relu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS, &found);
+    fused_ = fused_status.ok() && found;
   }
-  if (status.ok() && !found) status = find_algo(CUBLASLT_EPILOGUE_DEFAULT, &found);
+  // Whatever stopped the fused search, the unfused one may still work (the caller then adds
+  // bias and ReLU itself); only if it fails too is the job over, with both reasons.
+  if (!fused_) status = find_algo(CUBLASLT_EPILOGUE_DEFAULT, &found);
   cublasLtMatmulPreferenceDestroy(pref);
-  if (!status.ok()) return status;
+  const std::string fused_note =
+      fused_status.ok() ? "" : absl::StrCat(" (the fused search failed first: ",
+                                            fused_status.message(), ")");
+  if (!status.ok()) return absl::InternalError(absl::StrCat(status.message(), fused_note));
   if (!found) {
     return absl::InternalError(absl::StrCat("cuBLASLt has no algorithm for a ", s.m, "x", s.n,
-                                            "x", s.k, " FP32 matmul"));
+                                            "x", s.k, " FP32 matmul", fused_note));
   }
   return absl::OkStatus();
 }

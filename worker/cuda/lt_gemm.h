@@ -2,8 +2,10 @@
 // training step only enqueues (no descriptor creation, heuristics or allocation per step).
 // Column-major terms: C (m x n, ldc) = op(A) op(B), op(A) m x k, op(B) k x n; optionally
 // + bias[m] per row and ReLU through the BIAS / RELU_BIAS epilogues. When the epilogue does
-// not fit (a bias pointer not 16-byte aligned, or no algorithm), fused_bias() is false and the
-// caller applies bias and ReLU itself. Not thread-safe; errors are INTERNAL.
+// not fit (a bias pointer not 16-byte aligned, no algorithm, or a failed search), fused_bias()
+// is false and the caller applies bias and ReLU itself. Not thread-safe. Errors are INTERNAL
+// and carry the cuBLAS status of the call that failed; "no algorithm" means the heuristic ran
+// and found none (or answered NOT_SUPPORTED) for the unfused matmul.
 #pragma once
 
 #include <cublasLt.h>

@@ -24,6 +24,8 @@ class NcclCollective final : public Collective {
  public:
   NcclCollective(int rank, int size, int device) : rank_(rank), size_(size), device_(device) {}
   ~NcclCollective() override {
+    // Teardown on our device, whichever thread destroys us (the device is per host thread).
+    (void)cudaSetDevice(device_);
     if (comm_ != nullptr) ncclCommDestroy(comm_);
     if (stream_ != nullptr) cudaStreamDestroy(stream_);
   }

@@ -20,6 +20,44 @@ absl::Status ValidateDenseComputeOptions(const DenseComputeOptions& o) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// The bags must tile `slots` exactly, feature after feature: the CUDA embedding-gradient
+// kernels size and index their per-occurrence scratch by these offsets, so an overlap would
+// write past it and a gap would leave scratch entries unwritten that later pass for slot
+// numbers. (The CPU backend would cope with both; the contract is the stricter one.)
+absl::Status CheckContiguousOffsets(int num_sparse, int64_t b, absl::Span<const int64_t> offsets,
+                                    int64_t n) {
+  int64_t prev_end = 0;  // where the previous feature's bags ended
+  for (int f = 0; f < num_sparse; ++f) {
+    const int64_t* off = offsets.data() + f * (b + 1);
+    if (off[0] != prev_end) {
+      return absl::InvalidArgumentError(
+          f == 0 ? absl::StrCat("offsets of feature 0 must start at 0, sample 0 starts at ",
+                                off[0])
+                 : absl::StrCat("offsets of feature ", f, " start at ", off[0],
+                                " (sample 0) but feature ", f - 1, " ends at ", prev_end,
+                                ": features must follow each other with no gap or overlap"));
+    }
+    for (int64_t i = 1; i <= b; ++i) {
+      if (off[i] < off[i - 1]) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "offsets of feature ", f, " decrease at sample ", i - 1, ": its bag ends at ", off[i],
+            " before it starts at ", off[i - 1]));
+      }
+    }
+    prev_end = off[b];
+  }
+  if (prev_end != n) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("offsets of feature ", num_sparse - 1, " end at ", prev_end, " (sample ",
+                     b - 1, "), but the minibatch has ", n, " slots"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status ValidateMinibatch(const DlrmConfig& c, int64_t capacity, const Minibatch& mb,
                                bool need_labels) {
   const int64_t b = mb.batch_size;
@@ -40,16 +78,9 @@ absl::Status ValidateMinibatch(const DlrmConfig& c, int64_t capacity, const Mini
     return absl::InvalidArgumentError(absl::StrCat("offsets has ", mb.offsets.size(),
                                                    " entries, expected ", c.num_sparse * (b + 1)));
   }
+  AUGUR_RETURN_IF_ERROR(CheckContiguousOffsets(c.num_sparse, b, mb.offsets,
+                                               static_cast<int64_t>(mb.slots.size())));
   const int64_t n = static_cast<int64_t>(mb.slots.size());
-  for (int f = 0; f < c.num_sparse; ++f) {
-    const int64_t* off = mb.offsets.data() + f * (b + 1);
-    for (int64_t i = 0; i <= b; ++i) {
-      if (off[i] < 0 || off[i] > n || (i > 0 && off[i] < off[i - 1])) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("offsets of feature ", f, " are not non-decreasing within [0, ", n, "]"));
-      }
-    }
-  }
   for (int64_t k = 0; k < n; ++k) {
     if (mb.slots[k] >= capacity) {
       return absl::InvalidArgumentError(

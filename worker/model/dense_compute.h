@@ -23,8 +23,8 @@
 // order), so the cache is invisible to the math (ARCHITECTURE.md invariant 1).
 //
 // Thread-safety: none. One thread drives an instance; calls must not overlap.
-// Errors: INVALID_ARGUMENT for malformed input (sizes, slot indices >= capacity, offsets not
-// monotone, optimizer kind different from the slot layout's); FAILED_PRECONDITION /
+// Errors: INVALID_ARGUMENT for malformed input (sizes, slot indices >= capacity, offsets that
+// decrease or do not tile the slots, optimizer kind different from the slot layout's); FAILED_PRECONDITION /
 // UNIMPLEMENTED from the factory (unknown backend, CUDA not built or no device); INTERNAL for a
 // failed device call (the instance is then unusable).
 #pragma once
@@ -53,7 +53,10 @@ struct Minibatch {
   absl::Span<const float> dense;  // B x num_dense, row-major, already transformed
   absl::Span<const float> labels; // B, 0 or 1 (ignored by Predict)
   // Bags: sample b's bag for feature f is slots[offsets[f*(B+1)+b] .. offsets[f*(B+1)+b+1]).
-  // Offsets are absolute into `slots` and non-decreasing within each feature.
+  // Offsets are absolute into `slots`, non-decreasing within each feature, and the features
+  // tile `slots` in order with no gap or overlap: offsets[0] == 0, feature f starts where
+  // feature f-1 ends (offsets[f*(B+1)] == offsets[f*(B+1)-1]), and the last feature ends at
+  // slots.size(). (The CUDA embedding-gradient kernels rely on it.)
   absl::Span<const int64_t> offsets;  // num_sparse x (B+1)
   absl::Span<const SlotIndex> slots;
 };
@@ -142,6 +145,8 @@ absl::StatusOr<std::unique_ptr<DenseCompute>> CreateDenseCompute(
 
 // Shared argument checks used by every backend (host-side, O(indices)).
 absl::Status ValidateDenseComputeOptions(const DenseComputeOptions& options);
+// INVALID_ARGUMENT naming the field (and for offsets the feature and sample) when `mb` breaks
+// the Minibatch contract above; labels are checked only when need_labels.
 absl::Status ValidateMinibatch(const DlrmConfig& c, int64_t capacity, const Minibatch& mb,
                                bool need_labels);
 // INVALID_ARGUMENT naming the first slot outside [0, capacity).

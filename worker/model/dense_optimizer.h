@@ -31,8 +31,10 @@ inline DenseStep MakeDenseStep(const OptimizerConfig& c, int64_t t) {
   s.beta1 = c.beta1;
   s.beta2 = c.beta2;
   if (c.kind == OptimizerKind::kAdam) {
-    s.bc1 = 1.0f - powf(c.beta1, static_cast<float>(t));
-    s.bc2 = 1.0f - powf(c.beta2, static_cast<float>(t));
+    // The rows' power (common/optimizer.h), so one definition of beta^t serves every update.
+    const uint64_t steps = t > 0 ? static_cast<uint64_t>(t) : 0;
+    s.bc1 = 1.0f - PowSteps(c.beta1, steps);
+    s.bc2 = 1.0f - PowSteps(c.beta2, steps);
   }
   return s;
 }

@@ -207,26 +207,43 @@ absl::Status Loop::WaitPushes(int64_t through) {
 }
 
 // Rows handed from a holder to a worker that needs them next: the source contributes value,
-// state and version, everyone else -0.0; receivers place them after the evictions.
+// state and version, everyone else -0.0; receivers place them after the evictions. Each side
+// moves its rows with one ReadSlots / WriteSlots (one gather or scatter and one wait on a
+// device), not one call per row.
 absl::Status Loop::Transfers(const planner::WorkerIterationPlan& plan, int64_t i) {
   const int rf = d_.compute->row_floats();
   const size_t per = rf + 2, n = plan.transfers.size();
   std::vector<float> buf(n * per, -0.0f);
+  std::vector<size_t> mine;  // indices into plan.transfers this worker sends (or receives)
+  std::vector<model::SlotIndex> slots;
+  std::vector<float> rows;
   for (size_t t = 0; t < n; ++t) {
-    const auto& x = plan.transfers[t];
-    if (x.src_worker != w_) continue;
-    model::SlotIndex s = static_cast<model::SlotIndex>(x.src_slot);
-    AUGUR_RETURN_IF_ERROR(d_.compute->ReadSlots({&s, 1}, absl::MakeSpan(buf.data() + t * per, rf)));
-    PackVersion(cache_.version(s), buf.data() + t * per + rf);
+    if (plan.transfers[t].src_worker != w_) continue;
+    mine.push_back(t);
+    slots.push_back(static_cast<model::SlotIndex>(plan.transfers[t].src_slot));
+  }
+  rows.resize(slots.size() * rf);
+  AUGUR_RETURN_IF_ERROR(d_.compute->ReadSlots(slots, absl::MakeSpan(rows)));
+  for (size_t k = 0; k < mine.size(); ++k) {
+    float* out = buf.data() + mine[k] * per;
+    std::copy_n(rows.data() + k * rf, rf, out);
+    PackVersion(cache_.version(slots[k]), out + rf);
   }
   if (W_ > 1) AUGUR_RETURN_IF_ERROR(d_.collective->AllReduceSum(buf.data(), buf.size()));
   AUGUR_RETURN_IF_ERROR(cache_.Evict(plan.evictions, i));
+  mine.clear();
+  slots.clear();
+  rows.clear();
   for (size_t t = 0; t < n; ++t) {
-    const auto& x = plan.transfers[t];
-    if (x.dst_worker != w_) continue;
-    model::SlotIndex s = static_cast<model::SlotIndex>(x.dst_slot);
-    AUGUR_RETURN_IF_ERROR(d_.compute->WriteSlots({&s, 1}, absl::MakeConstSpan(buf.data() + t * per, rf)));
-    cache_.Insert(x.key, s, UnpackVersion(buf.data() + t * per + rf));
+    if (plan.transfers[t].dst_worker != w_) continue;
+    mine.push_back(t);
+    slots.push_back(static_cast<model::SlotIndex>(plan.transfers[t].dst_slot));
+    rows.insert(rows.end(), buf.begin() + t * per, buf.begin() + t * per + rf);
+  }
+  AUGUR_RETURN_IF_ERROR(d_.compute->WriteSlots(slots, rows));
+  for (size_t k = 0; k < mine.size(); ++k) {
+    const auto& x = plan.transfers[mine[k]];
+    cache_.Insert(x.key, slots[k], UnpackVersion(buf.data() + mine[k] * per + rf));
     ++MissesAt(i + 1)[planner::KeyTable(x.key)];
   }
   return absl::OkStatus();
@@ -361,12 +378,11 @@ absl::Status Loop::CheckpointNow(int64_t completed) {
 absl::Status Loop::EvaluateNow(int64_t completed, bool flushed) {
   if (!flushed) AUGUR_RETURN_IF_ERROR(FlushToShards(completed));
   if (w_ != 0) return absl::OkStatus();
-  const int F = d_.compute->config().num_sparse;
-  const int64_t batch = std::min<int64_t>(B_, 1024);
+  const int64_t batch = EvalBatchOf(d_.spec);
   if (!eval_model_) {
     AUGUR_ASSIGN_OR_RETURN(eval_model_,
-                           model::CreateDenseCompute(ComputeOptionsOf(
-                               d_.spec, d_.compute->config(), batch * F, d_.cuda_device)));
+                           model::CreateDenseCompute(EvalComputeOptionsOf(
+                               d_.spec, d_.compute->config(), batch, d_.cuda_device)));
   }
   AUGUR_ASSIGN_OR_RETURN(auto weights, d_.compute->GetDenseWeights());
   AUGUR_RETURN_IF_ERROR(eval_model_->SetDenseWeights(weights));
@@ -419,6 +435,21 @@ model::DenseComputeOptions ComputeOptionsOf(const job::JobSpec& spec,
   co.max_batch_size = static_cast<int>(spec.training.batch_size);
   co.tf32 = spec.training.tf32;
   co.device = cuda_device;
+  return co;
+}
+
+int64_t EvalBatchOf(const job::JobSpec& spec) {
+  return std::min<int64_t>(spec.training.batch_size, kMaxEvalBatch);
+}
+
+model::DenseComputeOptions EvalComputeOptionsOf(const job::JobSpec& spec,
+                                                const model::DlrmConfig& config,
+                                                int64_t eval_batch, int cuda_device) {
+  model::DenseComputeOptions co =
+      ComputeOptionsOf(spec, config, eval_batch * config.num_sparse, cuda_device);
+  // Not the training batch: for mlperf at 65,536 that pre-sized about 4.4 GB of device
+  // buffers for evaluation batches of at most 1,024.
+  co.max_batch_size = static_cast<int>(eval_batch);
   return co;
 }
 

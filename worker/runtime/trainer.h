@@ -63,5 +63,14 @@ absl::StatusOr<EvalResult> Evaluate(const data::Dataset& eval, int64_t batch, in
 model::DenseComputeOptions ComputeOptionsOf(const job::JobSpec& spec,
                                             const model::DlrmConfig& config, int64_t capacity,
                                             int cuda_device = 0);
+// Worker 0's evaluation batch: the training batch, capped so the evaluation model stays small.
+inline constexpr int64_t kMaxEvalBatch = 1024;
+int64_t EvalBatchOf(const job::JobSpec& spec);
+// The options of worker 0's evaluation model: a slot array of eval_batch x num_sparse rows and
+// buffers pre-sized for eval_batch, not for the training batch (on CUDA every activation
+// buffer is allocated for max_batch_size up front).
+model::DenseComputeOptions EvalComputeOptionsOf(const job::JobSpec& spec,
+                                                const model::DlrmConfig& config,
+                                                int64_t eval_batch, int cuda_device = 0);
 
 }  // namespace augur::worker

@@ -2,6 +2,7 @@
 // instead of hanging, a cancel stops every worker on the same step with every cached row
 // flushed to the shards, and progress, evaluation and checkpoints arrive as configured.
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <filesystem>
 #include <regex>
 
@@ -169,5 +170,29 @@ TEST_CASE("A job checkpoints every shard, the dense weights and its spec on sche
       }
     }
     CHECK(newest == at);
+  }
+}
+
+TEST_CASE("A job that diverges fails at the first non-finite step and no shard row is poisoned") {
+  AUGUR_SHARED_DATA_OR_SKIP(shared);
+  testing::ScratchDir dir("diverge");
+  std::string train = Prepare(shared, dir);
+  for (int workers : {1, 2}) {
+    auto cluster = testing::LocalCluster::Start(2, 4);
+    REQUIRE(cluster.ok());
+    auto spec = LongJob(train, workers);
+    spec.training.iterations = 100;
+    spec.training.dense_optimizer.lr = 1e30f;  // the first update blows the logits up
+    spec.training.embedding_optimizer.lr = 1e30f;
+    auto status = (*cluster)->RunJob(spec, "");
+    REQUIRE(status.ok());
+    INFO(status->reason);
+    CHECK(oracle::JobStateName(status->state) == std::string("FAILED"));
+    CHECK(Contains(status->reason, "not finite"));
+    CHECK(status->iteration < spec.training.iterations);
+    auto rows = (*cluster)->ReadAllRows(26, kRows);
+    REQUIRE(rows.ok());
+    for (const auto& b : *rows)
+      for (float v : b.values) REQUIRE(std::isfinite(v));
   }
 }

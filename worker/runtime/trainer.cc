@@ -62,10 +62,11 @@ class Loop {
  private:
   absl::Status Step(int64_t i, const planner::WorkerIterationPlan& plan, bool* stop);
   absl::Status BuildMinibatch(int64_t i, model::Minibatch* mb);
-  // `kept`: the row gradients stayed in the backend (emb holds only their slots).
+  // `kept`: the row gradients stayed in the backend (emb holds only their slots). `loss`: this
+  // worker's loss sum of the step. INTERNAL, before any update, when the step diverged.
   absl::Status ReduceAndUpdate(const planner::WorkerIterationPlan& plan,
                                const model::EmbeddingGradients& emb, bool kept, int64_t i,
-                               bool* stop);
+                               double loss, bool* stop);
   absl::Status PushGradients(const model::EmbeddingGradients& emb, int64_t i);
   absl::Status Transfers(const planner::WorkerIterationPlan& plan, int64_t i);
   absl::Status Report(bool force, bool done, const std::string& error);
@@ -131,18 +132,18 @@ absl::Status Loop::BuildMinibatch(int64_t i, model::Minibatch* mb) {
   return absl::OkStatus();
 }
 
-// One all-reduce: [dense gradients | shared rows' gradients | stop flag]. Every holder of a
+// One all-reduce: [dense gradients | shared rows' gradients | stop | diverged]. Every holder of a
 // touched row then applies the same update, so replicas stay bit-identical.
 absl::Status Loop::ReduceAndUpdate(const planner::WorkerIterationPlan& plan,
                                    const model::EmbeddingGradients& emb, bool kept, int64_t i,
-                                   bool* stop) {
+                                   double loss, bool* stop) {
   // The dense gradients may live in device memory (cuda backend): copy, never dereference.
   const size_t nd = d_.compute->dense_gradients().size(), ns = none_ ? 0 : plan.shared.size();
   absl::flat_hash_map<model::SlotIndex, size_t> local;  // slot -> row in emb.grads
   if (ns > 0) {  // only shared rows are looked up; kept gradients have no rows here at all
     for (size_t r = 0; r < emb.slots.size(); ++r) local[emb.slots[r]] = r;
   }
-  reduce_.assign(nd + ns * dim_ + 1, -0.0f);
+  reduce_.assign(nd + ns * dim_ + 2, -0.0f);
   AUGUR_RETURN_IF_ERROR(d_.compute->ReadDenseGradients(absl::MakeSpan(reduce_.data(), nd)));
   for (size_t s = 0; s < ns; ++s) {
     if (!cache_.Holds(plan.shared[s])) continue;
@@ -150,9 +151,22 @@ absl::Status Loop::ReduceAndUpdate(const planner::WorkerIterationPlan& plan,
     if (it != local.end())
       std::copy_n(emb.grads.begin() + it->second * dim_, dim_, reduce_.begin() + nd + s * dim_);
   }
-  reduce_.back() = cancel_reason_.empty() ? -0.0f : 1.0f;
+  // Two flags ride along: stop (a cancel reached some worker) and diverged (some worker's loss
+  // or row gradients are not finite). Every worker sees the same sums, so all stop together.
+  bool local_bad = !std::isfinite(loss);
+  for (size_t k = 0; k < emb.grads.size() && !local_bad; ++k) local_bad = !std::isfinite(emb.grads[k]);
+  reduce_[reduce_.size() - 2] = cancel_reason_.empty() ? -0.0f : 1.0f;
+  reduce_.back() = local_bad ? 1.0f : -0.0f;
   if (W_ > 1) AUGUR_RETURN_IF_ERROR(d_.collective->AllReduceSum(reduce_.data(), reduce_.size()));
-  *stop = reduce_.back() > 0.0f;
+  *stop = reduce_[reduce_.size() - 2] > 0.0f;
+  // Divergence ends the job here, before any dense weight, slot or shard row takes the update.
+  bool diverged = reduce_.back() != 0.0f;
+  for (size_t k = 0; k + 2 < reduce_.size() && !diverged; ++k) diverged = !std::isfinite(reduce_[k]);
+  if (diverged)
+    return absl::InternalError("iteration " + std::to_string(i) +
+                               ": the training loss or gradients are not finite (the job "
+                               "diverged; this worker's loss: " + std::to_string(loss) +
+                               "); no update of this step was applied");
   AUGUR_RETURN_IF_ERROR(d_.compute->WriteDenseGradients(absl::MakeConstSpan(reduce_.data(), nd)));
   AUGUR_RETURN_IF_ERROR(d_.compute->ApplyDenseGradients());
   if (none_) return PushGradients(emb, i);
@@ -265,7 +279,7 @@ absl::Status Loop::Step(int64_t i, const planner::WorkerIterationPlan& plan, boo
   model::EmbeddingGradients emb;
   AUGUR_ASSIGN_OR_RETURN(double loss, d_.compute->ForwardBackward(mb, keep ? nullptr : &emb));
   if (keep) AUGUR_RETURN_IF_ERROR(d_.compute->KeptEmbeddingSlots(&emb.slots));
-  AUGUR_RETURN_IF_ERROR(ReduceAndUpdate(plan, emb, keep, i, stop));
+  AUGUR_RETURN_IF_ERROR(ReduceAndUpdate(plan, emb, keep, i, loss, stop));
   if (plan.transfers.empty()) {
     AUGUR_RETURN_IF_ERROR(cache_.Evict(plan.evictions, i));
   } else {

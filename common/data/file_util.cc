@@ -64,13 +64,19 @@ absl::Status WriteFileSynced(const std::string& path, const std::string& content
 
 absl::StatusOr<std::unique_ptr<MappedFile>> MappedFile::Open(const std::string& path,
                                                             bool writable) {
-  int fd = open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO with no writer would otherwise block forever (a dataset file
+  // replaced by a FIFO must not wedge the oracle); it changes nothing for a regular file.
+  int fd = open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return ErrnoToStatus(errno, absl::StrCat("open ", path));
   struct stat st;
   if (fstat(fd, &st) != 0) {
     int err = errno;
     close(fd);
     return ErrnoToStatus(err, absl::StrCat("stat ", path));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return absl::InvalidArgumentError(absl::StrCat(path, " is not a regular file"));
   }
   size_t size = static_cast<size_t>(st.st_size);
   uint8_t* data = nullptr;

@@ -22,7 +22,8 @@ absl::Status WriteFileSynced(const std::string& path, const std::string& content
 // A whole file mapped into memory; unmapped on destruction. An empty file maps to nullptr/0.
 class MappedFile {
  public:
-  // NOT_FOUND naming the file when it is absent.
+  // NOT_FOUND naming the file when it is absent; INVALID_ARGUMENT when it is not a regular file
+  // (a FIFO or a device is refused at once, never waited on).
   static absl::StatusOr<std::unique_ptr<MappedFile>> Open(const std::string& path, bool writable);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;

@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
+#include <sys/stat.h>
+
 #include "absl/strings/match.h"
 
 #include "common/data/prep.h"
@@ -109,6 +111,20 @@ TEST_CASE("opening a dataset with a missing or truncated column fails with DATA_
   ds = Dataset::Open(dir);
   CHECK(ds.status().code() == absl::StatusCode::kDataLoss);
   CHECK(absl::StrContains(ds.status().message(), "C7.u32"));
+}
+
+TEST_CASE("a dataset whose manifest or column is a FIFO is refused at once, never waited on") {
+  ScratchDir tmp("ds-fifo");
+  for (std::string name : {"C7.u32", "manifest.json"}) {
+    auto fresh = MakeDataset(tmp, "f-" + name, 10);
+    std::string path = fresh + "/" + name;
+    REQUIRE(std::filesystem::exists(path));
+    std::filesystem::remove(path);
+    REQUIRE(mkfifo(path.c_str(), 0600) == 0);  // no writer: a blocking open would hang here
+    auto ds = Dataset::Open(fresh);
+    CHECK_FALSE(ds.ok());
+    CHECK(absl::StrContains(ds.status().message(), name));
+  }
 }
 
 TEST_CASE("checksum verification catches a flipped byte") {

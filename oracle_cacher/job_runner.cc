@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <deque>
+#include <random>
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
@@ -65,6 +67,20 @@ planner::PlannerOptions PlannerOptionsOf(const job::JobSpec& spec, int writeback
   return po;
 }
 
+namespace {
+// 128 random bits, hex: unguessable by another client of the oracle.
+std::string NewToken() {
+  std::random_device rd;
+  std::string out;
+  for (int i = 0; i < 4; ++i) {
+    char buf[9];
+    std::snprintf(buf, sizeof(buf), "%08x", static_cast<unsigned>(rd()));
+    out += buf;
+  }
+  return out;
+}
+}  // namespace
+
 class JobRunner::Impl {
  public:
   Impl(job::JobSpec spec, std::string id, JobRunnerOptions o)
@@ -73,8 +89,25 @@ class JobRunner::Impl {
   absl::Status Init(const TableCreator& create_tables);
   void PlanLoop();
   absl::StatusOr<Registration> Register(int requested);
-  absl::StatusOr<std::vector<planner::WorkerIterationPlan>> Plans(int w, int64_t from,
+  absl::StatusOr<std::vector<planner::WorkerIterationPlan>> Plans(int w, const std::string& token,
+                                                                  int64_t from,
                                                                   absl::Duration wait, bool* end);
+  absl::Status CheckWorker(int w, const std::string& token) const {
+    absl::MutexLock l(&mu_);
+    return CheckWorkerLocked(w, token);
+  }
+  absl::Status CheckWorkerLocked(int w, const std::string& token) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (w < 0 || w >= W_)
+      return absl::InvalidArgumentError("worker_index " + std::to_string(w) + " is outside 0.." +
+                                        std::to_string(W_ - 1));
+    if (!workers_[w].registered)
+      return absl::FailedPreconditionError("worker " + std::to_string(w) + " is not registered");
+    if (token != workers_[w].token)
+      return absl::PermissionDeniedError("worker_token is not worker " + std::to_string(w) +
+                                         "'s registration");
+    return absl::OkStatus();
+  }
   absl::StatusOr<std::string> Report(const WorkerReport& r);
   void Fail(JobState state, const std::string& reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A running job ends CANCELLED only once every worker flushed its cache and reported done, so
@@ -123,6 +156,7 @@ class JobRunner::Impl {
 
   struct WorkerInfo {
     bool registered = false;
+    std::string token;
     int64_t completed = 0;
     bool done = false;
     absl::Time last_report;
@@ -252,21 +286,21 @@ absl::StatusOr<Registration> JobRunner::Impl::Register(int requested) {
   }
   workers_[w].registered = true;
   workers_[w].last_report = absl::Now();
+  workers_[w].token = NewToken();
   bool all = std::all_of(workers_.begin(), workers_.end(), [](auto& x) { return x.registered; });
   if (all && state_ == JobState::kPending) {
     state_ = JobState::kRunning;
     start_ = absl::Now();
   }
   spdlog::info("job {}: worker {} registered", id_, w);
-  return Registration{w, iterations_, job::ToYaml(spec_)};
+  return Registration{w, iterations_, job::ToYaml(spec_), workers_[w].token};
 }
 
 absl::StatusOr<std::vector<planner::WorkerIterationPlan>> JobRunner::Impl::Plans(
-    int w, int64_t from, absl::Duration wait, bool* end) {
+    int w, const std::string& token, int64_t from, absl::Duration wait, bool* end) {
   *end = false;
   absl::MutexLock l(&mu_);
-  if (w < 0 || w >= W_ || !workers_[w].registered)
-    return absl::FailedPreconditionError("worker " + std::to_string(w) + " is not registered");
+  AUGUR_RETURN_IF_ERROR(CheckWorkerLocked(w, token));
   // Past the last plan the stream stays open until the worker reports done: while it is open
   // the worker is alive, and when it breaks early the worker is gone (StreamLost).
   auto available = [this, w, from]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -294,13 +328,8 @@ absl::StatusOr<std::vector<planner::WorkerIterationPlan>> JobRunner::Impl::Plans
 // end, and say `done` only at the last iteration (or once the job is being cancelled). A rejected
 // report changes nothing. A non-finite loss is believed: the job diverged and fails.
 absl::Status JobRunner::Impl::CheckReport(const WorkerReport& r) const {
-  if (r.worker < 0 || r.worker >= W_)
-    return absl::InvalidArgumentError("worker_index " + std::to_string(r.worker) +
-                                      " is outside 0.." + std::to_string(W_ - 1));
+  AUGUR_RETURN_IF_ERROR(CheckWorkerLocked(r.worker, r.token));
   const WorkerInfo& w = workers_[r.worker];
-  if (!w.registered)
-    return absl::FailedPreconditionError("worker " + std::to_string(r.worker) +
-                                         " is not registered");
   AUGUR_RETURN_IF_ERROR(CheckLength("error", r.error, kMaxReasonBytes));
   if (!r.error.empty()) return absl::OkStatus();  // a failure report carries no progress
   for (auto [name, v] : {std::pair{"samples", r.samples}, {"cache_hits", r.cache_hits},
@@ -474,10 +503,12 @@ absl::StatusOr<std::unique_ptr<JobRunner>> JobRunner::Start(job::JobSpec spec, s
 }
 
 absl::StatusOr<Registration> JobRunner::Register(int requested) { return impl_->Register(requested); }
-absl::StatusOr<std::vector<planner::WorkerIterationPlan>> JobRunner::Plans(int worker, int64_t from,
-                                                                           absl::Duration wait,
-                                                                           bool* end) {
-  return impl_->Plans(worker, from, wait, end);
+absl::StatusOr<std::vector<planner::WorkerIterationPlan>> JobRunner::Plans(
+    int worker, const std::string& token, int64_t from, absl::Duration wait, bool* end) {
+  return impl_->Plans(worker, token, from, wait, end);
+}
+absl::Status JobRunner::CheckWorker(int worker, const std::string& token) const {
+  return impl_->CheckWorker(worker, token);
 }
 absl::StatusOr<std::string> JobRunner::Report(const WorkerReport& report) {
   return impl_->Report(report);

@@ -54,10 +54,12 @@ struct Registration {
   int worker_index;
   int64_t iterations;
   std::string job_yaml;
+  std::string token;  // proves this registration on Plans, Report and PutModel
 };
 
 struct WorkerReport {
   int worker = 0;
+  std::string token;  // Registration::token
   int64_t completed = 0;
   double loss_sum = 0;
   int64_t samples = 0;
@@ -110,8 +112,13 @@ class JobRunner {
   // for at least one. An empty result with *end = true: every plan was handed out and the
   // worker reported done, or the job is over (then the status says why: CANCELLED / ABORTED).
   // Until then a stream past the last plan stays open, as the worker's sign of life.
-  absl::StatusOr<std::vector<planner::WorkerIterationPlan>> Plans(int worker, int64_t from,
+  absl::StatusOr<std::vector<planner::WorkerIterationPlan>> Plans(int worker,
+                                                                  const std::string& token,
+                                                                  int64_t from,
                                                                   absl::Duration wait, bool* end);
+  // OK when `token` is worker `worker`'s registration; FAILED_PRECONDITION when the index is not
+  // registered, PERMISSION_DENIED when the token is not its own. Plans and Report check it too.
+  absl::Status CheckWorker(int worker, const std::string& token) const;
 
   // Records progress; returns the cancel reason when the worker must stop, else "".
   // INVALID_ARGUMENT (naming the field) for a report that contradicts what the job knows: a

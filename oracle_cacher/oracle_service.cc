@@ -85,6 +85,11 @@ grpc::Status OracleServiceImpl::JobEvents(grpc::ServerContext*, const v1::JobEve
 grpc::Status OracleServiceImpl::PutModel(grpc::ServerContext*, const v1::PutModelRequest* req,
                                          v1::PutModelResponse*) {
   if (auto st = CheckId(req->job_id()); !st.ok()) return st;
+  // Only the job's own worker uploads its model.
+  auto job = RunningJob(req->job_id());
+  if (!job.ok()) return ToGrpcStatus(job.status());
+  if (auto st = (*job)->CheckWorker(req->worker_index(), req->worker_token()); !st.ok())
+    return ToGrpcStatus(st);
   auto dense = UnpackArray<float>(req->dense(), "dense");
   if (!dense.ok()) return ToGrpcStatus(dense.status());
   return ToGrpcStatus(host_->PutModel(req->job_id(), std::move(*dense)));
@@ -121,6 +126,7 @@ grpc::Status OracleServiceImpl::RegisterWorker(grpc::ServerContext*,
   resp->set_worker_index(reg->worker_index);
   resp->set_iterations(reg->iterations);
   resp->set_writeback_horizon(kWritebackAckHorizon);
+  resp->set_worker_token(reg->token);
   return grpc::Status::OK;
 }
 
@@ -139,7 +145,8 @@ grpc::Status OracleServiceImpl::StreamPlan(grpc::ServerContext* ctx,
   int64_t next = req->from_iteration();
   while (!ctx->IsCancelled()) {
     bool end = false;
-    auto plans = (*job)->Plans(req->worker_index(), next, absl::Milliseconds(200), &end);
+    auto plans = (*job)->Plans(req->worker_index(), req->worker_token(), next,
+                               absl::Milliseconds(200), &end);
     if (!plans.ok()) return ToGrpcStatus(plans.status());
     if (end) return grpc::Status::OK;
     if (plans->empty()) continue;
@@ -177,6 +184,7 @@ grpc::Status OracleServiceImpl::ReportProgress(grpc::ServerContext*, const v1::P
   }
   WorkerReport r;
   r.worker = req->worker_index();
+  r.token = req->worker_token();
   r.completed = req->completed();
   r.loss_sum = req->loss_sum();
   r.samples = req->samples();

@@ -68,6 +68,11 @@ OracleConnection::~OracleConnection() {
   if (stream_thread_.joinable()) stream_thread_.join();
 }
 
+std::string OracleConnection::Token() {
+  absl::MutexLock l(&mu_);
+  return token_;
+}
+
 absl::StatusOr<JobAssignment> OracleConnection::Register(int worker_index, absl::Duration wait) {
   auto stub = v1::OracleService::NewStub(channel_);
   absl::Time end = absl::Now() + wait;
@@ -86,6 +91,10 @@ absl::StatusOr<JobAssignment> OracleConnection::Register(int worker_index, absl:
       a.worker_index = resp.worker_index();
       a.iterations = resp.iterations();
       a.writeback_horizon = resp.writeback_horizon();
+      {
+        absl::MutexLock l(&mu_);
+        token_ = resp.worker_token();
+      }
       return a;
     }
     last = FromGrpcStatus(st);
@@ -113,6 +122,7 @@ void OracleConnection::StreamLoop(std::string job_id, int worker) {
   v1::StreamPlanRequest req;
   req.set_job_id(job_id);
   req.set_worker_index(worker);
+  req.set_worker_token(Token());
   req.set_from_iteration(0);
   auto reader = stub->StreamPlan(&ctx, req);
   v1::PlanBatch batch;
@@ -168,6 +178,7 @@ absl::StatusOr<std::string> OracleConnection::Report(const std::string& job_id, 
   v1::ProgressReport r;
   r.set_job_id(job_id);
   r.set_worker_index(worker);
+  r.set_worker_token(Token());
   r.set_completed(u.completed);
   r.set_loss_sum(u.loss_sum);
   r.set_samples(u.samples);
@@ -186,7 +197,10 @@ absl::StatusOr<std::string> OracleConnection::Report(const std::string& job_id, 
   r.set_bytes_fetched(u.bytes_fetched);
   v1::ProgressAck ack;
   auto st = stub->ReportProgress(&ctx, r, &ack);
-  if (!st.ok()) return absl::UnavailableError("lost the oracle: " + st.error_message());
+  if (st.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)
+    return absl::UnavailableError("lost the oracle: " + st.error_message());
+  if (!st.ok()) return FromGrpcStatus(st);  // the oracle refused the report: say why
   return ack.cancel() ? (ack.reason().empty() ? std::string("cancelled") : ack.reason()) : "";
 }
 
@@ -196,6 +210,8 @@ absl::Status OracleConnection::PutModel(const std::string& job_id, const std::ve
   SetDeadline(&ctx, deadline_ * 3);
   v1::PutModelRequest req;
   req.set_job_id(job_id);
+  req.set_worker_index(0);  // only worker 0 uploads
+  req.set_worker_token(Token());
   req.set_dense(std::string(reinterpret_cast<const char*>(dense.data()), dense.size() * sizeof(float)));
   v1::PutModelResponse resp;
   return FromGrpcStatus(stub->PutModel(&ctx, req, &resp));

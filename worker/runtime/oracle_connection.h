@@ -83,6 +83,7 @@ class OracleConnection {
 
  private:
   void StreamLoop(std::string job_id, int worker);
+  std::string Token();  // the registration's worker_token ("" before Register)
 
   std::shared_ptr<grpc::Channel> channel_;
   absl::Duration deadline_;
@@ -93,6 +94,7 @@ class OracleConnection {
   bool stream_ended_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   grpc::ClientContext* stream_ctx_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::string token_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace augur::worker

@@ -283,8 +283,8 @@ absl::Status JobHost::PutModel(const std::string& id, std::vector<float> dense) 
   absl::MutexLock l(&mu_);
   for (auto& j : jobs_)
     if (j->id == id) {
-      if (j.get() != running_ || j->finished || !j->runner ||
-          IsFinal(j->runner->Status().state))
+      // running_ always has a runner; it may have ended before Loop noticed.
+      if (j.get() != running_ || IsFinal(j->runner->Status().state))
         return absl::FailedPreconditionError(id + " is not running: models are uploaded by its "
                                               "workers before it ends");
       auto want = worker::DenseWeightCountOf(j->spec);
@@ -312,9 +312,15 @@ absl::StatusOr<std::pair<job::JobSpec, std::vector<float>>> JobHost::GetModel(co
   return absl::NotFoundError("no job " + Echo(id));
 }
 
-absl::Status JobHost::StoreSet(const std::string& key, const std::string& value) {
+namespace {
+absl::Status CheckBoardKey(const std::string& key) {
   if (key.empty()) return absl::InvalidArgumentError("key: empty");
-  AUGUR_RETURN_IF_ERROR(CheckLength("key", key, kMaxNameBytes));
+  return CheckLength("key", key, kMaxNameBytes);
+}
+}  // namespace
+
+absl::Status JobHost::StoreSet(const std::string& key, const std::string& value) {
+  AUGUR_RETURN_IF_ERROR(CheckBoardKey(key));
   AUGUR_RETURN_IF_ERROR(CheckLength("value", value, kMaxBoardValueBytes));
   absl::MutexLock l(&mu_);
   if (const Entry* owner = BoardOwner(key); owner && owner->finished)
@@ -328,8 +334,7 @@ absl::Status JobHost::StoreSet(const std::string& key, const std::string& value)
 
 absl::StatusOr<std::string> JobHost::StoreGet(const std::string& key, absl::Duration timeout,
                                               const std::function<bool()>& caller_gone) const {
-  if (key.empty()) return absl::InvalidArgumentError("key: empty");
-  AUGUR_RETURN_IF_ERROR(CheckLength("key", key, kMaxNameBytes));
+  AUGUR_RETURN_IF_ERROR(CheckBoardKey(key));
   const absl::Time deadline = absl::Now() + timeout;
   absl::MutexLock l(&mu_);
   auto has = [this, &key]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

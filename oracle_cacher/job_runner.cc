@@ -126,8 +126,9 @@ class JobRunner::Impl {
   JobState WaitFinal(absl::Duration timeout) const;
   void StreamLost(int w) {
     absl::MutexLock l(&mu_);
-    if (w < 0 || w >= W_ || IsFinal(state_) || cancel_requested_ || workers_[w].done) return;
-    if (!workers_[w].registered) return;
+    if (w < 0 || w >= W_ || !workers_[w].registered || workers_[w].done || IsFinal(state_) ||
+        cancel_requested_)
+      return;
     Fail(JobState::kFailed, "worker " + std::to_string(w) + " went away at iteration " +
                                 std::to_string(workers_[w].completed) +
                                 " (its plan stream broke)");

@@ -84,7 +84,6 @@ grpc::Status OracleServiceImpl::JobEvents(grpc::ServerContext*, const v1::JobEve
 
 grpc::Status OracleServiceImpl::PutModel(grpc::ServerContext*, const v1::PutModelRequest* req,
                                          v1::PutModelResponse*) {
-  if (auto st = CheckId(req->job_id()); !st.ok()) return st;
   // Only the job's own worker uploads its model.
   auto job = RunningJob(req->job_id());
   if (!job.ok()) return ToGrpcStatus(job.status());

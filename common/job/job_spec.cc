@@ -127,18 +127,14 @@ MapReader::Handler Optimizer(OptimizerConfig* o) {
 
 // Bounds on everything that sizes an allocation or travels in a message (common/limits.h).
 absl::Status ValidateSizes(const JobSpec& s) {
-  auto text = [](const char* path, const std::string& v, size_t max) -> absl::Status {
-    if (v.size() <= max) return absl::OkStatus();
-    return Bad(path, std::to_string(v.size()) + " bytes, the limit is " + std::to_string(max));
-  };
-  AUGUR_RETURN_IF_ERROR(text("name", s.name, kMaxNameBytes));
-  AUGUR_RETURN_IF_ERROR(text("data.train", s.data.train, kMaxPathBytes));
-  AUGUR_RETURN_IF_ERROR(text("data.eval", s.data.eval, kMaxPathBytes));
-  AUGUR_RETURN_IF_ERROR(text("checkpoint.dir", s.checkpoint.dir, kMaxPathBytes));
+  AUGUR_RETURN_IF_ERROR(CheckLength("name", s.name, kMaxNameBytes));
+  AUGUR_RETURN_IF_ERROR(CheckLength("data.train", s.data.train, kMaxPathBytes));
+  AUGUR_RETURN_IF_ERROR(CheckLength("data.eval", s.data.eval, kMaxPathBytes));
+  AUGUR_RETURN_IF_ERROR(CheckLength("checkpoint.dir", s.checkpoint.dir, kMaxPathBytes));
   if (s.cluster.shards.size() > kMaxShards)
     return Bad("cluster.shards", "more than " + std::to_string(kMaxShards) + " shards");
   for (const auto& e : s.cluster.shards)
-    AUGUR_RETURN_IF_ERROR(text("cluster.shards", e, kMaxNameBytes));
+    AUGUR_RETURN_IF_ERROR(CheckLength("cluster.shards", e, kMaxNameBytes));
   if (s.model.dim > static_cast<int>(kMaxTableDim))
     return Bad("model.dim", "must be <= " + std::to_string(kMaxTableDim));
   for (const auto* layers : {&s.model.bottom, &s.model.top}) {

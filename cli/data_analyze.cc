@@ -54,7 +54,7 @@ absl::Status RunAnalyze(const AnalyzeFlags& f) {
   trace.reset = [&, stream] {
     *stream = std::make_unique<data::IterationReadsStream>(*ds, shape, f.max_batches);
   };
-  trace.next = [stream](planner::IterationReads* r) { return (*stream)->Next(r); };
+  trace.next = [stream](plan::IterationReads* r) { return (*stream)->Next(r); };
   AUGUR_ASSIGN_OR_RETURN(analyze::AnalyzeReport report, analyze::RunTraceAnalysis(trace, o));
   for (const auto& r : report.results) {
     if (f.json) {

@@ -89,7 +89,7 @@ class JobRunner::Impl {
   absl::Status Init(const TableCreator& create_tables);
   void PlanLoop();
   absl::StatusOr<Registration> Register(int requested);
-  absl::StatusOr<std::vector<planner::WorkerIterationPlan>> Plans(int w, const std::string& token,
+  absl::StatusOr<std::vector<plan::WorkerIterationPlan>> Plans(int w, const std::string& token,
                                                                   int64_t from,
                                                                   absl::Duration wait, bool* end);
   absl::Status CheckWorker(int w, const std::string& token) const {
@@ -184,7 +184,7 @@ class JobRunner::Impl {
   std::string cancel_reason_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<WorkerInfo> workers_ ABSL_GUARDED_BY(mu_);
-  std::deque<planner::IterationPlan> plans_ ABSL_GUARDED_BY(mu_);  // [plans_base_, planned_)
+  std::deque<plan::IterationPlan> plans_ ABSL_GUARDED_BY(mu_);  // [plans_base_, planned_)
   int64_t plans_base_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t planned_ ABSL_GUARDED_BY(mu_) = 0;
   planner::PlannerStats stats_ ABSL_GUARDED_BY(mu_);
@@ -253,7 +253,7 @@ void JobRunner::Impl::PlanLoop() {
       mu_.Await(absl::Condition(&ready));
       if (stopping_ || IsFinal(state_)) return;
     }
-    planner::IterationReads reads;
+    plan::IterationReads reads;
     auto st = data::FillIterationReads(*dataset_, i % num_batches_, shape, &dedup, &reads);
     if (st.ok()) st = planner_->Push(std::move(reads));
     if (!st.ok()) {
@@ -297,7 +297,7 @@ absl::StatusOr<Registration> JobRunner::Impl::Register(int requested) {
   return Registration{w, iterations_, job::ToYaml(spec_), workers_[w].token};
 }
 
-absl::StatusOr<std::vector<planner::WorkerIterationPlan>> JobRunner::Impl::Plans(
+absl::StatusOr<std::vector<plan::WorkerIterationPlan>> JobRunner::Impl::Plans(
     int w, const std::string& token, int64_t from, absl::Duration wait, bool* end) {
   *end = false;
   absl::MutexLock l(&mu_);
@@ -314,13 +314,13 @@ absl::StatusOr<std::vector<planner::WorkerIterationPlan>> JobRunner::Impl::Plans
   if (IsFinal(state_) && state_ != JobState::kSucceeded) return absl::AbortedError(reason_);
   if (from >= iterations_) {
     *end = workers_[w].done || IsFinal(state_) || stopping_;
-    return std::vector<planner::WorkerIterationPlan>{};
+    return std::vector<plan::WorkerIterationPlan>{};
   }
   if (from < plans_base_) return absl::OutOfRangeError("plan " + std::to_string(from) + " was already dropped");
-  std::vector<planner::WorkerIterationPlan> out;
+  std::vector<plan::WorkerIterationPlan> out;
   int64_t limit = std::min(planned_, workers_[w].completed + spec_.cache.plans_in_flight);
   for (int64_t i = from; i < limit; ++i)
-    out.push_back(planner::SliceForWorker(plans_[static_cast<size_t>(i - plans_base_)], w));
+    out.push_back(plan::SliceForWorker(plans_[static_cast<size_t>(i - plans_base_)], w));
   return out;
 }
 
@@ -504,7 +504,7 @@ absl::StatusOr<std::unique_ptr<JobRunner>> JobRunner::Start(job::JobSpec spec, s
 }
 
 absl::StatusOr<Registration> JobRunner::Register(int requested) { return impl_->Register(requested); }
-absl::StatusOr<std::vector<planner::WorkerIterationPlan>> JobRunner::Plans(
+absl::StatusOr<std::vector<plan::WorkerIterationPlan>> JobRunner::Plans(
     int worker, const std::string& token, int64_t from, absl::Duration wait, bool* end) {
   return impl_->Plans(worker, token, from, wait, end);
 }

@@ -22,7 +22,7 @@
 #include "common/job/job_spec.h"
 #include "common/table_spec.h"
 #include "oracle_cacher/planner.h"
-#include "oracle_cacher/worker_plan.h"
+#include "common/plan/plan.h"
 
 namespace augur {
 class MetricsRegistry;
@@ -112,7 +112,7 @@ class JobRunner {
   // for at least one. An empty result with *end = true: every plan was handed out and the
   // worker reported done, or the job is over (then the status says why: CANCELLED / ABORTED).
   // Until then a stream past the last plan stays open, as the worker's sign of life.
-  absl::StatusOr<std::vector<planner::WorkerIterationPlan>> Plans(int worker,
+  absl::StatusOr<std::vector<plan::WorkerIterationPlan>> Plans(int worker,
                                                                   const std::string& token,
                                                                   int64_t from,
                                                                   absl::Duration wait, bool* end);

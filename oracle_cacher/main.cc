@@ -47,7 +47,7 @@ int PlanOnly(const augur::job::JobSpec& spec) {
   planner::PlannerOptions po = oracle::PlannerOptionsOf(spec);
   data::IterationReadsStream stream(**ds, shape, batches);
   auto t0 = std::chrono::steady_clock::now();
-  auto stats = planner::RunPlanner(po, [&](planner::IterationReads* r) { return stream.Next(r); });
+  auto stats = planner::RunPlanner(po, [&](plan::IterationReads* r) { return stream.Next(r); });
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!stats.ok()) {
     std::cerr << "augur-oracle: " << stats.status().message() << "\n";

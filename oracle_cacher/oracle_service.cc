@@ -4,7 +4,7 @@
 #include "common/limits.h"
 #include "common/status.h"
 #include "common/packed.h"
-#include "oracle_cacher/plan_codec.h"
+#include "common/plan/plan_codec.h"
 
 namespace augur::oracle {
 
@@ -154,7 +154,7 @@ grpc::Status OracleServiceImpl::StreamPlan(grpc::ServerContext* ctx,
     size_t bytes = 0;
     for (const auto& p : *plans) {
       auto* m = batch.add_plans();
-      planner::EncodeWorkerPlan(p, m);
+      plan::EncodeWorkerPlan(p, m);
       bytes += m->ByteSizeLong();
       if (bytes > (2u << 20) || &p == &plans->back()) {
         if (!writer->Write(batch)) {

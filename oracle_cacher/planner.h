@@ -43,21 +43,21 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/plan/plan.h"
 
 namespace augur::planner {
 
-// A row of the job: table id in the top 24 bits, row in the low 40.
-using RowKey = uint64_t;
-inline constexpr RowKey MakeKey(uint32_t table, uint64_t row) {
-  return (static_cast<uint64_t>(table) << 40) | row;
-}
-inline constexpr uint32_t KeyTable(RowKey k) { return static_cast<uint32_t>(k >> 40); }
-inline constexpr uint64_t KeyRow(RowKey k) { return k & ((uint64_t{1} << 40) - 1); }
-
-// The rows one iteration reads: by_worker[w] = the unique keys of worker w's slice (any order).
-struct IterationReads {
-  std::vector<std::vector<RowKey>> by_worker;
-};
+// The plan vocabulary (common/plan/plan.h), used unqualified throughout the planner.
+using plan::Eviction;
+using plan::Fill;
+using plan::IterationPlan;
+using plan::IterationReads;
+using plan::KeyRow;
+using plan::KeyTable;
+using plan::MakeKey;
+using plan::RowKey;
+using plan::Transfer;
+using plan::WorkerPlan;
 
 enum class CachePolicy {
   kOracle,     // lookahead planning with reuse, Belady eviction inside the window
@@ -76,46 +76,6 @@ struct PlannerOptions {
   // e are acknowledged, so older write-backs have landed and a fill needs no version).
   // 0 = keep every version (tests check every read).
   int writeback_horizon = 4;
-};
-
-// Fetch `key` from its shard into `slot` when plan `issue_at` starts; needed at `need_at`.
-// `min_version` is the version the shard must have (-1: no constraint, see writeback_horizon).
-struct Fill {
-  RowKey key;
-  int32_t slot;
-  int64_t need_at;
-  int64_t min_version;
-};
-
-// After the update step: `src` worker's copy of key (value, state) goes to `dst` worker's slot.
-struct Transfer {
-  RowKey key;
-  int32_t src_worker;
-  int32_t src_slot;
-  int32_t dst_worker;
-  int32_t dst_slot;
-};
-
-// After the transfers: free `slot`; write the row back to its shard when `write_back` is set.
-struct Eviction {
-  RowKey key;
-  int32_t slot;
-  bool write_back;
-};
-
-struct WorkerPlan {
-  std::vector<Fill> fills;
-  std::vector<Eviction> evictions;
-};
-
-struct IterationPlan {
-  int64_t iteration = 0;
-  std::vector<WorkerPlan> workers;  // one per worker
-  // Rows whose gradients are summed across workers at this iteration (sorted, identical on all
-  // workers): every row touched at this iteration that more than one worker holds.
-  std::vector<RowKey> shared;
-  std::vector<Transfer> transfers;  // in this order in the value all-reduce
-  // Version every touched row has after this iteration: iteration + 1.
 };
 
 struct PlannerStats {

@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
   analyze::Trace trace;
   trace.num_workers = workers;
   trace.reset = [&] { *stream = std::make_unique<data::IterationReadsStream>(**ds, shape); };
-  trace.next = [stream](planner::IterationReads* r) { return (*stream)->Next(r); };
+  trace.next = [stream](plan::IterationReads* r) { return (*stream)->Next(r); };
   analyze::AnalyzeOptions o;
   o.policies = {analyze::OracleAvailable() ? analyze::Policy::kOracle : analyze::Policy::kLru};
   o.capacities = {{static_cast<double>(capacity), false, std::to_string(capacity)}};

@@ -22,12 +22,12 @@
 #include <memory>
 #include <vector>
 
-#include "oracle_cacher/planner.h"
+#include "common/plan/plan.h"
 
 namespace augur::analyze {
 
-using planner::IterationReads;
-using planner::RowKey;
+using plan::IterationReads;
+using plan::RowKey;
 
 struct HitCount {
   int64_t accesses = 0;

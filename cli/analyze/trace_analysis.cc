@@ -8,6 +8,9 @@
 #include "absl/strings/str_split.h"
 #include "cli/analyze/cache_sim.h"
 #include "common/status.h"
+#ifdef AUGUR_HAVE_PLANNER
+#include "oracle_cacher/planner.h"
+#endif
 
 namespace augur::analyze {
 namespace {
@@ -21,7 +24,7 @@ double Since(std::chrono::steady_clock::time_point t0) {
 
 // Replays the whole trace through `sim`.
 void Replay(const Trace& trace, CacheSim* sim) {
-  planner::IterationReads reads;
+  plan::IterationReads reads;
   trace.reset();
   while (trace.next(&reads)) sim->Step(reads);
 }
@@ -111,7 +114,7 @@ absl::StatusOr<AnalyzeReport> RunTraceAnalysis(const Trace& trace, const Analyze
 
   AnalyzeReport report;
   AccessCounts counts(trace.num_workers);
-  planner::IterationReads reads;
+  plan::IterationReads reads;
   if (want_counts) {
     trace.reset();
     while (trace.next(&reads)) counts.Observe(reads), ++report.iterations;

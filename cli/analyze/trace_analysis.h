@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "oracle_cacher/planner.h"
+#include "common/plan/plan.h"
 
 namespace augur::analyze {
 
@@ -40,7 +40,7 @@ absl::StatusOr<std::vector<CapacitySpec>> ParseCapacities(const std::string& lis
 struct Trace {
   int num_workers = 1;
   std::function<void()> reset;
-  std::function<bool(planner::IterationReads*)> next;
+  std::function<bool(plan::IterationReads*)> next;
 };
 
 struct AnalyzeOptions {

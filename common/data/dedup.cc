@@ -63,7 +63,7 @@ void BatchDeduplicator::Dedup(std::span<const uint32_t> feature_major, int64_t b
 }
 
 absl::Status FillIterationReads(const Dataset& dataset, int64_t batch, const BatchShape& shape,
-                                BatchDeduplicator* dedup, planner::IterationReads* out) {
+                                BatchDeduplicator* dedup, plan::IterationReads* out) {
   out->by_worker.resize(shape.num_workers);
   DedupedSlice& d = dedup->scratch();
   for (int w = 0; w < shape.num_workers; ++w) {
@@ -73,7 +73,7 @@ absl::Status FillIterationReads(const Dataset& dataset, int64_t batch, const Bat
     keys.clear();
     keys.reserve(d.num_unique());
     for (int f = 0; f < kNumSparse; ++f) {
-      for (uint32_t id : d.unique_ids(f)) keys.push_back(planner::MakeKey(f, id));
+      for (uint32_t id : d.unique_ids(f)) keys.push_back(plan::MakeKey(f, id));
     }
   }
   return absl::OkStatus();
@@ -86,7 +86,7 @@ IterationReadsStream::IterationReadsStream(const Dataset& dataset, BatchShape sh
   if (max_batches >= 0) end_ = std::min(end_, max_batches);
 }
 
-bool IterationReadsStream::Next(planner::IterationReads* out) {
+bool IterationReadsStream::Next(plan::IterationReads* out) {
   if (next_ >= end_) return false;
   // Every 16 batches, drop the pages already consumed from the resident set (one madvise per
   // column; the consumer already copied the keys it keeps).

@@ -13,7 +13,7 @@
 
 #include "absl/status/status.h"
 #include "common/data/dataset.h"
-#include "oracle_cacher/planner.h"
+#include "common/plan/plan.h"
 
 namespace augur::data {
 
@@ -53,19 +53,19 @@ class BatchDeduplicator {
   DedupedSlice scratch_;
 };
 
-// The rows iteration `batch` reads: by_worker[w] = planner::MakeKey(feature, id) for the unique
+// The rows iteration `batch` reads: by_worker[w] = plan::MakeKey(feature, id) for the unique
 // ids of slice w (table id = feature index 0..25). Reuses `out`'s vectors. Errors: those of
 // Dataset::SparseSlice (OUT_OF_RANGE past the last full batch).
 absl::Status FillIterationReads(const Dataset& dataset, int64_t batch, const BatchShape& shape,
-                                BatchDeduplicator* dedup, planner::IterationReads* out);
+                                BatchDeduplicator* dedup, plan::IterationReads* out);
 
 // Streams IterationReads for batches 0..num_batches-1, releasing consumed mapped pages as it
-// goes so memory stays bounded (planner::RunPlanner's `next` callback).
+// goes so memory stays bounded (the planner's `next` callback).
 class IterationReadsStream {
  public:
   IterationReadsStream(const Dataset& dataset, BatchShape shape, int64_t max_batches = -1);
   // Fills the next iteration's reads; false after the last batch.
-  bool Next(planner::IterationReads* out);
+  bool Next(plan::IterationReads* out);
   int64_t batches() const { return end_; }
   int64_t position() const { return next_; }
 

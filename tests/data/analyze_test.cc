@@ -11,8 +11,8 @@
 #include "tests/support/test_paths.h"
 
 using namespace augur::analyze;
-using augur::planner::IterationReads;
-using augur::planner::RowKey;
+using augur::plan::IterationReads;
+using augur::plan::RowKey;
 
 namespace {
 

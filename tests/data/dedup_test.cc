@@ -10,7 +10,7 @@
 #include "tests/support/test_paths.h"
 
 using namespace augur::data;
-namespace planner = augur::planner;
+namespace plan = augur::plan;
 
 TEST_CASE("dedup lists each id once in first-occurrence order with an exact inverse") {
   const int64_t b = 1000;
@@ -53,17 +53,17 @@ TEST_CASE("IterationReads lists each worker's unique (feature, id) keys") {
   auto ds = Dataset::Open(o.out_dir);
   REQUIRE(ds.ok());
   BatchDeduplicator dedup;
-  planner::IterationReads reads;
+  plan::IterationReads reads;
   REQUIRE(FillIterationReads(**ds, 1, {2, 2}, &dedup, &reads).ok());
   REQUIRE(reads.by_worker.size() == 2);
   // Batch 1, worker 0: rows 4,5 -> C1 ids 2,3; worker 1: rows 6,7 -> C1 ids 1,2.
-  auto keys = [](std::vector<planner::RowKey> v) { return std::set<planner::RowKey>(v.begin(), v.end()); };
-  std::set<planner::RowKey> w0 = {planner::MakeKey(0, 2), planner::MakeKey(0, 3),
-                                  planner::MakeKey(1, 0xabc)};
-  for (int f = 2; f < kNumSparse; ++f) w0.insert(planner::MakeKey(f, 0));
+  auto keys = [](std::vector<plan::RowKey> v) { return std::set<plan::RowKey>(v.begin(), v.end()); };
+  std::set<plan::RowKey> w0 = {plan::MakeKey(0, 2), plan::MakeKey(0, 3),
+                                  plan::MakeKey(1, 0xabc)};
+  for (int f = 2; f < kNumSparse; ++f) w0.insert(plan::MakeKey(f, 0));
   CHECK(keys(reads.by_worker[0]) == w0);
   CHECK(reads.by_worker[0].size() == w0.size());
-  CHECK(keys(reads.by_worker[1]).count(planner::MakeKey(0, 1)) == 1);
+  CHECK(keys(reads.by_worker[1]).count(plan::MakeKey(0, 1)) == 1);
   IterationReadsStream stream(**ds, {2, 2});
   int n = 0;
   while (stream.Next(&reads)) ++n;

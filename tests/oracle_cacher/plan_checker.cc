@@ -4,7 +4,7 @@
 #include <set>
 
 namespace augur::testing {
-using planner::RowKey;
+using plan::RowKey;
 
 const PlanChecker::Copy* PlanChecker::Find(int w, RowKey k) const {
   for (auto& [s, c] : slots_[w])
@@ -12,8 +12,8 @@ const PlanChecker::Copy* PlanChecker::Find(int w, RowKey k) const {
   return nullptr;
 }
 
-std::string PlanChecker::Apply(const planner::IterationPlan& plan,
-                               const planner::IterationReads& reads) {
+std::string PlanChecker::Apply(const plan::IterationPlan& plan,
+                               const plan::IterationReads& reads) {
   const int64_t i = plan.iteration;
   const int W = static_cast<int>(slots_.size());
   auto at = [&](const std::string& what) { return "iteration " + std::to_string(i) + ": " + what; };

@@ -20,32 +20,32 @@ class PlanChecker {
       : slots_(workers), capacity_(capacity), shard_applies_(shard_applies) {}
 
   // `reads` are the reads of plan.iteration. Returns "" or the first violation.
-  std::string Apply(const planner::IterationPlan& plan, const planner::IterationReads& reads);
+  std::string Apply(const plan::IterationPlan& plan, const plan::IterationReads& reads);
   // After the last plan: nothing cached, shards up to date.
   std::string Finish() const;
 
  private:
   struct Copy {
-    planner::RowKey key;
+    plan::RowKey key;
     int64_t version;
     bool ready;  // false while the fill is in flight
     int64_t need_at = 0;
   };
-  int64_t Truth(planner::RowKey k) const {
+  int64_t Truth(plan::RowKey k) const {
     auto it = truth_.find(k);
     return it == truth_.end() ? 0 : it->second;
   }
-  int64_t Shard(planner::RowKey k) const {
+  int64_t Shard(plan::RowKey k) const {
     auto it = shard_.find(k);
     return it == shard_.end() ? 0 : it->second;
   }
-  const Copy* Find(int w, planner::RowKey k) const;
-  Copy* Find(int w, planner::RowKey k) {
+  const Copy* Find(int w, plan::RowKey k) const;
+  Copy* Find(int w, plan::RowKey k) {
     return const_cast<Copy*>(static_cast<const PlanChecker*>(this)->Find(w, k));
   }
 
   std::vector<std::map<int32_t, Copy>> slots_;  // per worker: slot -> copy
-  std::map<planner::RowKey, int64_t> truth_, shard_;
+  std::map<plan::RowKey, int64_t> truth_, shard_;
   int64_t capacity_;
   bool shard_applies_;
 };

@@ -6,7 +6,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "common/status.h"
-#include "oracle_cacher/planner.h"
+#include "common/plan/plan.h"
 #include "worker/runtime/slot_cache.h"
 #include "worker/runtime/trainer.h"
 
@@ -55,12 +55,12 @@ absl::StatusOr<EvalResult> Evaluate(const data::Dataset& eval, int64_t batch, in
   std::vector<model::SlotIndex> slots(static_cast<size_t>(F) * batch);
   for (int64_t b = 0; b < batches; ++b) {
     AUGUR_RETURN_IF_ERROR(eval.FillSlice(b, 0, shape, slice.spans()));
-    absl::flat_hash_map<planner::RowKey, model::SlotIndex> slot_of;
-    std::vector<planner::RowKey> keys;
+    absl::flat_hash_map<plan::RowKey, model::SlotIndex> slot_of;
+    std::vector<plan::RowKey> keys;
     for (int f = 0; f < F; ++f) {
       auto ids = slice.ids(f);
       for (int64_t s = 0; s < batch; ++s) {
-        planner::RowKey k = planner::MakeKey(f, ids[s]);
+        plan::RowKey k = plan::MakeKey(f, ids[s]);
         auto [it, fresh] = slot_of.try_emplace(k, static_cast<model::SlotIndex>(keys.size()));
         if (fresh) keys.push_back(k);
         slots[f * batch + s] = it->second;

@@ -3,7 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "common/grpc_status.h"
-#include "oracle_cacher/plan_codec.h"
+#include "common/plan/plan_codec.h"
 #include "proto/oracle.grpc.pb.h"
 
 namespace augur::worker {
@@ -128,9 +128,9 @@ void OracleConnection::StreamLoop(std::string job_id, int worker) {
   v1::PlanBatch batch;
   absl::Status failure;
   while (reader->Read(&batch)) {
-    std::vector<planner::WorkerIterationPlan> decoded;
+    std::vector<plan::WorkerIterationPlan> decoded;
     for (const auto& p : batch.plans()) {
-      auto d = planner::DecodeWorkerPlan(p);
+      auto d = plan::DecodeWorkerPlan(p);
       if (!d.ok()) {
         failure = d.status();
         break;
@@ -151,7 +151,7 @@ void OracleConnection::StreamLoop(std::string job_id, int worker) {
     stream_status_ = absl::UnavailableError("lost the oracle's plan stream: " + std::string(stream_status_.message()));
 }
 
-absl::StatusOr<planner::WorkerIterationPlan> OracleConnection::NextPlan(int64_t iteration,
+absl::StatusOr<plan::WorkerIterationPlan> OracleConnection::NextPlan(int64_t iteration,
                                                                         absl::Duration timeout) {
   absl::MutexLock l(&mu_);
   auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !plans_.empty() || stream_ended_; };

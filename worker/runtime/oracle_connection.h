@@ -15,7 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "oracle_cacher/worker_plan.h"
+#include "common/plan/plan.h"
 #include "worker/model/collective.h"
 
 namespace grpc {
@@ -69,7 +69,7 @@ class OracleConnection {
   // The plan of `iteration` (plans arrive in order); DEADLINE_EXCEEDED after `timeout`, or the
   // stream's error (UNAVAILABLE when the oracle went away, CANCELLED / ABORTED when the job
   // ended).
-  absl::StatusOr<planner::WorkerIterationPlan> NextPlan(int64_t iteration, absl::Duration timeout);
+  absl::StatusOr<plan::WorkerIterationPlan> NextPlan(int64_t iteration, absl::Duration timeout);
 
   // Sends a report; returns the cancel reason ("" to go on).
   absl::StatusOr<std::string> Report(const std::string& job_id, int worker,
@@ -89,7 +89,7 @@ class OracleConnection {
   absl::Duration deadline_;
   std::thread stream_thread_;
   absl::Mutex mu_;
-  std::deque<planner::WorkerIterationPlan> plans_ ABSL_GUARDED_BY(mu_);
+  std::deque<plan::WorkerIterationPlan> plans_ ABSL_GUARDED_BY(mu_);
   absl::Status stream_status_ ABSL_GUARDED_BY(mu_);
   bool stream_ended_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

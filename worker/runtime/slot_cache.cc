@@ -12,37 +12,37 @@ absl::Status ShardError(const absl::Status& st, const std::string& what) {
   return absl::Status(code, what + ": " + std::string(st.message()));
 }
 
-std::vector<shard::RowBlock> BlocksByTable(const std::vector<planner::RowKey>& keys,
+std::vector<shard::RowBlock> BlocksByTable(const std::vector<plan::RowKey>& keys,
                                            std::vector<std::vector<size_t>>* index_of_block) {
   std::map<uint32_t, size_t> block_of_table;
   std::vector<shard::RowBlock> blocks;
   index_of_block->clear();
   for (size_t i = 0; i < keys.size(); ++i) {
-    uint32_t t = planner::KeyTable(keys[i]);
+    uint32_t t = plan::KeyTable(keys[i]);
     auto [it, fresh] = block_of_table.try_emplace(t, blocks.size());
     if (fresh) {
       blocks.emplace_back();
       blocks.back().table_id = t;
       index_of_block->emplace_back();
     }
-    blocks[it->second].rows.push_back(planner::KeyRow(keys[i]));
+    blocks[it->second].rows.push_back(plan::KeyRow(keys[i]));
     (*index_of_block)[it->second].push_back(i);
   }
   return blocks;
 }
 
-void SlotCache::IssueFills(const std::vector<planner::Fill>& fills) {
+void SlotCache::IssueFills(const std::vector<plan::Fill>& fills) {
   // Requests stay small enough to meet their deadline on a slow link.
   for (size_t b = 0; b < fills.size(); b += kRowsPerRequest)
-    IssueFillRound(std::vector<planner::Fill>(
+    IssueFillRound(std::vector<plan::Fill>(
         fills.begin() + b, fills.begin() + std::min(fills.size(), b + kRowsPerRequest)));
 }
 
-void SlotCache::IssueFillRound(std::vector<planner::Fill> fills) {
+void SlotCache::IssueFillRound(std::vector<plan::Fill> fills) {
   FillRound round;
   round.fills = std::move(fills);
   round.first_need = round.fills.front().need_at;
-  std::vector<planner::RowKey> keys;
+  std::vector<plan::RowKey> keys;
   for (const auto& f : round.fills) {
     keys.push_back(f.key);
     round.first_need = std::min(round.first_need, f.need_at);
@@ -73,7 +73,7 @@ absl::Status SlotCache::Apply(FillRound& round) {
   for (size_t b = 0; b < result->size(); ++b) {
     const auto& block = (*result)[b];
     for (size_t i = 0; i < round.per_block[b].size(); ++i) {
-      const planner::Fill& f = *round.per_block[b][i];
+      const plan::Fill& f = *round.per_block[b][i];
       int64_t v = block.versions[i];
       if (f.min_version >= 0 && v != f.min_version)
         return absl::DataLossError("stale read of table " + std::to_string(block.table_id) +
@@ -117,29 +117,29 @@ absl::Status SlotCache::ApplyAllFills() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<model::SlotIndex> SlotCache::SlotOf(planner::RowKey key) const {
+absl::StatusOr<model::SlotIndex> SlotCache::SlotOf(plan::RowKey key) const {
   auto it = slot_of_.find(key);
   if (it == slot_of_.end())
     return absl::InternalError("the plan does not cover table " +
-                               std::to_string(planner::KeyTable(key)) + " row " +
-                               std::to_string(planner::KeyRow(key)));
+                               std::to_string(plan::KeyTable(key)) + " row " +
+                               std::to_string(plan::KeyRow(key)));
   return it->second;
 }
 
-std::vector<planner::Eviction> SlotCache::AllAsWriteBacks() const {
-  std::vector<planner::Eviction> out;
+std::vector<plan::Eviction> SlotCache::AllAsWriteBacks() const {
+  std::vector<plan::Eviction> out;
   for (auto& [k, s] : slot_of_) out.push_back({k, static_cast<int32_t>(s), true});
   return out;
 }
 
-void SlotCache::Insert(planner::RowKey key, model::SlotIndex slot, int64_t version) {
+void SlotCache::Insert(plan::RowKey key, model::SlotIndex slot, int64_t version) {
   slot_of_[key] = slot;
   key_of_[slot] = key;
   version_[slot] = version;
 }
 
-absl::Status SlotCache::Evict(const std::vector<planner::Eviction>& evictions, int64_t iteration) {
-  std::vector<planner::RowKey> keys;
+absl::Status SlotCache::Evict(const std::vector<plan::Eviction>& evictions, int64_t iteration) {
+  std::vector<plan::RowKey> keys;
   std::vector<model::SlotIndex> slots;
   for (const auto& e : evictions) {
     if (e.write_back) {
@@ -152,13 +152,13 @@ absl::Status SlotCache::Evict(const std::vector<planner::Eviction>& evictions, i
 }
 
 absl::Status SlotCache::WriteBackAll(int64_t iteration) {
-  std::vector<planner::RowKey> keys;
+  std::vector<plan::RowKey> keys;
   std::vector<model::SlotIndex> slots;
   for (auto& [k, s] : slot_of_) keys.push_back(k), slots.push_back(s);
   return WriteRows(keys, slots, iteration);
 }
 
-absl::Status SlotCache::WriteRows(const std::vector<planner::RowKey>& keys,
+absl::Status SlotCache::WriteRows(const std::vector<plan::RowKey>& keys,
                                   const std::vector<model::SlotIndex>& slots, int64_t iteration) {
   if (keys.empty()) return absl::OkStatus();
   const int rf = compute_->row_floats();
@@ -167,7 +167,7 @@ absl::Status SlotCache::WriteRows(const std::vector<planner::RowKey>& keys,
   if (!st.ok()) return st;
   for (size_t first = 0; first < keys.size(); first += kRowsPerRequest) {
     size_t end = std::min(keys.size(), first + kRowsPerRequest);
-    std::vector<planner::RowKey> chunk(keys.begin() + first, keys.begin() + end);
+    std::vector<plan::RowKey> chunk(keys.begin() + first, keys.begin() + end);
     std::vector<std::vector<size_t>> index;
     auto blocks = BlocksByTable(chunk, &index);
     for (size_t b = 0; b < blocks.size(); ++b)

@@ -20,7 +20,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "oracle_cacher/planner.h"
+#include "common/plan/plan.h"
 #include "server/client/shard_client.h"
 #include "worker/model/dense_compute.h"
 
@@ -35,7 +35,7 @@ class SlotCache {
       : shards_(shards), compute_(compute) {}
 
   // Sends the lookups of `fills` (one request per shard) and records their slots.
-  void IssueFills(const std::vector<planner::Fill>& fills);
+  void IssueFills(const std::vector<plan::Fill>& fills);
   // Applies every outstanding fill needed at or before `iteration` (waiting for them) and every
   // other fill that already arrived. Returns the seconds spent waiting.
   absl::StatusOr<double> ApplyFillsFor(int64_t iteration);
@@ -43,18 +43,18 @@ class SlotCache {
   absl::Status ApplyAllFills();
 
   // The slot holding `key`; NOT_FOUND when the plan never put it here (a planner/data mismatch).
-  absl::StatusOr<model::SlotIndex> SlotOf(planner::RowKey key) const;
-  bool Holds(planner::RowKey key) const { return slot_of_.contains(key); }
-  planner::RowKey KeyOf(model::SlotIndex slot) const { return key_of_[slot]; }
+  absl::StatusOr<model::SlotIndex> SlotOf(plan::RowKey key) const;
+  bool Holds(plan::RowKey key) const { return slot_of_.contains(key); }
+  plan::RowKey KeyOf(model::SlotIndex slot) const { return key_of_[slot]; }
   // Every row currently cached (for a flush on cancel).
-  std::vector<planner::Eviction> AllAsWriteBacks() const;
+  std::vector<plan::Eviction> AllAsWriteBacks() const;
   int64_t version(model::SlotIndex slot) const { return version_[slot]; }
   void set_version(model::SlotIndex slot, int64_t v) { version_[slot] = v; }
   // Records a row received from a peer.
-  void Insert(planner::RowKey key, model::SlotIndex slot, int64_t version);
+  void Insert(plan::RowKey key, model::SlotIndex slot, int64_t version);
   // Forgets rows leaving the cache; writes back the ones marked write_back (async), tagged with
   // the iteration so WaitWriteBacks can bound how far training runs ahead of the shards.
-  absl::Status Evict(const std::vector<planner::Eviction>& evictions, int64_t iteration);
+  absl::Status Evict(const std::vector<plan::Eviction>& evictions, int64_t iteration);
   // Writes every cached row back without evicting it (evaluation reads the shards).
   absl::Status WriteBackAll(int64_t iteration);
   // Waits for write-backs tagged <= iteration. Returns seconds spent waiting.
@@ -64,20 +64,20 @@ class SlotCache {
  private:
   struct FillRound {
     std::future<absl::StatusOr<std::vector<shard::RowBlock>>> result;
-    std::vector<std::vector<const planner::Fill*>> per_block;  // fills of each request block
-    std::vector<planner::Fill> fills;
+    std::vector<std::vector<const plan::Fill*>> per_block;  // fills of each request block
+    std::vector<plan::Fill> fills;
     int64_t first_need;
   };
   absl::Status Apply(FillRound& round);
-  absl::Status WriteRows(const std::vector<planner::RowKey>& keys,
+  absl::Status WriteRows(const std::vector<plan::RowKey>& keys,
                          const std::vector<model::SlotIndex>& slots, int64_t iteration);
-  void IssueFillRound(std::vector<planner::Fill> fills);
+  void IssueFillRound(std::vector<plan::Fill> fills);
 
   shard::ShardClient* shards_;
   model::DenseCompute* compute_;
-  absl::flat_hash_map<planner::RowKey, model::SlotIndex> slot_of_;
+  absl::flat_hash_map<plan::RowKey, model::SlotIndex> slot_of_;
   std::vector<int64_t> version_ = std::vector<int64_t>(compute_->capacity(), 0);
-  std::vector<planner::RowKey> key_of_ = std::vector<planner::RowKey>(compute_->capacity(), 0);
+  std::vector<plan::RowKey> key_of_ = std::vector<plan::RowKey>(compute_->capacity(), 0);
   std::deque<FillRound> fills_;
   std::deque<std::pair<int64_t, std::future<absl::Status>>> writebacks_;
 };
@@ -86,7 +86,7 @@ class SlotCache {
 absl::Status ShardError(const absl::Status& st, const std::string& what);
 
 // Groups (key, payload) items into one RowBlock per table, preserving order within a table.
-std::vector<shard::RowBlock> BlocksByTable(const std::vector<planner::RowKey>& keys,
+std::vector<shard::RowBlock> BlocksByTable(const std::vector<plan::RowKey>& keys,
                                            std::vector<std::vector<size_t>>* index_of_block);
 
 }  // namespace augur::worker

@@ -60,15 +60,15 @@ class Loop {
   absl::Status Run();
 
  private:
-  absl::Status Step(int64_t i, const planner::WorkerIterationPlan& plan, bool* stop);
+  absl::Status Step(int64_t i, const plan::WorkerIterationPlan& plan, bool* stop);
   absl::Status BuildMinibatch(int64_t i, model::Minibatch* mb);
   // `kept`: the row gradients stayed in the backend (emb holds only their slots). `loss`: this
   // worker's loss sum of the step. INTERNAL, before any update, when the step diverged.
-  absl::Status ReduceAndUpdate(const planner::WorkerIterationPlan& plan,
+  absl::Status ReduceAndUpdate(const plan::WorkerIterationPlan& plan,
                                const model::EmbeddingGradients& emb, bool kept, int64_t i,
                                double loss, bool* stop);
   absl::Status PushGradients(const model::EmbeddingGradients& emb, int64_t i);
-  absl::Status Transfers(const planner::WorkerIterationPlan& plan, int64_t i);
+  absl::Status Transfers(const plan::WorkerIterationPlan& plan, int64_t i);
   absl::Status Report(bool force, bool done, const std::string& error);
   absl::Status Finish(int64_t completed, bool cancelled);
   // Puts every cached row on the shards (unless `flushed`), then worker 0 scores the held-out
@@ -119,7 +119,7 @@ absl::Status Loop::BuildMinibatch(int64_t i, model::Minibatch* mb) {
     auto ids = slice_.ids(f);
     for (int64_t b = 0; b < B_; ++b) {
       offsets_[f * (B_ + 1) + b] = f * B_ + b;
-      AUGUR_ASSIGN_OR_RETURN(slots_[f * B_ + b], cache_.SlotOf(planner::MakeKey(f, ids[b])));
+      AUGUR_ASSIGN_OR_RETURN(slots_[f * B_ + b], cache_.SlotOf(plan::MakeKey(f, ids[b])));
     }
     offsets_[f * (B_ + 1) + B_] = (f + 1) * B_;
   }
@@ -134,7 +134,7 @@ absl::Status Loop::BuildMinibatch(int64_t i, model::Minibatch* mb) {
 
 // One all-reduce: [dense gradients | shared rows' gradients | stop | diverged]. Every holder of a
 // touched row then applies the same update, so replicas stay bit-identical.
-absl::Status Loop::ReduceAndUpdate(const planner::WorkerIterationPlan& plan,
+absl::Status Loop::ReduceAndUpdate(const plan::WorkerIterationPlan& plan,
                                    const model::EmbeddingGradients& emb, bool kept, int64_t i,
                                    double loss, bool* stop) {
   // The dense gradients may live in device memory (cuda backend): copy, never dereference.
@@ -185,7 +185,7 @@ absl::Status Loop::ReduceAndUpdate(const planner::WorkerIterationPlan& plan,
     grads.insert(grads.end(), reduce_.begin() + nd + s * dim_, reduce_.begin() + nd + (s + 1) * dim_);
   }
   for (size_t r = 0; r < emb.slots.size(); ++r) {
-    planner::RowKey k = cache_.KeyOf(emb.slots[r]);
+    plan::RowKey k = cache_.KeyOf(emb.slots[r]);
     if (std::binary_search(plan.shared.begin(), plan.shared.end(), k)) continue;
     slots.push_back(emb.slots[r]);
     grads.insert(grads.end(), emb.grads.begin() + r * dim_, emb.grads.begin() + (r + 1) * dim_);
@@ -197,7 +197,7 @@ absl::Status Loop::ReduceAndUpdate(const planner::WorkerIterationPlan& plan,
 
 // The `none` policy: the shards apply the optimizer once every worker pushed.
 absl::Status Loop::PushGradients(const model::EmbeddingGradients& emb, int64_t i) {
-  std::vector<planner::RowKey> keys;
+  std::vector<plan::RowKey> keys;
   for (auto s : emb.slots) keys.push_back(cache_.KeyOf(s));
   std::vector<std::vector<size_t>> index;
   auto blocks = BlocksByTable(keys, &index);
@@ -224,7 +224,7 @@ absl::Status Loop::WaitPushes(int64_t through) {
 // state and version, everyone else -0.0; receivers place them after the evictions. Each side
 // moves its rows with one ReadSlots / WriteSlots (one gather or scatter and one wait on a
 // device), not one call per row.
-absl::Status Loop::Transfers(const planner::WorkerIterationPlan& plan, int64_t i) {
+absl::Status Loop::Transfers(const plan::WorkerIterationPlan& plan, int64_t i) {
   const int rf = d_.compute->row_floats();
   const size_t per = rf + 2, n = plan.transfers.size();
   std::vector<float> buf(n * per, -0.0f);
@@ -258,15 +258,15 @@ absl::Status Loop::Transfers(const planner::WorkerIterationPlan& plan, int64_t i
   for (size_t k = 0; k < mine.size(); ++k) {
     const auto& x = plan.transfers[mine[k]];
     cache_.Insert(x.key, slots[k], UnpackVersion(buf.data() + mine[k] * per + rf));
-    ++MissesAt(i + 1)[planner::KeyTable(x.key)];
+    ++MissesAt(i + 1)[plan::KeyTable(x.key)];
   }
   return absl::OkStatus();
 }
 
-absl::Status Loop::Step(int64_t i, const planner::WorkerIterationPlan& plan, bool* stop) {
+absl::Status Loop::Step(int64_t i, const plan::WorkerIterationPlan& plan, bool* stop) {
   auto t0 = Clock::now();
   cache_.IssueFills(plan.fills);
-  for (const auto& f : plan.fills) ++MissesAt(f.need_at)[planner::KeyTable(f.key)];
+  for (const auto& f : plan.fills) ++MissesAt(f.need_at)[plan::KeyTable(f.key)];
   pending_.rows_fetched += static_cast<int64_t>(plan.fills.size());
   pending_.bytes_fetched +=
       static_cast<int64_t>(plan.fills.size()) * d_.compute->row_floats() * int64_t{sizeof(float)};
@@ -292,7 +292,7 @@ absl::Status Loop::Step(int64_t i, const planner::WorkerIterationPlan& plan, boo
   // Per table: every unique row this step read was either cached already or missed.
   std::vector<int64_t> misses = MissesAt(i), unique(misses.size(), 0);
   misses_at_.erase(i);
-  for (auto s : emb.slots) ++unique[planner::KeyTable(cache_.KeyOf(s))];
+  for (auto s : emb.slots) ++unique[plan::KeyTable(cache_.KeyOf(s))];
   for (size_t t = 0; t < unique.size(); ++t) {
     int64_t miss = std::min(misses[t], unique[t]), hit = unique[t] - miss;
     pending_.cache_hits += hit;

@@ -3,13 +3,13 @@
 #pragma once
 
 #include "absl/status/statusor.h"
-#include "oracle_cacher/worker_plan.h"
+#include "common/plan/plan.h"
 #include "proto/oracle.pb.h"
 
-namespace augur::planner {
+namespace augur::plan {
 
 void EncodeWorkerPlan(const WorkerIterationPlan& plan, oracle::v1::WorkerPlan* out);
 // INVALID_ARGUMENT when the packed arrays are ragged or disagree in length.
 absl::StatusOr<WorkerIterationPlan> DecodeWorkerPlan(const oracle::v1::WorkerPlan& in);
 
-}  // namespace augur::planner
+}  // namespace augur::plan

@@ -1,9 +1,9 @@
-#include "oracle_cacher/plan_codec.h"
+#include "common/plan/plan_codec.h"
 
 #include "common/packed.h"
 #include "common/status.h"
 
-namespace augur::planner {
+namespace augur::plan {
 
 void EncodeWorkerPlan(const WorkerIterationPlan& p, oracle::v1::WorkerPlan* out) {
   out->set_iteration(p.iteration);
@@ -64,4 +64,4 @@ absl::StatusOr<WorkerIterationPlan> DecodeWorkerPlan(const oracle::v1::WorkerPla
   return p;
 }
 
-}  // namespace augur::planner
+}  // namespace augur::plan

@@ -1,6 +1,6 @@
-#include "oracle_cacher/worker_plan.h"
+#include "common/plan/plan.h"
 
-namespace augur::planner {
+namespace augur::plan {
 
 WorkerIterationPlan SliceForWorker(const IterationPlan& plan, int worker) {
   WorkerIterationPlan out;
@@ -12,4 +12,4 @@ WorkerIterationPlan SliceForWorker(const IterationPlan& plan, int worker) {
   return out;
 }
 
-}  // namespace augur::planner
+}  // namespace augur::plan

@@ -10,6 +10,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "oracle_cacher/planner.h"
+#include "oracle_cacher/partitioned_planner.h"
 #include "oracle_cacher/planner_state.h"
 
 namespace augur::planner {
@@ -474,6 +475,10 @@ absl::StatusOr<std::unique_ptr<Planner>> Planner::Create(const PlannerOptions& o
   if (o.prefetch_distance < 0 || o.prefetch_distance > o.lookahead)
     return absl::InvalidArgumentError("prefetch_distance must be in 0..lookahead");
   if (o.writeback_horizon < 0) return absl::InvalidArgumentError("writeback_horizon must be >= 0");
+  if (o.threads < 1 || o.threads > 64) return absl::InvalidArgumentError("threads must be in 1..64");
+  if (o.threads > o.capacity)
+    return absl::InvalidArgumentError("threads must not exceed the capacity (each plans a share)");
+  if (o.threads > 1) return internal::MakePartitionedPlanner(o);
   return std::unique_ptr<Planner>(new PlannerImpl(o));
 }
 

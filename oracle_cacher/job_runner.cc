@@ -54,7 +54,8 @@ std::vector<TableSpec> JobTables(const job::JobSpec& spec, const std::vector<uin
   return out;
 }
 
-planner::PlannerOptions PlannerOptionsOf(const job::JobSpec& spec, int writeback_horizon) {
+planner::PlannerOptions PlannerOptionsOf(const job::JobSpec& spec, int writeback_horizon,
+                                         int planner_threads) {
   planner::PlannerOptions po;
   po.num_workers = spec.cluster.workers;
   po.capacity = spec.cache.capacity;
@@ -64,6 +65,8 @@ planner::PlannerOptions PlannerOptionsOf(const job::JobSpec& spec, int writeback
               : spec.cache.policy == "prefetch1" ? planner::CachePolicy::kPrefetch1
                                                  : planner::CachePolicy::kOracle;
   po.writeback_horizon = writeback_horizon;
+  const int64_t slice_rows = spec.training.batch_size * data::kNumSparse;
+  if (po.capacity >= 2 * slice_rows) po.threads = std::max(1, planner_threads);
   return po;
 }
 
@@ -215,7 +218,7 @@ absl::Status JobRunner::Impl::Init(const TableCreator& create_tables) {
   for (int f = 0; f < data::kNumSparse; ++f) rows.push_back(dataset_->table_rows(f));
   auto st = create_tables(spec_, JobTables(spec_, rows, JobEmbeddingDim(spec_)));
   if (!st.ok()) return st;
-  planner::PlannerOptions po = PlannerOptionsOf(spec_, opt_.writeback_horizon);
+  planner::PlannerOptions po = PlannerOptionsOf(spec_, opt_.writeback_horizon, opt_.planner_threads);
   auto p = planner::Planner::Create(po);
   if (!p.ok()) return p.status();
   planner_ = std::move(*p);

@@ -48,6 +48,8 @@ struct JobRunnerOptions {
   // A worker that has not reported for this long fails the job.
   absl::Duration worker_timeout = absl::Seconds(120);
   MetricsRegistry* metrics = nullptr;  // optional
+  // Threads each job's planner may use (PlannerOptions::threads; see PlannerOptionsOf).
+  int planner_threads = 1;
 };
 
 struct Registration {
@@ -88,9 +90,13 @@ struct JobStatus {
 // rows from the manifest, DLRM's init range +-sqrt(1/rows), the job's embedding optimizer.
 std::vector<TableSpec> JobTables(const job::JobSpec& spec, const std::vector<uint64_t>& table_rows,
                                  int dim);
-// The planner settings of a job's cache section and worker count.
+// The planner settings of a job's cache section and worker count. `planner_threads` applies
+// only when the cache holds at least twice the rows one slice can read (batch x sparse
+// features): each thread plans in its 1/threads share of the cache, and a smaller cache could
+// fail a slice that fits the whole of it; below that the job plans on one thread.
 planner::PlannerOptions PlannerOptionsOf(const job::JobSpec& spec,
-                                         int writeback_horizon = kWritebackAckHorizon);
+                                         int writeback_horizon = kWritebackAckHorizon,
+                                         int planner_threads = 1);
 // The embedding dim of the job's model (preset or override).
 int JobEmbeddingDim(const job::JobSpec& spec);
 

@@ -32,7 +32,7 @@ volatile std::sig_atomic_t g_stop = 0;
 void OnSignal(int) { g_stop = 1; }
 
 // Plans a job offline over its dataset: the same planner the service runs, timed.
-int PlanOnly(const augur::job::JobSpec& spec) {
+int PlanOnly(const augur::job::JobSpec& spec, int planner_threads) {
   using namespace augur;
   data::DatasetOpenOptions o;
   o.sparse_only = true;
@@ -44,7 +44,8 @@ int PlanOnly(const augur::job::JobSpec& spec) {
   data::BatchShape shape{spec.training.batch_size, spec.cluster.workers};
   int64_t batches = (*ds)->num_batches(shape);
   if (spec.training.iterations > 0) batches = std::min(batches, spec.training.iterations);
-  planner::PlannerOptions po = oracle::PlannerOptionsOf(spec);
+  planner::PlannerOptions po =
+      oracle::PlannerOptionsOf(spec, oracle::kWritebackAckHorizon, planner_threads);
   data::IterationReadsStream stream(**ds, shape, batches);
   auto t0 = std::chrono::steady_clock::now();
   auto stats = planner::RunPlanner(po, [&](plan::IterationReads* r) { return stream.Next(r); });
@@ -58,6 +59,7 @@ int PlanOnly(const augur::job::JobSpec& spec) {
                       {"batch", spec.training.batch_size},
                       {"capacity", spec.cache.capacity},
                       {"lookahead", spec.cache.lookahead},
+                      {"planner_threads", po.threads},
                       {"iterations", stats->iterations},
                       {"samples_per_s", double(stats->iterations * shape.global()) / secs},
                       {"ids_per_s", double(stats->accesses) / secs},
@@ -81,7 +83,7 @@ int main(int argc, char** argv) {
   std::string work_dir;
   std::vector<std::string> shards;
   bool plan_only = false, exit_when_idle = false;
-  int worker_timeout_s = 120;
+  int worker_timeout_s = 120, planner_threads = 1;
   app.add_option("--listen", listen, "gRPC address (host:port; port 0 picks one)");
   app.add_option("--metrics-listen", metrics_listen, "Prometheus /metrics address ('' = off)");
   app.add_option("--shards", shards, "shard endpoints, index = shard index")->delimiter(',');
@@ -93,6 +95,10 @@ int main(int argc, char** argv) {
   app.add_option("--worker-timeout", worker_timeout_s, "seconds of worker silence that fail a job");
   app.add_option("--work-dir", work_dir, "where Criteo TSV inputs of jobs are converted (default: a temp dir)");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
+  app.add_option("--planner-threads", planner_threads,
+                 "threads each job's planner uses, each planning a share of the key space in a "
+                 "share of every cache (used when the cache holds >= 2 slices of rows)")
+      ->check(CLI::Range(1, 64));
   CLI11_PARSE(app, argc, argv);
   augur::InitLogging("oracle", log_level);
 
@@ -110,7 +116,7 @@ int main(int argc, char** argv) {
       std::cerr << "augur-oracle: --plan-only needs --job\n";
       return 2;
     }
-    return PlanOnly(*spec);
+    return PlanOnly(*spec, planner_threads);
   }
 
   augur::MetricsRegistry metrics;
@@ -148,6 +154,7 @@ int main(int argc, char** argv) {
   augur::oracle::JobRunnerOptions ro;
   ro.metrics = &metrics;
   ro.worker_timeout = absl::Seconds(worker_timeout_s);
+  ro.planner_threads = planner_threads;
   augur::oracle::JobHost host(create_tables, ro, shards, work_dir);
   augur::oracle::OracleServiceImpl service(&host);
 

@@ -29,12 +29,13 @@ struct Config {
   int lookahead, distance, shards;
   int eval_every = 0;  // > 0: evaluate on the dev split every so many iterations
   int checkpoint_every = 0;  // > 0: checkpoint shards and dense weights every so many
+  int planner_threads = 1;   // > 1: the planner split over threads (key-space partitions)
 };
 
 std::string Describe(const Config& c) {
   return c.policy + " capacity " + std::to_string(c.capacity) + " L " + std::to_string(c.lookahead) +
          " d " + std::to_string(c.distance) + " shards " + std::to_string(c.shards) + " eval_every " +
-         std::to_string(c.eval_every);
+         std::to_string(c.eval_every) + " planner_threads " + std::to_string(c.planner_threads);
 }
 
 job::JobSpec Spec(const std::string& dataset, int workers, const Config& c) {
@@ -67,7 +68,7 @@ data: {train: )" + dataset + "}\n");
 
 Outcome Train(const std::string& dataset, int workers, const Config& c,
               const testing::ScratchDir& out) {
-  auto cluster = testing::LocalCluster::Start(c.shards);
+  auto cluster = testing::LocalCluster::Start(c.shards, 0, absl::Seconds(60), c.planner_threads);
   REQUIRE(cluster.ok());
   std::vector<absl::Status> results;
   auto status = (*cluster)->RunJob(Spec(dataset, workers, c), out.path(), &results);
@@ -136,6 +137,7 @@ const std::vector<Config> kConfigs = {
     {"oracle", 900, 8, 2, 3},       // far too small: ~11% of the rows the job touches
     {"oracle", 3000, 3, 1, 1},      {"oracle", 100000, 1, 0, 3},
     {"oracle", 3000, 8, 2, 3, 5, 4},  // evaluating / checkpointing flush cached rows mid-way
+    {"oracle", 3000, 8, 2, 2, 0, 0, 3},  // three planner threads, each with a third of the slots
 };
 
 void RunMatrix(int workers) {

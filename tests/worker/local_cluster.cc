@@ -55,7 +55,8 @@ LocalCluster::~LocalCluster() {
 }
 
 absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(int shards, int writeback_horizon,
-                                                                   absl::Duration worker_timeout) {
+                                                                   absl::Duration worker_timeout,
+                                                                   int planner_threads) {
   auto impl = std::make_unique<Impl>();
   for (int i = 0; i < shards; ++i) {
     shard::StoreOptions so;
@@ -88,6 +89,7 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(int shards, in
   oracle::JobRunnerOptions ro;
   ro.writeback_horizon = writeback_horizon;
   ro.worker_timeout = worker_timeout;
+  ro.planner_threads = planner_threads;
   ro.metrics = &impl->metrics;
   impl->host = std::make_unique<oracle::JobHost>(create, ro, impl->endpoints);
   impl->service = std::make_unique<oracle::OracleServiceImpl>(impl->host.get());

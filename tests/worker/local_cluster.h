@@ -31,8 +31,10 @@ class LocalCluster {
   // `writeback_horizon` 0 makes the planner track every version, so every fill checks the
   // exact version it reads (the no-stale-read check).
   // `worker_timeout`: how long the oracle waits for a silent worker before failing the job.
+  // `planner_threads`: JobRunnerOptions::planner_threads.
   static absl::StatusOr<std::unique_ptr<LocalCluster>> Start(
-      int shards, int writeback_horizon = 0, absl::Duration worker_timeout = absl::Seconds(60));
+      int shards, int writeback_horizon = 0, absl::Duration worker_timeout = absl::Seconds(60),
+      int planner_threads = 1);
   ~LocalCluster();
 
   const std::vector<std::string>& shard_endpoints() const;

@@ -375,8 +375,9 @@ absl::Status PlannerImpl::ProcessNeed(int64_t j) {
       }
       const Idx r = reads[p];
       ++stats_.accesses;
-      if (At(r, w).slot >= 0) {
+      if (const int32_t slot = At(r, w).slot; slot >= 0) {
         ++stats_.hits;
+        ++caches_[w].slots[slot].uses;
         continue;
       }
       uint64_t holders = rows_[r].holders;
@@ -417,6 +418,7 @@ absl::Status PlannerImpl::ProcessNeed(int64_t j) {
     c.slots[s].row = m.row;
     c.slots[s].next_use = j;
     c.slots[s].last_needed = j;
+    c.slots[s].uses = 1;
     ++c.held;
     At(m.row, m.worker).slot = s;
     c.Touch(s);

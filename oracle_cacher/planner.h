@@ -22,8 +22,8 @@
 //   5. evictions of plan i (write-back when write_back is set), freeing their slots
 //
 // Capacity is a hard bound per worker: when the rows a worker needs do not fit, the planner evicts
-// Belady-style (farthest next use inside the window; rows with no use in the window first, least
-// recently needed first) and residency shrinks; it never overflows. Victims for a fill needed at
+// Belady-style (farthest next use inside the window; rows with no use in the window first, those
+// read fewest times since they were cached first, then least recently needed) and residency shrinks; it never overflows. Victims for a fill needed at
 // j are taken first among rows last needed by j-d-1 and read next after j+d, which can leave in
 // time for the fill to be issued d steps ahead; only when none will do does a fill wait for a
 // younger victim (late_fills). Without that rule the best victims by next use are the one-shot

@@ -39,17 +39,22 @@ struct SlotInfo {
   Idx row = 0;
   int64_t next_use = kNever;  // next known read by this worker; kNever: none inside the window
   int64_t last_needed = -1;   // last read, or transfer sourced, by this worker
+  uint32_t uses = 0;          // reads by this worker since the row entered this slot
   uint32_t generation = 0;    // bumps on every change so stale heap entries are skipped
 };
 
-// Eviction candidates: farthest next use first, then least recently needed.
+// Eviction candidates: farthest next use first; among rows not read again inside the window, the
+// fewest uses since they entered the cache (what the window cannot see, frequency predicts on
+// skewed data); then least recently needed.
 struct Candidate {
   int64_t next_use;
   int64_t last_needed;
   int32_t slot;
   uint32_t generation;
+  uint32_t uses;
   bool operator<(const Candidate& o) const {
     if (next_use != o.next_use) return next_use < o.next_use;
+    if (next_use == kNever && uses != o.uses) return uses > o.uses;
     return last_needed > o.last_needed;
   }
 };
@@ -79,7 +84,7 @@ struct WorkerCache {
   // Files a slot's current (next_use, last_needed) as a candidate.
   void File(int32_t slot) {
     const SlotInfo& s = slots[slot];
-    const Candidate c{s.next_use, s.last_needed, slot, s.generation};
+    const Candidate c{s.next_use, s.last_needed, slot, s.generation, s.uses};
     if (c.last_needed <= cutoff) {
       ready.push(c);
       return;

@@ -19,7 +19,8 @@ usage() {
   cat <<'USAGE'
 usage: deploy/local/up.sh [options]
   --shards N          embedding shards (default 2)
-  --workers W         training workers (default 2)
+  --workers W         training workers (default 2; 0: shards and oracle only, e.g. for a
+                      benchmark that brings its own plan consumers)
   --backend B         cpu | cuda (default cpu); cuda pins worker w to GPU w mod #GPUs.
                       The backend a job trains on is its spec's training.backend.
   --run-dir DIR       logs, shard data, pids, cluster.yaml (default ./run/local)
@@ -28,6 +29,7 @@ usage: deploy/local/up.sh [options]
   --bin-dir DIR       where the augur-* binaries are (default $AUGUR_BIN_DIR or build/bin)
   --timeout S         seconds to wait for each process to listen (default 60)
   --log-level L       trace|debug|info|warn|error (default info)
+  --planner-threads N threads each job's oracle planner uses (default 1; augur-oracle --help)
   --tls-cert F --tls-key F --tls-ca F
                       serve every gRPC service over TLS with this certificate and key (valid
                       for 127.0.0.1), and dial it trusting the CA in F
@@ -38,7 +40,7 @@ USAGE
 }
 
 shards=2 workers=2 backend=cpu run_dir=./run/local base_port="" profile=memory
-bin_dir=${AUGUR_BIN_DIR:-$root/build/bin} timeout_s=60 log_level=info
+bin_dir=${AUGUR_BIN_DIR:-$root/build/bin} timeout_s=60 log_level=info planner_threads=1
 tls_cert="" tls_key="" tls_ca="" token_file=""
 need() { [ $# -ge 2 ] && [ -n "$2" ] || augur_die "$1 needs a value (see --help)"; }
 while [ $# -gt 0 ]; do
@@ -52,6 +54,7 @@ while [ $# -gt 0 ]; do
     --bin-dir) need "$@"; bin_dir=$2; shift 2 ;;
     --timeout) need "$@"; timeout_s=$2; shift 2 ;;
     --log-level) need "$@"; log_level=$2; shift 2 ;;
+    --planner-threads) need "$@"; planner_threads=$2; shift 2 ;;
     --tls-cert) need "$@"; tls_cert=$(realpath "$2"); shift 2 ;;
     --tls-key) need "$@"; tls_key=$(realpath "$2"); shift 2 ;;
     --tls-ca) need "$@"; tls_ca=$(realpath "$2"); shift 2 ;;
@@ -63,7 +66,9 @@ done
 
 isnum() { [[ $1 =~ ^[0-9]+$ ]]; }
 isnum "$shards" && [ "$shards" -ge 1 ] || augur_die "--shards must be a positive integer, got '$shards'"
-isnum "$workers" && [ "$workers" -ge 1 ] && [ "$workers" -le 64 ] || augur_die "--workers must be in 1..64, got '$workers'"
+isnum "$workers" && [ "$workers" -le 64 ] || augur_die "--workers must be in 0..64, got '$workers'"
+isnum "$planner_threads" && [ "$planner_threads" -ge 1 ] && [ "$planner_threads" -le 64 ] ||
+  augur_die "--planner-threads must be in 1..64, got '$planner_threads'"
 isnum "$timeout_s" || augur_die "--timeout must be seconds, got '$timeout_s'"
 case "$backend" in cpu | cuda) ;; *) augur_die "--backend must be cpu or cuda, got '$backend'" ;; esac
 case "$profile" in memory | ssd | pmem) ;; *) augur_die "--profile must be memory or ssd, got '$profile'" ;; esac
@@ -208,7 +213,8 @@ shard_list=$(IFS=,; echo "${shard_grpc[*]}")
 log=$run_dir/logs/oracle.log
 launch oracle "$log" "$bin_dir/augur-oracle" \
   --listen "127.0.0.1:$(port 100)" --metrics-listen "127.0.0.1:$(port 2100)" \
-  --shards "$shard_list" --log-level "$log_level" "${all_sec[@]}"
+  --shards "$shard_list" --log-level "$log_level" --planner-threads "$planner_threads" \
+  "${all_sec[@]}"
 oracle_pid=$LAUNCHED_PID
 record "oracle $oracle_pid - - $LAUNCHED_START"
 oracle_grpc=$(wait_for oracle "$oracle_pid" "$log" 'augur-oracle listening on [^ ]+:[0-9]+')

@@ -12,5 +12,9 @@ jobs=${AUGUR_JOBS:-$(nproc)}
 bash deploy/install-deps.sh
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=${AUGUR_BUILD_TYPE:-RelWithDebInfo}
 cmake --build "$build" -j "$jobs"
-cd "$build"
-ctest --output-on-failure --timeout 900 -j "${AUGUR_TEST_JOBS:-2}" "$@"
+(cd "$build" && ctest --output-on-failure --timeout 900 -j "${AUGUR_TEST_JOBS:-2}" "$@")
+# The libFuzzer targets (tests/fuzz): where clang exists, build them instrumented and run every
+# seed once; fuzzing for longer is `tests/fuzz/run.sh SECONDS`. Skipped when ctest was filtered.
+if [ $# -eq 0 ] && command -v clang++ >/dev/null && [ "${AUGUR_SKIP_FUZZ:-0}" != 1 ]; then
+  tests/fuzz/run.sh 0
+fi

@@ -1,7 +1,5 @@
-// libFuzzer target for the Criteo line parser (both layouts). Built only with clang:
-//   CXX=clang++ cmake -S . -B build-fuzz -G Ninja && ninja -C build-fuzz criteo_line_fuzz
-//   build-fuzz/tests/criteo_line_fuzz -max_len=2048 -runs=2000000 [corpus_dir]
-// Seeds: any lines of ../shared/data/criteo-kaggle/*.tsv make a good starting corpus.
+// libFuzzer target for the Criteo line parser (both layouts); tests/fuzz/run.sh builds and runs
+// it. Seeds: lines of ../shared/data/criteo-kaggle/*.tsv, when that folder exists.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

@@ -76,11 +76,13 @@ JobStatus JobHost::Queued(const Entry& e) {
 }
 
 absl::StatusOr<std::string> JobHost::Submit(job::JobSpec spec) {
-  if (spec.cluster.shards.empty()) spec.cluster.shards = default_shards_;
+  const bool oracle_shards = spec.cluster.shards.empty();
+  if (oracle_shards) spec.cluster.shards = default_shards_;
   if (spec.cluster.shards.empty())
     return absl::InvalidArgumentError("cluster.shards: the job names no shards and the oracle has no --shards");
   absl::MutexLock l(&mu_);
   auto e = std::make_unique<Entry>();
+  e->oracle_shards = oracle_shards;
   e->seq = next_id_++;
   e->id = "job-" + std::to_string(e->seq);
   e->spec = std::move(spec);
@@ -277,6 +279,7 @@ absl::Status JobHost::Record(const Entry& e) {
   r.status = e.runner && !e.finished ? e.runner->Status() : e.final_status;
   r.finished = e.finished;
   r.started = e.started;
+  r.oracle_shards = e.oracle_shards;
   r.events = e.events;
   absl::Status st = state_->Put(r, next_id_);
   if (!st.ok()) spdlog::warn("{}: cannot record it in the state dir: {}", e.id, st.ToString());
@@ -295,11 +298,22 @@ void JobHost::Restore(StoredJobs stored) {
     e->final_status = std::move(r.status);
     e->finished = r.finished;
     e->started = r.started;
+    e->oracle_shards = r.oracle_shards;
     e->events = std::move(r.events);
     if (auto m = models.find(r.seq); m != models.end()) e->dense = std::move(m->second);
     auto spec = job::ParseJobSpec(r.spec_yaml);
     if (spec.ok()) {
       e->spec = std::move(*spec);
+      // Shards the oracle gave it follow the oracle's current --shards (same count: rows are
+      // placed by it), so export and delete reach them after a restart on new addresses.
+      if (e->oracle_shards && !default_shards_.empty() &&
+          e->spec.cluster.shards != default_shards_) {
+        if (e->spec.cluster.shards.size() == default_shards_.size())
+          e->spec.cluster.shards = default_shards_;
+        else
+          spdlog::warn("{} ran on {} shards, the oracle now has {}: it keeps its old addresses",
+                       e->id, e->spec.cluster.shards.size(), default_shards_.size());
+      }
     } else if (!e->finished) {
       e->finished = true;  // cannot run what does not parse; keep it visible
       e->final_status.state = JobState::kFailed;

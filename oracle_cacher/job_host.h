@@ -102,6 +102,7 @@ class JobHost {
     std::vector<float> dense;  // uploaded model
     bool deleting = false;     // its tables are being dropped (Delete)
     bool started = false;      // its runner was created (its tables exist)
+    bool oracle_shards = false;  // its spec named no shards: it uses default_shards_
   };
   JobHost(std::unique_ptr<ShardTables> tables, JobRunnerOptions options,
           std::vector<std::string> default_shards, std::string work_dir,

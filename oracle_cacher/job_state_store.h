@@ -27,6 +27,9 @@ struct JobRecord {
   JobStatus status;       // last known status: final, or progress while it ran
   bool finished = false;  // status.state is final
   bool started = false;   // its tables were created: it ran, or was starting
+  // The spec named no shards: it runs on the oracle's --shards, and a restarted oracle points
+  // it at its own (a local cluster started again on kernel-chosen ports has new addresses).
+  bool oracle_shards = false;
   std::vector<std::string> events;  // status.checkpoints lists the job's checkpoints
 };
 

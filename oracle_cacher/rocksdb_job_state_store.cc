@@ -148,7 +148,8 @@ class RocksJobStateStore final : public JobStateStore {
 std::string EncodeJobRecord(const JobRecord& r) {
   json j = {{"format", 1},           {"seq", r.seq},         {"id", r.id},
             {"spec_yaml", r.spec_yaml}, {"status", StatusJson(r.status)},
-            {"finished", r.finished}, {"started", r.started}, {"events", r.events}};
+            {"finished", r.finished}, {"started", r.started},
+            {"oracle_shards", r.oracle_shards}, {"events", r.events}};
   return j.dump();
 }
 
@@ -163,6 +164,7 @@ absl::StatusOr<JobRecord> DecodeJobRecord(std::string_view text) {
     r.status = StatusOf(j.at("status"));
     r.finished = j.at("finished").get<bool>();
     r.started = j.at("started").get<bool>();
+    r.oracle_shards = j.value("oracle_shards", false);
     r.events = j.at("events").get<std::vector<std::string>>();
     return r;
   } catch (const std::exception& e) {

@@ -154,6 +154,35 @@ TEST_CASE("a job that was running when the oracle died is failed naming the rest
   CHECK(host->Events("job-1").size() == events.size());
 }
 
+TEST_CASE("a job that ran on the oracle's shards follows the oracle's new shard addresses") {
+  testing::ScratchDir dir("oracle-state-shards");
+  const std::string state = dir.path() + "/state";
+  {
+    auto store = OpenRocksJobStateStore(state);
+    REQUIRE(store.ok());
+    JobRecord own = Record(1, JobState::kSucceeded, true);  // shards: ['127.0.0.1:1']
+    own.finished = true;
+    own.oracle_shards = true;
+    JobRecord named = Record(2, JobState::kSucceeded, true);
+    named.finished = true;
+    REQUIRE((*store)->Put(own, 3).ok());
+    REQUIRE((*store)->Put(named, 3).ok());
+    for (int64_t seq : {1, 2}) REQUIRE((*store)->PutModel(seq, {1.0f, 2.0f}).ok());
+  }
+  auto store = OpenRocksJobStateStore(state);
+  REQUIRE(store.ok());
+  auto host = JobHost::Recover(std::make_unique<NoShards>(), {}, {"127.0.0.1:9"}, "",
+                               std::move(*store));
+  REQUIRE(host.ok());
+  auto own = (*host)->GetModel("job-1");
+  REQUIRE(own.ok());
+  CHECK(own->first.cluster.shards == std::vector<std::string>{"127.0.0.1:9"});
+  CHECK(own->second == std::vector<float>{1.0f, 2.0f});
+  auto named = (*host)->GetModel("job-2");  // its spec named its shards: they stay
+  REQUIRE(named.ok());
+  CHECK(named->first.cluster.shards == std::vector<std::string>{"127.0.0.1:1"});
+}
+
 TEST_CASE("a job still queued when the oracle died is queued again") {
   testing::ScratchDir dir("oracle-state-queued");
   const std::string state = dir.path() + "/state";

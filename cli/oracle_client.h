@@ -65,9 +65,10 @@ class OracleClient {
   absl::Status Cancel(const std::string& job_id, const std::string& reason);
   // Deletes an ended job and its tables on every shard (their disk space comes back).
   // FAILED_PRECONDITION while it is queued or running. Waits up to kDeleteDeadline (or
-  // rpc_deadline when longer): every shard removes the job's files first.
+  // rpc_deadline when longer): every shard removes the job's files first, and the oracle gives
+  // the shards 60 s, so the answer comes before this deadline.
   absl::Status Delete(const std::string& job_id);
-  static constexpr absl::Duration kDeleteDeadline = absl::Seconds(60);
+  static constexpr absl::Duration kDeleteDeadline = absl::Seconds(90);
   // `job_id` empty: the running job, or the most recent one.
   absl::StatusOr<JobInfo> Status(const std::string& job_id);
   absl::StatusOr<std::vector<JobInfo>> List();

@@ -148,3 +148,23 @@ TEST_CASE("Deleting a running job is refused, and deleting an ended one drops it
   REQUIRE(rows.ok());
   for (size_t t = 0; t < rows->size(); ++t) CHECK((*rows)[t].values == kept.rows[t].values);
 }
+
+TEST_CASE("A delete that cannot reach a shard keeps the job, so it can be retried") {
+  AUGUR_SHARED_DATA_OR_SKIP(shared);
+  testing::ScratchDir dir("isolation-delete-down");
+  const std::string train = testing::PrepareCriteoSample(shared, "wideresdnn_train.tsv", kRows,
+                                                         dir.path() + "/train");
+  auto cluster = testing::LocalCluster::Start(2);
+  REQUIRE(cluster.ok());
+  Model m = Run(**cluster, Spec(train, 1, 1), dir.path());
+  (*cluster)->StopShard(1);
+  oracle::JobHost* host = (*cluster)->host();
+  auto st = host->Delete(m.job_id);
+  INFO(st.ToString());
+  CHECK(st.code() == absl::StatusCode::kUnavailable);
+  CHECK(std::string(st.message()).find("shard 1") != std::string::npos);
+  auto status = host->Status(m.job_id);
+  REQUIRE(status.ok());
+  CHECK(oracle::JobStateName(status->state) == std::string("SUCCEEDED"));
+  CHECK(host->Events(m.job_id).back().find("delete failed") != std::string::npos);
+}

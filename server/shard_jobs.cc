@@ -2,6 +2,7 @@
 // protocol around it (see shard_jobs.h).
 #include "server/shard_jobs.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 
@@ -105,18 +106,34 @@ absl::StatusOr<ShardJobs::CoreRef> ShardJobs::Find(std::string_view job, bool cr
     if (auto it = jobs_.find(job); it != jobs_.end()) return it->second;
   }
   std::string name(job);
-  if (!create && !OnDisk(name))
+  const bool exists = OnDisk(name);
+  if (!create && !exists)
     return absl::NotFoundError("this shard holds no tables of job " + Echo(job));
+  if (!exists) {
+    const size_t held = JobsHeld();
+    if (held >= options_.max_jobs)
+      return absl::ResourceExhaustedError("this shard holds " + std::to_string(held) +
+                                          " jobs, the limit (delete ended jobs)");
+  }
   return OpenLocked(name);
 }
 
-absl::StatusOr<ShardJobs::CoreRef> ShardJobs::OpenLocked(const std::string& job) {
+size_t ShardJobs::JobsHeld() const {
+  size_t open = 0;
   {
     absl::ReaderMutexLock lock(&mu_);
-    if (jobs_.size() >= options_.max_jobs)
-      return absl::ResourceExhaustedError("this shard holds " + std::to_string(jobs_.size()) +
-                                          " jobs, the limit (delete ended jobs)");
+    open = jobs_.size();
   }
+  if (jobs_root_.empty()) return open;
+  // On disk: every job's store, open or not (stores open on first use after a restart).
+  size_t stored = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(jobs_root_, ec))
+    if (!e.path().filename().string().starts_with(kDroppedPrefix)) ++stored;
+  return std::max(open, stored);
+}
+
+absl::StatusOr<ShardJobs::CoreRef> ShardJobs::OpenLocked(const std::string& job) {
   StoreOptions so = options_.store;
   so.path = JobPath(job);
   so.from_checkpoint.clear();  // seeds the default namespace only

@@ -22,9 +22,9 @@
 //
 // Errors: INVALID_ARGUMENT for a malformed job name (ValidateJobName) and for dropping the
 // default namespace; NOT_FOUND (Get) when the shard holds no tables of the job;
-// RESOURCE_EXHAUSTED when max_jobs namespaces are open; DEADLINE_EXCEEDED (Drop) when requests
-// of the job did not finish within a minute (nothing was dropped); the store's errors when a
-// job's store cannot be opened or removed.
+// RESOURCE_EXHAUSTED when a new job would make more than max_jobs; DEADLINE_EXCEEDED (Drop)
+// when requests of the job did not finish within a minute (nothing was dropped); the store's
+// errors when a job's store cannot be opened or removed.
 //
 // Thread-safety: every method may be called concurrently. Opening and dropping namespaces is
 // serialized; requests of open namespaces never wait for it.
@@ -53,7 +53,7 @@ struct ShardJobsOptions {
   // <store.path>/jobs/<job> (the memory profile: in-memory stores of their own).
   StoreOptions store;
   ShardCoreOptions core;    // every namespace's core
-  size_t max_jobs = 1024;   // job namespaces open at once; more is RESOURCE_EXHAUSTED
+  size_t max_jobs = 1024;   // jobs a shard holds (open or on disk); a new one more is refused
   size_t write_buffer_mb = 256;  // memtables of every store together
 };
 
@@ -87,6 +87,8 @@ class ShardJobs {
   absl::StatusOr<CoreRef> OpenLocked(const std::string& job)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(admin_mu_) ABSL_LOCKS_EXCLUDED(mu_);
   bool OnDisk(const std::string& job) const;
+  // Jobs this shard holds: open namespaces, or job stores on disk (opened or not).
+  size_t JobsHeld() const ABSL_LOCKS_EXCLUDED(mu_);
 
   ShardJobsOptions options_;
   std::shared_ptr<SharedStoreResources> shared_;

@@ -206,6 +206,22 @@ TEST_CASE("a shard holds at most max_jobs job namespaces") {
   CHECK(jobs->GetOrCreate("c").ok());
 }
 
+TEST_CASE("the max_jobs bound counts job stores on disk that a restart has not opened yet") {
+  augur::testing::ScratchDir dir("jobs-limit-disk");
+  auto o = DiskOptions(dir.path());
+  o.max_jobs = 2;
+  {
+    auto jobs = OpenJobs(o);
+    REQUIRE(jobs->GetOrCreate("a").ok());
+    REQUIRE(jobs->GetOrCreate("b").ok());
+  }
+  auto jobs = OpenJobs(o);  // nothing open yet, two stores on disk
+  CHECK(jobs->GetOrCreate("c").status().code() == absl::StatusCode::kResourceExhausted);
+  CHECK(jobs->Get("a").ok());  // an existing job still opens
+  REQUIRE(*jobs->Drop("b"));
+  CHECK(jobs->GetOrCreate("c").ok());
+}
+
 TEST_CASE("over gRPC every request addresses the job the client names, and DropJob deletes it") {
   augur::testing::ScratchDir dir("jobs-grpc");
   auto jobs = OpenJobs(DiskOptions(dir.path()));

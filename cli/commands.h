@@ -25,7 +25,7 @@ inline bool IsReportedFailure(const absl::Status& s) { return !s.ok() && s.messa
 
 // `augur data prep|gen|analyze`.
 void RegisterDataCommands(CLI::App* root, CommandAction* action);
-// `augur submit|status|cancel|list|logs` (job_commands.h).
+// `augur submit|status|cancel|delete|list|logs` (job_commands.h).
 void RegisterJobCommands(CLI::App* root, CommandAction* action);
 // `augur top`.
 void RegisterTopCommand(CLI::App* root, CommandAction* action);

@@ -27,6 +27,7 @@ absl::Status RunExport(const ExportFlags& f) {
   AUGUR_ASSIGN_OR_RETURN(job::JobSpec spec, job::ParseJobSpec(model.job_yaml));
   shard::ShardClientOptions so;
   so.rpc_deadline = std::chrono::seconds(30);
+  so.job = model.job_id;
   AUGUR_ASSIGN_OR_RETURN(so.credentials, MakeChannelCredentials(access.security));
   AUGUR_ASSIGN_OR_RETURN(auto shards, shard::ShardClient::Connect(spec.cluster.shards, so));
   AUGUR_ASSIGN_OR_RETURN(ExportSummary s, ExportModel(model, shards.get(), f.out));

@@ -1,5 +1,5 @@
-// `augur submit JOB.yaml [--follow]`, `status [JOB]`, `cancel JOB`, `list`, `logs JOB`: flag
-// parsing and printing over OracleClient; the text itself comes from job_format.h.
+// `augur submit JOB.yaml [--follow]`, `status [JOB]`, `cancel JOB`, `delete JOB`, `list`,
+// `logs JOB`: flag parsing and printing over OracleClient; the text comes from job_format.h.
 #include "cli/job_commands.h"
 
 #include <unistd.h>
@@ -97,6 +97,13 @@ absl::Status RunCancel(const JobFlags& f) {
   return absl::OkStatus();
 }
 
+absl::Status RunDelete(const JobFlags& f) {
+  AUGUR_ASSIGN_OR_RETURN(auto client, OpenOracle(f.endpoints));
+  AUGUR_RETURN_IF_ERROR(client->Delete(f.job));
+  std::printf("%s: deleted (its tables are dropped on every shard)\n", f.job.c_str());
+  return absl::OkStatus();
+}
+
 absl::Status RunList(const JobFlags& f) {
   AUGUR_ASSIGN_OR_RETURN(auto client, OpenOracle(f.endpoints));
   OracleClient& oracle = *client;
@@ -174,6 +181,10 @@ void RegisterJobCommands(CLI::App* root, CommandAction* action) {
 
   AddJobCommand(root, action, "status", "show a job's state and progress", false, RunStatus);
   AddJobCommand(root, action, "cancel", "cancel a queued or running job", true, RunCancel);
+  AddJobCommand(root, action, "delete",
+                "delete an ended job: its tables on every shard (freeing their disk) and its "
+                "record on the oracle; cancel a running job first",
+                true, RunDelete);
   AddJobCommand(root, action, "list", "list the oracle's jobs", false, RunList);
   AddJobCommand(root, action, "logs", "print a job's recent events from the oracle", true,
                 RunLogs);

@@ -74,6 +74,9 @@ std::string StatusText(const JobInfo& j) {
   kv("rows fetched:", absl::StrFormat("%d (%.1f MiB)", j.rows_fetched, j.bytes_fetched / 1048576.0));
   if (j.eval_auc) kv("eval auc:", absl::StrFormat("%.4f", *j.eval_auc));
   if (j.eval_logloss) kv("eval logloss:", absl::StrFormat("%.4f", *j.eval_logloss));
+  if (!j.checkpoints.empty())
+    kv("checkpoints:", absl::StrFormat("%d, the last after iteration %d", j.checkpoints.size(),
+                                       j.checkpoints.back()));
   return t;
 }
 

@@ -3,6 +3,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+
 #include "common/grpc_status.h"
 #include "common/packed.h"
 #include "proto/oracle.grpc.pb.h"
@@ -37,6 +39,7 @@ void FromProto(const v1::JobStatusResponse& p, JobInfo* j) {
   j->elapsed_s = p.elapsed_s();
   j->rows_fetched = p.rows_fetched();
   j->bytes_fetched = p.bytes_fetched();
+  j->checkpoints.assign(p.checkpoints().begin(), p.checkpoints().end());
 }
 
 }  // namespace
@@ -81,6 +84,18 @@ absl::Status OracleClient::Cancel(const std::string& job_id, const std::string& 
   v1::CancelJobResponse resp;
   AUGUR_ORACLE_CALL(CancelJob, req, resp);
   return absl::OkStatus();
+}
+
+absl::Status OracleClient::Delete(const std::string& job_id) {
+  v1::DeleteJobRequest req;
+  req.set_job_id(job_id);
+  v1::DeleteJobResponse resp;
+  // Every shard removes the job's files before the oracle answers: allow more than a status call.
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() +
+                   absl::ToChronoMicroseconds(std::max(options_.rpc_deadline, kDeleteDeadline)));
+  absl::Status st = FromGrpcStatus(stub_->stub->DeleteJob(&ctx, req, &resp));
+  return st.ok() ? st : Wrap(st);
 }
 
 absl::StatusOr<JobInfo> OracleClient::Status(const std::string& job_id) {

@@ -34,6 +34,7 @@ struct JobInfo {
   int workers_registered = 0, workers = 0;
   double elapsed_s = 0;
   int64_t rows_fetched = 0, bytes_fetched = 0;
+  std::vector<int64_t> checkpoints;  // iterations checkpointed, ascending
 };
 
 inline bool IsFinalState(const std::string& s) {
@@ -62,6 +63,12 @@ class OracleClient {
 
   absl::StatusOr<std::string> Submit(const std::string& job_yaml);
   absl::Status Cancel(const std::string& job_id, const std::string& reason);
+  // Deletes an ended job and its tables on every shard (their disk space comes back).
+  // FAILED_PRECONDITION while it is queued or running. Waits up to kDeleteDeadline (or
+  // rpc_deadline when longer): every shard removes the job's files first, and the oracle gives
+  // the shards 60 s, so the answer comes before this deadline.
+  absl::Status Delete(const std::string& job_id);
+  static constexpr absl::Duration kDeleteDeadline = absl::Seconds(90);
   // `job_id` empty: the running job, or the most recent one.
   absl::StatusOr<JobInfo> Status(const std::string& job_id);
   absl::StatusOr<std::vector<JobInfo>> List();

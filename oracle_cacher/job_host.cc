@@ -4,7 +4,9 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <filesystem>
 
 #include "common/data/prep.h"
@@ -13,16 +15,38 @@
 #include "worker/model/job_model.h"
 
 namespace augur::oracle {
+namespace {
+// How often a running job's progress is written to the state store.
+constexpr absl::Duration kProgressRecordInterval = absl::Seconds(2);
+}  // namespace
 
-JobHost::JobHost(TableCreator create_tables, JobRunnerOptions options,
+JobHost::JobHost(std::unique_ptr<ShardTables> tables, JobRunnerOptions options,
                  std::vector<std::string> default_shards, std::string work_dir)
-    : create_tables_(std::move(create_tables)),
+    : JobHost(std::move(tables), options, std::move(default_shards), std::move(work_dir),
+              nullptr, StoredJobs{}) {}
+
+JobHost::JobHost(std::unique_ptr<ShardTables> tables, JobRunnerOptions options,
+                 std::vector<std::string> default_shards, std::string work_dir,
+                 std::unique_ptr<JobStateStore> state, StoredJobs stored)
+    : tables_(std::move(tables)),
+      state_(std::move(state)),
       default_shards_(std::move(default_shards)),
       work_dir_(std::move(work_dir)),
       options_(options) {
   if (work_dir_.empty())
     work_dir_ = (std::filesystem::temp_directory_path() / ("augur-oracle-" + std::to_string(getpid()))).string();
+  Restore(std::move(stored));
   loop_ = std::thread([this] { Loop(); });
+}
+
+absl::StatusOr<std::unique_ptr<JobHost>> JobHost::Recover(
+    std::unique_ptr<ShardTables> tables, JobRunnerOptions options,
+    std::vector<std::string> default_shards, std::string work_dir,
+    std::unique_ptr<JobStateStore> state) {
+  AUGUR_ASSIGN_OR_RETURN(StoredJobs stored, state->Load());
+  return std::unique_ptr<JobHost>(new JobHost(std::move(tables), options,
+                                              std::move(default_shards), std::move(work_dir),
+                                              std::move(state), std::move(stored)));
 }
 
 JobHost::~JobHost() {
@@ -39,6 +63,7 @@ void JobHost::Event(Entry& e, const std::string& what) {
   e.events.push_back(absl::FormatTime("%Y-%m-%dT%H:%M:%S", absl::Now(), absl::UTCTimeZone()) +
                      " " + what);
   if (e.events.size() > 200) e.events.erase(e.events.begin());
+  (void)Record(e);
 }
 
 JobStatus JobHost::Queued(const Entry& e) {
@@ -51,15 +76,23 @@ JobStatus JobHost::Queued(const Entry& e) {
 }
 
 absl::StatusOr<std::string> JobHost::Submit(job::JobSpec spec) {
-  if (spec.cluster.shards.empty()) spec.cluster.shards = default_shards_;
+  const bool oracle_shards = spec.cluster.shards.empty();
+  if (oracle_shards) spec.cluster.shards = default_shards_;
   if (spec.cluster.shards.empty())
     return absl::InvalidArgumentError("cluster.shards: the job names no shards and the oracle has no --shards");
   absl::MutexLock l(&mu_);
   auto e = std::make_unique<Entry>();
-  e->id = "job-" + std::to_string(next_id_++);
+  e->oracle_shards = oracle_shards;
+  e->seq = next_id_++;
+  e->id = "job-" + std::to_string(e->seq);
   e->spec = std::move(spec);
   e->final_status = Queued(*e);
-  Event(*e, "PENDING: submitted");
+  e->events.push_back(absl::FormatTime("%Y-%m-%dT%H:%M:%S", absl::Now(), absl::UTCTimeZone()) +
+                      " PENDING: submitted");
+  if (absl::Status st = Record(*e); !st.ok()) {
+    --next_id_;
+    return absl::Status(st.code(), "cannot record the job: " + std::string(st.message()));
+  }
   std::string id = e->id;
   jobs_.push_back(std::move(e));
   return id;
@@ -85,14 +118,16 @@ void JobHost::Loop() {
           next = j.get();
           break;
         }
+      starting_ = next;  // Delete leaves it alone while it is used outside mu_
     }
     auto prepared = PrepareData(*next);
     absl::StatusOr<std::unique_ptr<JobRunner>> runner =
-        prepared.ok() ? JobRunner::Start(next->spec, next->id, create_tables_, options_)
+        prepared.ok() ? JobRunner::Start(next->spec, next->id, tables_.get(), options_)
                       : absl::StatusOr<std::unique_ptr<JobRunner>>(prepared);
     std::shared_ptr<JobRunner> shared;
     {
       absl::MutexLock l(&mu_);
+      starting_ = nullptr;
       // Cancelled while it was starting: it never runs (the runner, if any, is dropped below).
       if (next->finished) {
         Release(*next);
@@ -108,19 +143,31 @@ void JobHost::Loop() {
         continue;
       }
       next->runner = std::move(*runner);
+      next->started = true;
       shared = next->runner;
       running_ = next;
       Event(*next, "RUNNING: waiting for " + std::to_string(next->spec.cluster.workers) + " workers");
       spdlog::info("{} ({}) started", next->id, next->spec.name);
     }
     JobState s;
+    absl::Time recorded = absl::Now();
     while (!IsFinal(s = shared->WaitFinal(absl::Milliseconds(500)))) {
       shared->CheckHealth();
       absl::MutexLock l(&mu_);
       if (stop_) break;
+      if (absl::Now() - recorded >= kProgressRecordInterval) {
+        (void)Record(*next);  // progress, for `augur status` after a restart
+        recorded = absl::Now();
+      }
     }
     {
       absl::MutexLock l(&mu_);
+      if (stop_ && state_) {
+        // Shutting down: the record still says it runs, so the next oracle finds it
+        // interrupted (RecoverInterrupted) instead of cancelled by this shutdown.
+        running_ = nullptr;
+        return;
+      }
       next->final_status = shared->Status();
       next->finished = IsFinal(next->final_status.state);
       Event(*next, std::string(JobStateName(next->final_status.state)) +
@@ -184,6 +231,118 @@ absl::Status JobHost::Cancel(const std::string& id, const std::string& reason) {
     return absl::OkStatus();
   }
   return absl::NotFoundError("no job " + Echo(id));
+}
+
+absl::Status JobHost::Delete(const std::string& id) {
+  job::JobSpec spec;
+  {
+    absl::MutexLock l(&mu_);
+    Entry* e = nullptr;
+    for (auto& j : jobs_)
+      if (j->id == id) e = j.get();
+    if (!e) return absl::NotFoundError("no job " + Echo(id));
+    if (!e->finished || e == running_ || e == starting_)
+      return absl::FailedPreconditionError(id + " has not ended: cancel it first (augur cancel " +
+                                           id + ")");
+    if (e->deleting) return absl::FailedPreconditionError(id + " is already being deleted");
+    e->deleting = true;
+    spec = e->spec;
+  }
+  // Outside mu_: every shard removes the job's files. `deleting` keeps the entry in place.
+  absl::Status dropped = tables_->Drop(id, spec);
+  absl::MutexLock l(&mu_);
+  auto it = std::find_if(jobs_.begin(), jobs_.end(), [&](auto& j) { return j->id == id; });
+  if (!dropped.ok()) {
+    (*it)->deleting = false;
+    Event(**it, "delete failed: " + std::string(dropped.message()));
+    return absl::Status(dropped.code(),
+                        "dropping the tables of " + id + ": " + std::string(dropped.message()));
+  }
+  if (state_) {
+    if (auto st = state_->Delete((*it)->seq); !st.ok()) {
+      (*it)->deleting = false;
+      return absl::Status(st.code(), "the tables of " + id + " are dropped, but the oracle "
+                                     "could not forget it: " + std::string(st.message()));
+    }
+  }
+  spdlog::info("{} deleted: its tables are dropped on every shard", id);
+  jobs_.erase(it);
+  return absl::OkStatus();
+}
+
+absl::Status JobHost::Record(const Entry& e) {
+  if (!state_) return absl::OkStatus();
+  JobRecord r;
+  r.seq = e.seq;
+  r.id = e.id;
+  r.spec_yaml = job::ToYaml(e.spec);
+  r.status = e.runner && !e.finished ? e.runner->Status() : e.final_status;
+  r.finished = e.finished;
+  r.started = e.started;
+  r.oracle_shards = e.oracle_shards;
+  r.events = e.events;
+  absl::Status st = state_->Put(r, next_id_);
+  if (!st.ok()) spdlog::warn("{}: cannot record it in the state dir: {}", e.id, st.ToString());
+  return st;
+}
+
+void JobHost::Restore(StoredJobs stored) {
+  absl::MutexLock l(&mu_);
+  next_id_ = std::max<int64_t>(next_id_, stored.next_seq);
+  std::map<int64_t, std::vector<float>> models(std::make_move_iterator(stored.models.begin()),
+                                               std::make_move_iterator(stored.models.end()));
+  for (JobRecord& r : stored.jobs) {
+    auto e = std::make_unique<Entry>();
+    e->seq = r.seq;
+    e->id = r.id;
+    e->final_status = std::move(r.status);
+    e->finished = r.finished;
+    e->started = r.started;
+    e->oracle_shards = r.oracle_shards;
+    e->events = std::move(r.events);
+    if (auto m = models.find(r.seq); m != models.end()) e->dense = std::move(m->second);
+    auto spec = job::ParseJobSpec(r.spec_yaml);
+    if (spec.ok()) {
+      e->spec = std::move(*spec);
+      // Shards the oracle gave it follow the oracle's current --shards (same count: rows are
+      // placed by it), so export and delete reach them after a restart on new addresses.
+      if (e->oracle_shards && !default_shards_.empty() &&
+          e->spec.cluster.shards != default_shards_) {
+        if (e->spec.cluster.shards.size() == default_shards_.size())
+          e->spec.cluster.shards = default_shards_;
+        else
+          spdlog::warn("{} ran on {} shards, the oracle now has {}: it keeps its old addresses",
+                       e->id, e->spec.cluster.shards.size(), default_shards_.size());
+      }
+    } else if (!e->finished) {
+      e->finished = true;  // cannot run what does not parse; keep it visible
+      e->final_status.state = JobState::kFailed;
+      e->final_status.reason = "its recorded spec no longer parses: " +
+                               std::string(spec.status().message());
+    }
+    if (!e->finished) RecoverInterrupted(*e);
+    jobs_.push_back(std::move(e));
+  }
+  if (!jobs_.empty())
+    spdlog::info("recovered {} job(s) from the state dir; the next id is job-{}", jobs_.size(),
+                 next_id_);
+}
+
+void JobHost::RecoverInterrupted(Entry& e) {
+  if (!e.started) {  // never started: nothing of it exists on the shards, it simply runs later
+    e.final_status = Queued(e);
+    Event(e, "PENDING: queued again after an oracle restart");
+    return;
+  }
+  // Resume (from final_status.checkpoints.back(), restoring the shards to that cut) will
+  // replace this.
+  e.finished = true;
+  e.final_status.state = JobState::kFailed;
+  e.final_status.reason =
+      "interrupted: the oracle restarted while the job ran (last recorded iteration " +
+      std::to_string(e.final_status.iteration) + " of " +
+      std::to_string(e.final_status.iterations) + ")";
+  Event(e, "FAILED: " + e.final_status.reason);
 }
 
 std::vector<std::string> JobHost::Events(const std::string& id) const {
@@ -296,6 +455,10 @@ absl::Status JobHost::PutModel(const std::string& id, std::vector<float> dense) 
       for (float v : dense)
         if (!std::isfinite(v)) return absl::InvalidArgumentError("dense: a weight is not finite");
       j->dense = std::move(dense);
+      if (state_) {
+        if (auto st = state_->PutModel(j->seq, j->dense); !st.ok())
+          spdlog::warn("{}: cannot record its model: {}", id, st.ToString());
+      }
       Event(*j, "model uploaded (" + std::to_string(j->dense.size()) + " dense weights)");
       return absl::OkStatus();
     }

@@ -2,6 +2,20 @@
 // JobRunner. Also holds the rendezvous board workers use to find each other for collectives.
 //
 // States: PENDING (queued) -> RUNNING (its JobRunner exists) -> SUCCEEDED | FAILED | CANCELLED.
+//
+// Retention: every job's tables are its own on the shards (ShardTables), created from the
+// deterministic init of its seed when it starts. An ended job keeps them — and its spec, status,
+// events and model here — until Delete, which drops them on every shard.
+//
+// Durability: with a JobStateStore (augur-oracle --state-dir) every job's spec, state, progress
+// (its JobStatus, with the checkpoint list: every few seconds while it runs), events and model,
+// and the job-id counter, are recorded as they change, and Recover() rebuilds the host from
+// them: ended jobs as they were, queued jobs queued again, and a job that was starting or
+// running when the oracle died FAILED with a reason saying the oracle restarted
+// (RecoverInterrupted: where resuming it from its last checkpoint will go). A clean shutdown
+// leaves a running job recorded as running, so it too is found interrupted. Without a store,
+// jobs live in memory only.
+//
 // Thread-safety: every public method may be called from any thread.
 #pragma once
 
@@ -15,19 +29,28 @@
 
 #include "absl/synchronization/mutex.h"
 #include "oracle_cacher/job_runner.h"
+#include "oracle_cacher/job_state_store.h"
 
 namespace augur::oracle {
 
 class JobHost {
  public:
+  // `tables` creates and drops jobs' tables on their shards.
   // `default_shards` serve jobs whose spec names none.
   // `work_dir`: where Criteo TSV inputs are converted to datasets (a temp dir when empty).
-  JobHost(TableCreator create_tables, JobRunnerOptions options,
+  JobHost(std::unique_ptr<ShardTables> tables, JobRunnerOptions options,
           std::vector<std::string> default_shards = {}, std::string work_dir = "");
+  // A host that records its jobs in `state` and starts from what `state` holds (see above).
+  // The store's DATA_LOSS / UNAVAILABLE when it cannot be read.
+  static absl::StatusOr<std::unique_ptr<JobHost>> Recover(
+      std::unique_ptr<ShardTables> tables, JobRunnerOptions options,
+      std::vector<std::string> default_shards, std::string work_dir,
+      std::unique_ptr<JobStateStore> state);
   ~JobHost();
 
   // Queues a job (already validated by job::ParseJobSpec); returns its id ("job-1", ...).
-  // INVALID_ARGUMENT when neither the job nor the oracle names any shards.
+  // INVALID_ARGUMENT when neither the job nor the oracle names any shards; the state store's
+  // error when it cannot be recorded (nothing is queued then).
   absl::StatusOr<std::string> Submit(job::JobSpec spec);
   // The running job, or nullptr. The shared_ptr keeps it alive while a caller uses it.
   std::shared_ptr<JobRunner> Running() const;
@@ -37,6 +60,11 @@ class JobHost {
   // Cancels a queued or running job, and stops its data conversion if it is being prepared.
   // NOT_FOUND for an unknown id.
   absl::Status Cancel(const std::string& id, const std::string& reason);
+  // Deletes an ended job: its tables on every shard (their disk space comes back), then all the
+  // host keeps of it. NOT_FOUND for an unknown id; FAILED_PRECONDITION while it is queued,
+  // starting or running (cancel it first) or already being deleted; the shards' error when
+  // they could not drop its tables (the job is kept, so the delete can be retried).
+  absl::Status Delete(const std::string& id);
   // Recent events of a job (state changes, errors), oldest first.
   std::vector<std::string> Events(const std::string& id) const;
   // Waits until no job is queued or running, or the timeout passes; true when idle.
@@ -62,6 +90,7 @@ class JobHost {
   // What the host keeps of a job. A job that ended keeps its spec, final status, events and
   // model (export reads them); its runner (dataset, planner, plans) and converted data go.
   struct Entry {
+    int64_t seq = 0;  // id is "job-<seq>"
     std::string id;
     job::JobSpec spec;
     std::shared_ptr<JobRunner> runner;
@@ -71,7 +100,21 @@ class JobHost {
     std::vector<std::string> work_dirs;  // converted datasets, removed when the job ends
     std::vector<std::string> events;
     std::vector<float> dense;  // uploaded model
+    bool deleting = false;     // its tables are being dropped (Delete)
+    bool started = false;      // its runner was created (its tables exist)
+    bool oracle_shards = false;  // its spec named no shards: it uses default_shards_
   };
+  JobHost(std::unique_ptr<ShardTables> tables, JobRunnerOptions options,
+          std::vector<std::string> default_shards, std::string work_dir,
+          std::unique_ptr<JobStateStore> state, StoredJobs stored);
+  // Rebuilds the jobs `stored` holds (constructor, before the loop starts).
+  void Restore(StoredJobs stored) ABSL_LOCKS_EXCLUDED(mu_);
+  // A job that was starting or running when the previous oracle died. Today it FAILS naming
+  // the restart; resuming it from its last checkpoint belongs here.
+  void RecoverInterrupted(Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes what the host knows of `e` to the state store (no-op without one). Failures are
+  // logged: the job goes on, and the next change records it again.
+  absl::Status Record(const Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Converts a raw Criteo TSV named by data.train / data.eval into a dataset directory.
   absl::Status PrepareData(Entry& e);
   void Loop();
@@ -84,14 +127,16 @@ class JobHost {
   void Event(Entry& e, const std::string& what) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static JobStatus Queued(const Entry& e);
 
-  TableCreator create_tables_;
+  std::unique_ptr<ShardTables> tables_;
+  std::unique_ptr<JobStateStore> state_;  // null: in memory only
   std::vector<std::string> default_shards_;
   std::string work_dir_;
   JobRunnerOptions options_;
   mutable absl::Mutex mu_;
   std::vector<std::unique_ptr<Entry>> jobs_ ABSL_GUARDED_BY(mu_);
   Entry* running_ ABSL_GUARDED_BY(mu_) = nullptr;
-  int next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  Entry* starting_ ABSL_GUARDED_BY(mu_) = nullptr;  // Loop is preparing it, outside mu_
+  int64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<bool> stopping_{false};  // stop_ for code that runs without mu_ (conversion)
   std::map<std::string, std::string> board_ ABSL_GUARDED_BY(mu_);

@@ -89,7 +89,7 @@ class JobRunner::Impl {
   Impl(job::JobSpec spec, std::string id, JobRunnerOptions o)
       : spec_(std::move(spec)), id_(std::move(id)), opt_(o), W_(spec_.cluster.workers) {}
 
-  absl::Status Init(const TableCreator& create_tables);
+  absl::Status Init(ShardTables* tables);
   void PlanLoop();
   absl::StatusOr<Registration> Register(int requested);
   absl::StatusOr<std::vector<plan::WorkerIterationPlan>> Plans(int w, const std::string& token,
@@ -194,9 +194,10 @@ class JobRunner::Impl {
   int64_t window_keys_ ABSL_GUARDED_BY(mu_) = 0;
   double last_loss_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<double> eval_auc_ ABSL_GUARDED_BY(mu_), eval_logloss_ ABSL_GUARDED_BY(mu_);
+  std::deque<int64_t> checkpoints_ ABSL_GUARDED_BY(mu_);  // reported by worker 0, ascending
 };
 
-absl::Status JobRunner::Impl::Init(const TableCreator& create_tables) {
+absl::Status JobRunner::Impl::Init(ShardTables* tables) {
   data::DatasetOpenOptions o;
   o.sparse_only = true;
   auto ds = data::Dataset::Open(spec_.data.train, o);
@@ -216,7 +217,7 @@ absl::Status JobRunner::Impl::Init(const TableCreator& create_tables) {
   }
   std::vector<uint64_t> rows;
   for (int f = 0; f < data::kNumSparse; ++f) rows.push_back(dataset_->table_rows(f));
-  auto st = create_tables(spec_, JobTables(spec_, rows, JobEmbeddingDim(spec_)));
+  auto st = tables->Create(id_, spec_, JobTables(spec_, rows, JobEmbeddingDim(spec_)));
   if (!st.ok()) return st;
   planner::PlannerOptions po = PlannerOptionsOf(spec_, opt_.writeback_horizon, opt_.planner_threads);
   auto p = planner::Planner::Create(po);
@@ -355,6 +356,16 @@ absl::Status JobRunner::Impl::CheckReport(const WorkerReport& r) const {
   if (r.done && r.completed != iterations_ && !cancel_requested_ && !IsFinal(state_))
     return absl::InvalidArgumentError("done at " + std::to_string(r.completed) + " of " +
                                       std::to_string(iterations_) + " iterations");
+  if (r.checkpoint != 0) {
+    const int64_t every = spec_.checkpoint.every;
+    const int64_t last = checkpoints_.empty() ? 0 : checkpoints_.back();
+    if (r.worker != 0 || every <= 0 || r.checkpoint != r.completed || r.checkpoint % every != 0 ||
+        r.checkpoint <= last)
+      return absl::InvalidArgumentError(
+          "checkpoint " + std::to_string(r.checkpoint) +
+          ": only worker 0 reports checkpoints, at `completed`, a multiple of checkpoint.every, "
+          "after the last one (" + std::to_string(last) + ")");
+  }
   if (r.eval_auc) {
     bool ok = *r.eval_auc >= 0 && *r.eval_auc <= 1 && r.eval_logloss &&
               std::isfinite(*r.eval_logloss) && *r.eval_logloss >= 0 && r.eval_iteration >= 0 &&
@@ -388,6 +399,10 @@ absl::StatusOr<std::string> JobRunner::Impl::Report(const WorkerReport& r) {
   w.busy += r.busy_seconds;
   w.rows_fetched += r.rows_fetched;
   w.bytes_fetched += r.bytes_fetched;
+  if (r.checkpoint != 0) {
+    checkpoints_.push_back(r.checkpoint);
+    if (checkpoints_.size() > kMaxListedCheckpoints) checkpoints_.pop_front();
+  }
   if (r.samples > 0 && std::isfinite(r.loss_sum))
     last_loss_ = r.loss_sum / static_cast<double>(r.samples);
   if (r.eval_auc) {
@@ -484,6 +499,7 @@ JobStatus JobRunner::Impl::Status() const {
   s.planned_hit_ratio = stats_.hit_ratio();
   s.eval_auc = eval_auc_;
   s.eval_logloss = eval_logloss_;
+  s.checkpoints.assign(checkpoints_.begin(), checkpoints_.end());
   return s;
 }
 
@@ -498,10 +514,10 @@ JobRunner::JobRunner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 JobRunner::~JobRunner() { impl_->Stop(); }
 
 absl::StatusOr<std::unique_ptr<JobRunner>> JobRunner::Start(job::JobSpec spec, std::string job_id,
-                                                            const TableCreator& create_tables,
+                                                            ShardTables* tables,
                                                             JobRunnerOptions options) {
   auto impl = std::make_unique<Impl>(std::move(spec), std::move(job_id), options);
-  auto st = impl->Init(create_tables);
+  auto st = impl->Init(tables);
   if (!st.ok()) return st;
   return std::unique_ptr<JobRunner>(new JobRunner(std::move(impl)));
 }

@@ -1,7 +1,7 @@
 // JobRunner: one training job inside the oracle, free of gRPC (the service is a thin adapter).
 //
-// It opens the dataset's sparse columns, creates the job's tables through an injected
-// TableCreator, lets W workers register, runs the planner on its own thread a bounded distance
+// It opens the dataset's sparse columns, creates the job's tables through the injected
+// ShardTables, lets W workers register, runs the planner on its own thread a bounded distance
 // ahead of the slowest worker, hands each worker its plans under credit-based flow control
 // (at most plans_in_flight iterations beyond the worker's reported progress), aggregates
 // progress, and decides the job's fate: SUCCEEDED when every worker reports done, FAILED when a
@@ -34,9 +34,21 @@ enum class JobState { kPending, kRunning, kSucceeded, kFailed, kCancelled };
 const char* JobStateName(JobState s);
 inline bool IsFinal(JobState s) { return s >= JobState::kSucceeded; }
 
-// Creates the tables on every shard of the job (idempotent for identical specs).
-using TableCreator =
-    std::function<absl::Status(const job::JobSpec&, const std::vector<TableSpec>&)>;
+// A job's tables on its shards, where every job has a namespace of its own (proto/shard.proto),
+// injected so the job core stays free of gRPC. The real one dials the job's shards
+// (oracle_cacher/shard_tables.h); tests may fake it.
+class ShardTables {
+ public:
+  virtual ~ShardTables() = default;
+  // Creates `tables` under `job_id` on every shard of `spec`, from their deterministic init:
+  // whatever the shards held under this id before (an id an earlier oracle without a state dir
+  // also gave out) is dropped first.
+  virtual absl::Status Create(const std::string& job_id, const job::JobSpec& spec,
+                              const std::vector<TableSpec>& tables) = 0;
+  // Drops every table of `job_id` on every shard of `spec` and gives their disk space back.
+  // Idempotent: OK when the shards hold nothing of it.
+  virtual absl::Status Drop(const std::string& job_id, const job::JobSpec& spec) = 0;
+};
 
 // Workers wait for their write-backs of step e before finishing step e + this.
 inline constexpr int kWritebackAckHorizon = 4;
@@ -72,7 +84,11 @@ struct WorkerReport {
   std::optional<double> eval_auc, eval_logloss;
   int64_t eval_samples = 0, eval_iteration = 0;
   int64_t rows_fetched = 0, bytes_fetched = 0;
+  int64_t checkpoint = 0;  // worker 0: the iteration it just checkpointed; 0 = none
 };
+
+// A job lists at most this many checkpoints (the newest).
+inline constexpr size_t kMaxListedCheckpoints = 256;
 
 struct JobStatus {
   std::string job_id, name;
@@ -84,6 +100,7 @@ struct JobStatus {
   int workers_registered = 0, workers = 0;
   double elapsed_s = 0;
   int64_t rows_fetched = 0, bytes_fetched = 0;
+  std::vector<int64_t> checkpoints;  // iterations checkpointed, ascending
 };
 
 // The tables a job needs: one per sparse feature of the dataset (table id = feature index),
@@ -103,10 +120,10 @@ int JobEmbeddingDim(const job::JobSpec& spec);
 class JobRunner {
  public:
   // Opens the dataset (sparse columns only), derives the iteration count, creates the tables and
-  // starts planning. INVALID_ARGUMENT / NOT_FOUND / DATA_LOSS for a bad dataset; the creator's
+  // starts planning. INVALID_ARGUMENT / NOT_FOUND / DATA_LOSS for a bad dataset; ShardTables'
   // error when the shards refuse the tables.
   static absl::StatusOr<std::unique_ptr<JobRunner>> Start(job::JobSpec spec, std::string job_id,
-                                                          const TableCreator& create_tables,
+                                                          ShardTables* tables,
                                                           JobRunnerOptions options);
   ~JobRunner();  // stops the planner thread
 

@@ -24,6 +24,8 @@
 #include "oracle_cacher/job_runner.h"
 #include "oracle_cacher/oracle_service.h"
 #include "oracle_cacher/planner.h"
+#include "oracle_cacher/rocksdb_job_state_store.h"
+#include "oracle_cacher/shard_tables.h"
 #include "server/client/shard_client.h"
 
 namespace {
@@ -80,7 +82,7 @@ int PlanOnly(const augur::job::JobSpec& spec, int planner_threads) {
 int main(int argc, char** argv) {
   CLI::App app{"augur-oracle: plans every worker's embedding cache ahead of training"};
   std::string listen = "127.0.0.1:7100", metrics_listen = "127.0.0.1:0", job_file, log_level = "info";
-  std::string work_dir;
+  std::string work_dir, state_dir;
   std::vector<std::string> shards;
   bool plan_only = false, exit_when_idle = false;
   int worker_timeout_s = 120, planner_threads = 1;
@@ -93,6 +95,10 @@ int main(int argc, char** argv) {
   augur::AddTransportSecurityFlags(&app, &security);
   app.add_flag("--exit-when-idle", exit_when_idle, "exit once every submitted job has ended");
   app.add_option("--worker-timeout", worker_timeout_s, "seconds of worker silence that fail a job");
+  app.add_option("--state-dir", state_dir,
+                 "keep job specs, states, progress, checkpoint lists, models and the job-id "
+                 "counter here (an embedded RocksDB), so a restarted oracle knows every job; "
+                 "default: in memory only");
   app.add_option("--work-dir", work_dir, "where Criteo TSV inputs of jobs are converted (default: a temp dir)");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
   app.add_option("--planner-threads", planner_threads,
@@ -140,22 +146,30 @@ int main(int argc, char** argv) {
   }
   augur::shard::ShardClientOptions shard_options;
   shard_options.credentials = *shard_credentials;
-  auto create_tables = [shard_options](const augur::job::JobSpec& job,
-                                       const std::vector<augur::TableSpec>& tables) -> absl::Status {
-    auto client = augur::shard::ShardClient::Connect(job.cluster.shards, shard_options);
-    if (!client.ok()) return client.status();
-    for (const auto& t : tables) {
-      auto r = (*client)->CreateTable(t).get();
-      if (!r.ok()) return absl::Status(r.status().code(), "creating table " + t.name + ": " +
-                                                              std::string(r.status().message()));
-    }
-    return absl::OkStatus();
-  };
   augur::oracle::JobRunnerOptions ro;
   ro.metrics = &metrics;
   ro.worker_timeout = absl::Seconds(worker_timeout_s);
   ro.planner_threads = planner_threads;
-  augur::oracle::JobHost host(create_tables, ro, shards, work_dir);
+  std::unique_ptr<augur::oracle::JobHost> host_ptr;
+  if (state_dir.empty()) {
+    host_ptr = std::make_unique<augur::oracle::JobHost>(augur::oracle::NewShardTables(shard_options),
+                                                        ro, shards, work_dir);
+  } else {
+    auto state = augur::oracle::OpenRocksJobStateStore(state_dir);
+    absl::StatusOr<std::unique_ptr<augur::oracle::JobHost>> recovered =
+        state.ok() ? augur::oracle::JobHost::Recover(augur::oracle::NewShardTables(shard_options),
+                                                      ro, shards, work_dir, std::move(*state))
+                   : absl::StatusOr<std::unique_ptr<augur::oracle::JobHost>>(state.status());
+    if (!recovered.ok()) {
+      std::cerr << "augur-oracle: --state-dir " << state_dir << ": "
+                << recovered.status().message() << "\n";
+      return 1;
+    }
+    host_ptr = std::move(*recovered);
+    spdlog::info("augur-oracle state dir {} ({} job(s) recovered)", state_dir,
+                 host_ptr->List().size());
+  }
+  augur::oracle::JobHost& host = *host_ptr;
   augur::oracle::OracleServiceImpl service(&host);
 
   grpc::ServerBuilder builder;
@@ -175,6 +189,12 @@ int main(int argc, char** argv) {
   auto colon = listen.rfind(':');
   spdlog::info("augur-oracle listening on {}:{}", listen.substr(0, colon), port);
 
+  // With a state dir, --job is submitted on the first start only: a restarted oracle (a pod
+  // restarted by Kubernetes) finds it in its state instead of running it a second time.
+  if (spec && !state_dir.empty() && !host.List().empty()) {
+    spdlog::info("--job {}: not submitted again, the state dir already holds jobs", job_file);
+    spec.reset();
+  }
   if (spec) {
     auto id = host.Submit(*spec);
     if (!id.ok()) {

@@ -28,6 +28,7 @@ void ToProto(const JobStatus& s, v1::JobStatusResponse* out) {
   out->set_elapsed_s(s.elapsed_s);
   out->set_rows_fetched(s.rows_fetched);
   out->set_bytes_fetched(s.bytes_fetched);
+  for (int64_t c : s.checkpoints) out->add_checkpoints(c);
 }
 
 absl::StatusOr<std::shared_ptr<JobRunner>> OracleServiceImpl::RunningJob(
@@ -65,6 +66,14 @@ grpc::Status OracleServiceImpl::CancelJob(grpc::ServerContext*, const v1::Cancel
   if (auto st = CheckLength("reason", req->reason(), kMaxReasonBytes); !st.ok())
     return ToGrpcStatus(st);
   return ToGrpcStatus(host_->Cancel(req->job_id(), req->reason().empty() ? "cancelled by user" : req->reason()));
+}
+
+grpc::Status OracleServiceImpl::DeleteJob(grpc::ServerContext*, const v1::DeleteJobRequest* req,
+                                          v1::DeleteJobResponse*) {
+  if (auto st = CheckId(req->job_id()); !st.ok()) return st;
+  // Blocks this (synchronous-API) thread while the shards drop the job: bounded by the shard
+  // calls' deadlines.
+  return ToGrpcStatus(host_->Delete(req->job_id()));
 }
 
 grpc::Status OracleServiceImpl::ListJobs(grpc::ServerContext*, const v1::ListJobsRequest*,
@@ -194,6 +203,7 @@ grpc::Status OracleServiceImpl::ReportProgress(grpc::ServerContext*, const v1::P
   r.done = req->done();
   r.rows_fetched = req->rows_fetched();
   r.bytes_fetched = req->bytes_fetched();
+  r.checkpoint = req->checkpoint();
   r.error = req->error();
   if (req->has_eval()) {
     r.eval_auc = req->eval_auc();

@@ -1,5 +1,6 @@
-// augur-shard: one embedding shard. Opens the store (optionally seeded from a checkpoint),
-// serves ShardService and the Prometheus endpoint, and exits cleanly on SIGINT / SIGTERM.
+// augur-shard: one embedding shard. Opens its stores — the default namespace (optionally seeded
+// from a checkpoint) and one per job under <data dir>/jobs/ (server/shard_jobs.h) — serves
+// ShardService and the Prometheus endpoint, and exits cleanly on SIGINT / SIGTERM.
 // Startup failures (bad flags, data dir locked by another server, port in use) exit non-zero
 // with one error line.
 #include <csignal>
@@ -14,6 +15,7 @@
 #include "common/metrics.h"
 #include "common/metrics_http.h"
 #include "server/shard_core.h"
+#include "server/shard_jobs.h"
 #include "server/shard_server.h"
 #include "server/shard_store.h"
 
@@ -28,6 +30,8 @@ struct Flags {
   std::string metrics_listen = "127.0.0.1:0";
   size_t block_cache_mb = 256;
   uint64_t max_request_rows = uint64_t{1} << 20;
+  size_t max_jobs = 1024;
+  size_t write_buffer_mb = 256;
   std::string from_checkpoint;
   bool sync_writes = false;
   int threads = 8;
@@ -55,15 +59,16 @@ int Serve(const Flags& f) {
 
   // Declared first so it outlives everything that reports into it.
   augur::MetricsRegistry metrics;
-  auto store = augur::shard::ShardStore::Open(so);
-  if (!store.ok()) return Fail(store.status());
-  augur::shard::ShardCoreOptions co;
-  co.shard_index = f.shard_index;
-  co.num_shards = f.num_shards;
-  co.max_request_rows = f.max_request_rows;
-  co.metrics = &metrics;
-  auto core = augur::shard::ShardCore::Open(std::move(store).value(), co);
-  if (!core.ok()) return Fail(core.status());
+  augur::shard::ShardJobsOptions jo;
+  jo.store = so;
+  jo.core.shard_index = f.shard_index;
+  jo.core.num_shards = f.num_shards;
+  jo.core.max_request_rows = f.max_request_rows;
+  jo.core.metrics = &metrics;
+  jo.max_jobs = f.max_jobs;
+  jo.write_buffer_mb = f.write_buffer_mb;
+  auto jobs = augur::shard::ShardJobs::Open(jo);
+  if (!jobs.ok()) return Fail(jobs.status());
 
   augur::MetricsHttpServer metrics_http(&metrics);
   if (f.metrics_listen != "off") {
@@ -78,7 +83,7 @@ int Serve(const Flags& f) {
   auto credentials = augur::MakeServerCredentials(f.security);
   if (!credentials.ok()) return Fail(credentials.status());
   sopt.credentials = *credentials;
-  auto server = augur::shard::ShardServer::Start(core->get(), &metrics, sopt);
+  auto server = augur::shard::ShardServer::Start(jobs->get(), &metrics, sopt);
   if (!server.ok()) return Fail(server.status());
   auto hp = augur::SplitHostPort(f.listen);
   spdlog::info("augur-shard shard {}/{} profile={} data-dir={}", f.shard_index, f.num_shards,
@@ -122,10 +127,17 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--metrics-listen", f.metrics_listen, "Prometheus endpoint host:port, or off")
       ->capture_default_str();
-  app.add_option("--block-cache-mb", f.block_cache_mb, "RocksDB block cache (ssd, memory)")
+  app.add_option("--block-cache-mb", f.block_cache_mb,
+                 "RocksDB block cache shared by all jobs (ssd, memory)")
       ->capture_default_str();
   app.add_option("--max-request-rows", f.max_request_rows,
                  "rows per request above which it is RESOURCE_EXHAUSTED")
+      ->capture_default_str();
+  app.add_option("--max-jobs", f.max_jobs,
+                 "jobs whose tables this shard keeps at once (augur delete frees one)")
+      ->capture_default_str();
+  app.add_option("--write-buffer-mb", f.write_buffer_mb,
+                 "RocksDB memtables of all jobs together")
       ->capture_default_str();
   app.add_option("--from-checkpoint", f.from_checkpoint,
                  "copy this checkpoint into the (empty) data dir before opening");

@@ -12,6 +12,7 @@
 #include <rocksdb/statistics.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
+#include <rocksdb/write_buffer_manager.h>
 #include <spdlog/spdlog.h>
 
 #include "common/status.h"
@@ -20,6 +21,21 @@
 #include "server/store_files.h"
 
 namespace augur::shard {
+
+struct SharedStoreResources {
+  std::shared_ptr<rocksdb::Cache> block_cache;
+  std::shared_ptr<rocksdb::WriteBufferManager> write_buffers;
+};
+
+std::shared_ptr<SharedStoreResources> NewSharedStoreResources(size_t block_cache_mb,
+                                                              size_t write_buffer_mb) {
+  auto r = std::make_shared<SharedStoreResources>();
+  r->block_cache = rocksdb::NewLRUCache(std::max<size_t>(block_cache_mb, 1) << 20);
+  r->write_buffers =
+      std::make_shared<rocksdb::WriteBufferManager>(std::max<size_t>(write_buffer_mb, 1) << 20);
+  return r;
+}
+
 namespace {
 
 constexpr char kMetaFamily[] = "meta";
@@ -42,6 +58,10 @@ rocksdb::Options ProfileOptions(const StoreOptions& o, rocksdb::Env* env,
   opt.env = env;
   opt.statistics = std::move(stats);
   opt.max_background_jobs = 2;
+  // A shard keeps a store per job, ended jobs included: preallocating every store's WAL to
+  // ~1.1 x the memtable size (and its MANIFEST to 4 MB) would hold ~75 MB of disk per job per
+  // shard for a job that wrote 1 MB. Files grow as they are written instead.
+  opt.allow_fallocate = false;
   rocksdb::BlockBasedTableOptions t;
   // Every lookup is a point read of a key that often does not exist (lazy init): bloom filters
   // turn most of those misses into no I/O.
@@ -52,7 +72,8 @@ rocksdb::Options ProfileOptions(const StoreOptions& o, rocksdb::Env* env,
     t.no_block_cache = true;
     opt.allow_mmap_reads = true;
   } else {
-    t.block_cache = rocksdb::NewLRUCache(std::max<size_t>(o.block_cache_mb, 1) << 20);
+    t.block_cache = o.shared ? o.shared->block_cache
+                             : rocksdb::NewLRUCache(std::max<size_t>(o.block_cache_mb, 1) << 20);
     t.cache_index_and_filter_blocks = true;
     t.pin_l0_filter_and_index_blocks_in_cache = true;
   }
@@ -65,6 +86,7 @@ rocksdb::Options ProfileOptions(const StoreOptions& o, rocksdb::Env* env,
                    o.path);
     }
   }
+  if (o.shared) opt.write_buffer_manager = o.shared->write_buffers;
   opt.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
   return opt;
 }

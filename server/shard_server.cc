@@ -5,6 +5,7 @@
 #include <grpcpp/server_builder.h>
 
 #include "common/limits.h"
+#include "server/shard_jobs.h"
 #include "server/shard_service.h"
 
 namespace augur::shard {
@@ -12,8 +13,9 @@ namespace {
 
 class GrpcShardServer final : public ShardServer {
  public:
-  GrpcShardServer(ShardCore* core, MetricsRegistry* metrics, int threads)
-      : pool_(threads), service_(core, metrics, &pool_) {}
+  GrpcShardServer(ShardJobs* jobs, std::unique_ptr<ShardJobs> owned, MetricsRegistry* metrics,
+                  int threads)
+      : owned_(std::move(owned)), pool_(threads), service_(jobs, metrics, &pool_) {}
   ~GrpcShardServer() override { Shutdown(); }
 
   absl::Status Start(const std::string& listen,
@@ -54,6 +56,7 @@ class GrpcShardServer final : public ShardServer {
   }
 
  private:
+  std::unique_ptr<ShardJobs> owned_;  // destroyed after the pool that runs requests on it
   WorkerPool pool_;
   ShardServiceImpl service_;
   std::unique_ptr<grpc::Server> server_;
@@ -65,7 +68,18 @@ class GrpcShardServer final : public ShardServer {
 
 absl::StatusOr<std::unique_ptr<ShardServer>> ShardServer::Start(
     ShardCore* core, MetricsRegistry* metrics, const ShardServerOptions& options) {
-  auto server = std::make_unique<GrpcShardServer>(core, metrics, options.worker_threads);
+  auto jobs = ShardJobs::ForCore(core);
+  ShardJobs* borrowed = jobs.get();
+  auto server = std::make_unique<GrpcShardServer>(borrowed, std::move(jobs), metrics,
+                                                  options.worker_threads);
+  absl::Status s = server->Start(options.listen, options.credentials);
+  if (!s.ok()) return s;
+  return std::unique_ptr<ShardServer>(std::move(server));
+}
+
+absl::StatusOr<std::unique_ptr<ShardServer>> ShardServer::Start(
+    ShardJobs* jobs, MetricsRegistry* metrics, const ShardServerOptions& options) {
+  auto server = std::make_unique<GrpcShardServer>(jobs, nullptr, metrics, options.worker_threads);
   absl::Status s = server->Start(options.listen, options.credentials);
   if (!s.ok()) return s;
   return std::unique_ptr<ShardServer>(std::move(server));

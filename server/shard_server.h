@@ -1,8 +1,10 @@
-// ShardServer: serves one ShardCore over gRPC (augur.shard.v1.ShardService). The service is a
-// thin adapter — convert, call the core, map the status — and runs the core on its own worker
-// pool, so gRPC's threads never block on RocksDB or wait for another RPC.
+// ShardServer: serves a shard's job namespaces (ShardJobs, shard_jobs.h) over gRPC
+// (augur.shard.v1.ShardService). The service is a thin adapter — convert, call the job's core,
+// map the status — and runs the cores on its own worker pool, so gRPC's threads never block on
+// RocksDB or wait for another RPC.
 //
-// Ownership: the core and the metrics registry are borrowed and must outlive the server.
+// Ownership: the jobs (or core) and the metrics registry are borrowed and must outlive the
+// server.
 // Thread-safety: port() and InProcessChannel() may be called from any thread; Shutdown() once.
 #pragma once
 
@@ -24,6 +26,7 @@ class MetricsRegistry;
 namespace augur::shard {
 
 class ShardCore;
+class ShardJobs;
 
 struct ShardServerOptions {
   // "host:port"; port 0 picks a free port (see port()). Empty: no network listener, only
@@ -37,6 +40,10 @@ struct ShardServerOptions {
 class ShardServer {
  public:
   // UNAVAILABLE when the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<ShardServer>> Start(ShardJobs* jobs,
+                                                            MetricsRegistry* metrics,
+                                                            const ShardServerOptions& options);
+  // Serves `core` as the default namespace; job namespaces live in memory (ShardJobs::ForCore).
   static absl::StatusOr<std::unique_ptr<ShardServer>> Start(ShardCore* core,
                                                             MetricsRegistry* metrics,
                                                             const ShardServerOptions& options);

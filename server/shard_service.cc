@@ -5,10 +5,12 @@
 #include <chrono>
 
 #include "common/grpc_status.h"
+#include "common/limits.h"
 #include "common/metrics.h"
 #include "common/status.h"
 #include "server/shard_convert.h"
 #include "server/shard_core.h"
+#include "server/shard_jobs.h"
 
 namespace augur::shard {
 
@@ -49,11 +51,11 @@ void WorkerPool::Loop() {
   }
 }
 
-ShardServiceImpl::ShardServiceImpl(ShardCore* core, MetricsRegistry* metrics, WorkerPool* pool)
-    : core_(core), pool_(pool) {
+ShardServiceImpl::ShardServiceImpl(ShardJobs* jobs, MetricsRegistry* metrics, WorkerPool* pool)
+    : jobs_(jobs), pool_(pool) {
   static const char* kNames[kNumMethods] = {"CreateTable", "ListTables", "DropTable", "Lookup",
                                             "Write", "ApplyGradients", "Checkpoint",
-                                            "ScanRows"};
+                                            "ScanRows", "DropJob"};
   if (!metrics) return;
   for (int m = 0; m < kNumMethods; ++m)
     latency_[m] = metrics->GetHistogram("augur_shard_request_seconds",
@@ -81,7 +83,10 @@ grpc::ServerUnaryReactor* ShardServiceImpl::CreateTable(grpc::CallbackServerCont
                                                         v1::CreateTableResponse* resp) {
   return Run(ctx, kCreateTable, [this, req, resp]() -> absl::Status {
     AUGUR_ASSIGN_OR_RETURN(TableSpec spec, FromProto(req->table()));
-    AUGUR_ASSIGN_OR_RETURN(bool created, core_->CreateTable(spec));
+    // Checked before the job's namespace is opened: a refused request creates nothing.
+    AUGUR_RETURN_IF_ERROR(ValidateTableSpec(spec));
+    AUGUR_ASSIGN_OR_RETURN(auto core, jobs_->GetOrCreate(req->job()));
+    AUGUR_ASSIGN_OR_RETURN(bool created, core->CreateTable(spec));
     resp->set_created(created);
     return absl::OkStatus();
   });
@@ -90,8 +95,11 @@ grpc::ServerUnaryReactor* ShardServiceImpl::CreateTable(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* ShardServiceImpl::ListTables(grpc::CallbackServerContext* ctx,
                                                        const v1::ListTablesRequest* req,
                                                        v1::ListTablesResponse* resp) {
-  return Run(ctx, kListTables, [this, resp]() -> absl::Status {
-    for (const auto& t : core_->ListTables()) ToProto(t, resp->add_tables());
+  return Run(ctx, kListTables, [this, req, resp]() -> absl::Status {
+    auto core = jobs_->Get(req->job());
+    if (absl::IsNotFound(core.status())) return absl::OkStatus();  // no tables of the job
+    if (!core.ok()) return core.status();
+    for (const auto& t : (*core)->ListTables()) ToProto(t, resp->add_tables());
     return absl::OkStatus();
   });
 }
@@ -99,15 +107,19 @@ grpc::ServerUnaryReactor* ShardServiceImpl::ListTables(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* ShardServiceImpl::DropTable(grpc::CallbackServerContext* ctx,
                                                       const v1::DropTableRequest* req,
                                                       v1::DropTableResponse* resp) {
-  return Run(ctx, kDropTable, [this, req] { return core_->DropTable(req->table_id()); });
+  return Run(ctx, kDropTable, [this, req]() -> absl::Status {
+    AUGUR_ASSIGN_OR_RETURN(auto core, jobs_->Get(req->job()));
+    return core->DropTable(req->table_id());
+  });
 }
 
 grpc::ServerUnaryReactor* ShardServiceImpl::Lookup(grpc::CallbackServerContext* ctx,
                                                    const v1::LookupRequest* req,
                                                    v1::LookupResponse* resp) {
   return Run(ctx, kLookup, [this, req, resp]() -> absl::Status {
+    AUGUR_ASSIGN_OR_RETURN(auto core, jobs_->Get(req->job()));
     AUGUR_ASSIGN_OR_RETURN(auto blocks, FromProto(req->blocks()));
-    AUGUR_ASSIGN_OR_RETURN(auto result, core_->Lookup(blocks, req->with_state()));
+    AUGUR_ASSIGN_OR_RETURN(auto result, core->Lookup(blocks, req->with_state()));
     for (const auto& b : result) ToProto(b, resp->add_blocks());
     return absl::OkStatus();
   });
@@ -117,8 +129,9 @@ grpc::ServerUnaryReactor* ShardServiceImpl::Write(grpc::CallbackServerContext* c
                                                   const v1::WriteRequest* req,
                                                   v1::WriteResponse* resp) {
   return Run(ctx, kWrite, [this, req]() -> absl::Status {
+    AUGUR_ASSIGN_OR_RETURN(auto core, jobs_->Get(req->job()));
     AUGUR_ASSIGN_OR_RETURN(auto blocks, FromProto(req->blocks()));
-    return core_->Write(blocks);
+    return core->Write(blocks);
   });
 }
 
@@ -126,10 +139,11 @@ grpc::ServerUnaryReactor* ShardServiceImpl::ApplyGradients(grpc::CallbackServerC
                                                            const v1::ApplyGradientsRequest* req,
                                                            v1::ApplyGradientsResponse* resp) {
   return Run(ctx, kApply, [this, req, resp]() -> absl::Status {
+    AUGUR_ASSIGN_OR_RETURN(auto core, jobs_->Get(req->job()));
     AUGUR_ASSIGN_OR_RETURN(auto blocks, FromProto(req->blocks()));
-    AUGUR_ASSIGN_OR_RETURN(bool applied, core_->ApplyGradients(blocks, req->iteration(),
-                                                               req->worker(),
-                                                               req->num_workers()));
+    AUGUR_ASSIGN_OR_RETURN(bool applied, core->ApplyGradients(blocks, req->iteration(),
+                                                              req->worker(),
+                                                              req->num_workers()));
     resp->set_applied(applied);
     return absl::OkStatus();
   });
@@ -138,18 +152,33 @@ grpc::ServerUnaryReactor* ShardServiceImpl::ApplyGradients(grpc::CallbackServerC
 grpc::ServerUnaryReactor* ShardServiceImpl::Checkpoint(grpc::CallbackServerContext* ctx,
                                                        const v1::CheckpointRequest* req,
                                                        v1::CheckpointResponse* resp) {
-  return Run(ctx, kCheckpoint, [this, req] { return core_->Checkpoint(req->dir()); });
+  return Run(ctx, kCheckpoint, [this, req]() -> absl::Status {
+    AUGUR_RETURN_IF_ERROR(CheckLength("dir", req->dir(), kMaxPathBytes));
+    AUGUR_ASSIGN_OR_RETURN(auto core, jobs_->Get(req->job()));
+    return core->Checkpoint(req->dir());
+  });
 }
 
 grpc::ServerUnaryReactor* ShardServiceImpl::ScanRows(grpc::CallbackServerContext* ctx,
                                                      const v1::ScanRowsRequest* req,
                                                      v1::ScanRowsResponse* resp) {
   return Run(ctx, kScanRows, [this, req, resp]() -> absl::Status {
-    AUGUR_ASSIGN_OR_RETURN(auto r, core_->ScanRows(req->table_id(), req->start_row(),
-                                                   req->limit(), req->with_state()));
+    AUGUR_ASSIGN_OR_RETURN(auto core, jobs_->Get(req->job()));
+    AUGUR_ASSIGN_OR_RETURN(auto r, core->ScanRows(req->table_id(), req->start_row(),
+                                                  req->limit(), req->with_state()));
     ToProto(r.block, resp->mutable_block());
     resp->set_more(r.more);
     resp->set_next_row(r.next_row);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* ShardServiceImpl::DropJob(grpc::CallbackServerContext* ctx,
+                                                    const v1::DropJobRequest* req,
+                                                    v1::DropJobResponse* resp) {
+  return Run(ctx, kDropJob, [this, req, resp]() -> absl::Status {
+    AUGUR_ASSIGN_OR_RETURN(bool existed, jobs_->Drop(req->job()));
+    resp->set_existed(existed);
     return absl::OkStatus();
   });
 }

@@ -19,7 +19,7 @@ class MetricsRegistry;
 
 namespace augur::shard {
 
-class ShardCore;
+class ShardJobs;
 
 // A fixed pool of threads running queued closures; Stop() drains the queue and joins.
 class WorkerPool {
@@ -39,8 +39,9 @@ class WorkerPool {
 
 class ShardServiceImpl final : public v1::ShardService::CallbackService {
  public:
-  // Borrows all three; they must outlive the service.
-  ShardServiceImpl(ShardCore* core, MetricsRegistry* metrics, WorkerPool* pool);
+  // Borrows all three; they must outlive the service. Every request runs on the namespace of
+  // the job it names (shard_jobs.h).
+  ShardServiceImpl(ShardJobs* jobs, MetricsRegistry* metrics, WorkerPool* pool);
 
   grpc::ServerUnaryReactor* CreateTable(grpc::CallbackServerContext* ctx,
                                         const v1::CreateTableRequest* req,
@@ -65,15 +66,18 @@ class ShardServiceImpl final : public v1::ShardService::CallbackService {
   grpc::ServerUnaryReactor* ScanRows(grpc::CallbackServerContext* ctx,
                                      const v1::ScanRowsRequest* req,
                                      v1::ScanRowsResponse* resp) override;
+  grpc::ServerUnaryReactor* DropJob(grpc::CallbackServerContext* ctx,
+                                    const v1::DropJobRequest* req,
+                                    v1::DropJobResponse* resp) override;
 
  private:
   enum Method { kCreateTable, kListTables, kDropTable, kLookup, kWrite, kApply, kCheckpoint,
-                kScanRows, kNumMethods };
+                kScanRows, kDropJob, kNumMethods };
   // Runs `fn` (returning absl::Status) on the pool, times it, and finishes the call.
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx, Method m,
                                 std::function<absl::Status()> fn);
 
-  ShardCore* const core_;
+  ShardJobs* const jobs_;
   WorkerPool* const pool_;
   Histogram* latency_[kNumMethods] = {};
 };

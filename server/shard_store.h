@@ -33,6 +33,15 @@ enum class StoreProfile { kMemory, kSsd, kPmem };
 absl::StatusOr<StoreProfile> ParseStoreProfile(std::string_view name);
 std::string_view StoreProfileName(StoreProfile p);
 
+// RocksDB resources that several stores of one process share, so a shard holding many jobs (a
+// store each) stays inside one memory budget: one block cache and one memtable budget. Opaque
+// outside the RocksDB implementation.
+struct SharedStoreResources;
+// block_cache_mb: the shared LRU block cache (unused by pmem stores); write_buffer_mb: what the
+// memtables of every sharing store may hold together before RocksDB flushes the largest.
+std::shared_ptr<SharedStoreResources> NewSharedStoreResources(size_t block_cache_mb,
+                                                              size_t write_buffer_mb);
+
 struct StoreOptions {
   StoreProfile profile = StoreProfile::kMemory;
   std::string path;               // data directory; created when missing
@@ -41,6 +50,8 @@ struct StoreOptions {
   // When set, `path` must be absent or empty: the checkpoint's files are copied into it first
   // (the checkpoint itself is never modified, so it can seed several servers).
   std::string from_checkpoint;
+  // When set, the block cache and memtable budget come from here (block_cache_mb is ignored).
+  std::shared_ptr<SharedStoreResources> shared;
 };
 
 // An ordered list of mutations committed atomically by ShardStore::Commit.

@@ -26,6 +26,9 @@ usage: deploy/local/up.sh [options]
   --run-dir DIR       logs, shard data, pids, cluster.yaml (default ./run/local)
   --base-port P       fixed ports from P (default: kernel-chosen free ports)
   --profile P         shard storage profile: memory | ssd (default memory)
+  --state-dir DIR     the oracle's durable job state (default RUN_DIR/oracle-state): a cluster
+                      started again on the same run dir knows every earlier job and id
+  --no-state          keep the oracle's jobs in memory only
   --bin-dir DIR       where the augur-* binaries are (default $AUGUR_BIN_DIR or build/bin)
   --timeout S         seconds to wait for each process to listen (default 60)
   --log-level L       trace|debug|info|warn|error (default info)
@@ -41,7 +44,7 @@ USAGE
 
 shards=2 workers=2 backend=cpu run_dir=./run/local base_port="" profile=memory
 bin_dir=${AUGUR_BIN_DIR:-$root/build/bin} timeout_s=60 log_level=info planner_threads=1
-tls_cert="" tls_key="" tls_ca="" token_file=""
+tls_cert="" tls_key="" tls_ca="" token_file="" state_dir="" no_state=0
 need() { [ $# -ge 2 ] && [ -n "$2" ] || augur_die "$1 needs a value (see --help)"; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -51,6 +54,8 @@ while [ $# -gt 0 ]; do
     --run-dir) need "$@"; run_dir=$2; shift 2 ;;
     --base-port) need "$@"; base_port=$2; shift 2 ;;
     --profile) need "$@"; profile=$2; shift 2 ;;
+    --state-dir) need "$@"; state_dir=$2; shift 2 ;;
+    --no-state) no_state=1; shift ;;
     --bin-dir) need "$@"; bin_dir=$2; shift 2 ;;
     --timeout) need "$@"; timeout_s=$2; shift 2 ;;
     --log-level) need "$@"; log_level=$2; shift 2 ;;
@@ -211,10 +216,16 @@ done
 shard_list=$(IFS=,; echo "${shard_grpc[*]}")
 
 log=$run_dir/logs/oracle.log
+state_args=()
+if [ "$no_state" != 1 ]; then
+  state_dir=${state_dir:-$run_dir/oracle-state}
+  mkdir -p "$state_dir"
+  state_args=(--state-dir "$(cd "$state_dir" && pwd)")
+fi
 launch oracle "$log" "$bin_dir/augur-oracle" \
   --listen "127.0.0.1:$(port 100)" --metrics-listen "127.0.0.1:$(port 2100)" \
   --shards "$shard_list" --log-level "$log_level" --planner-threads "$planner_threads" \
-  "${all_sec[@]}"
+  "${state_args[@]}" "${all_sec[@]}"
 oracle_pid=$LAUNCHED_PID
 record "oracle $oracle_pid - - $LAUNCHED_START"
 oracle_grpc=$(wait_for oracle "$oracle_pid" "$log" 'augur-oracle listening on [^ ]+:[0-9]+')

@@ -105,6 +105,9 @@ class FanOut : public std::enable_shared_from_this<FanOut<Req, Resp>> {
   void Start(std::vector<std::optional<Req>> requests) {
     size_t n = requests.size();
     requests_ = std::move(requests);
+    // Every shard request names the client's job (its namespace on the shard).
+    for (auto& r : requests_)
+      if (r) r->set_job(shared_->options.job);
     responses_.resize(n);
     statuses_.resize(n);
     contexts_.resize(n);

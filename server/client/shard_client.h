@@ -49,6 +49,9 @@ class ChannelCredentials;
 namespace augur::shard {
 
 struct ShardClientOptions {
+  // The job whose tables every request addresses (its own namespace on every shard; see
+  // proto/shard.proto). Empty: the shards' default namespace.
+  std::string job;
   // Channel credentials for Connect (common/grpc_security.h); null: plaintext.
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   std::chrono::milliseconds rpc_deadline{10000};  // per RPC attempt
@@ -107,8 +110,14 @@ class ShardClient {
   std::future<absl::StatusOr<RowBlock>> ScanRows(uint32_t table_id, bool with_state = false,
                                                  uint32_t page_rows = 65536);
 
-  // Shard i writes its checkpoint to `dir`/shard-<i> (paths on the shard's machine).
+  // Shard i writes its checkpoint of the job's tables to `dir`/shard-<i> (paths on the shard's
+  // machine).
   std::future<absl::Status> Checkpoint(const std::string& dir);
+
+  // Deletes every table of options.job on every shard and gives their disk space back.
+  // Idempotent. Result: true when any shard held something of the job. INVALID_ARGUMENT for
+  // the default namespace (an empty options.job).
+  std::future<absl::StatusOr<bool>> DropJob();
 
   struct Shared;  // implementation state, borrowed by in-flight operations
 

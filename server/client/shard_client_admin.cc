@@ -100,4 +100,20 @@ std::future<absl::Status> ShardClient::Checkpoint(const std::string& dir) {
       [](std::vector<absl::Status>& st, std::vector<Resp>&) { return FirstError(st); });
 }
 
+std::future<absl::StatusOr<bool>> ShardClient::DropJob() {
+  using Req = v1::DropJobRequest;
+  using Resp = v1::DropJobResponse;
+  return ToAll<Req, Resp, absl::StatusOr<bool>>(
+      shared_.get(),
+      [](v1::ShardService::Stub* stub, grpc::ClientContext* ctx, const Req& r,
+         grpc::CompletionQueue* cq) { return stub->AsyncDropJob(ctx, r, cq); },
+      [](size_t) { return Req(); },  // FanOut names the job
+      [](std::vector<absl::Status>& st, std::vector<Resp>& resp) -> absl::StatusOr<bool> {
+        AUGUR_RETURN_IF_ERROR(FirstError(st));
+        bool existed = false;
+        for (const auto& r : resp) existed = existed || r.existed();
+        return existed;
+      });
+}
+
 }  // namespace augur::shard

@@ -71,7 +71,7 @@ std::vector<float> CxxPredict(const Trained& t, const data::Dataset& ds) {
   auto compute = model::CreateDenseCompute(o);
   REQUIRE(compute.ok());
   REQUIRE((*compute)->SetDenseWeights(t.model.dense).ok());
-  auto shards = shard::ShardClient::Connect(t.cluster->shard_endpoints());
+  auto shards = t.cluster->ConnectShards(t.model.job_id);
   REQUIRE(shards.ok());
   const int F = config->num_sparse, D = config->num_dense;
   std::vector<shard::RowBlock> req(F);
@@ -127,7 +127,7 @@ TEST_CASE("an exported model read by numpy predicts what the C++ model predicts"
   AUGUR_SHARED_DATA_OR_SKIP(shared);
   Trained t;
   Train(shared, &t);
-  auto shards = shard::ShardClient::Connect(t.cluster->shard_endpoints());
+  auto shards = t.cluster->ConnectShards(t.model.job_id);
   REQUIRE(shards.ok());
   std::string out = t.dir.path() + "/export";
   auto summary = cli::ExportModel(t.model, shards->get(), out);
@@ -167,7 +167,7 @@ TEST_CASE("an export lists exactly the embedding rows the shards stored") {
   AUGUR_SHARED_DATA_OR_SKIP(shared);
   Trained t;
   Train(shared, &t);
-  auto shards = shard::ShardClient::Connect(t.cluster->shard_endpoints());
+  auto shards = t.cluster->ConnectShards(t.model.job_id);
   REQUIRE(shards.ok());
   REQUIRE(cli::ExportModel(t.model, shards->get(), t.dir.path() + "/export").ok());
   // Every stored row (version > 0) of table 0 and nothing else.

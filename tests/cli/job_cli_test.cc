@@ -72,7 +72,7 @@ std::string LastLine(const std::string& s) {
 
 TEST_CASE("every job command answers --help") {
   for (const char* c : {"submit --help", "status --help", "cancel --help", "list --help",
-                        "logs --help"}) {
+                        "logs --help", "delete --help"}) {
     INFO(c);
     auto r = RunAugur(c);
     CHECK(r.code == 0);

@@ -4,8 +4,9 @@
 #      with an empty kubeconfig; kubectl needs an API server for kind lookup, so when none is
 #      reachable it falls back to `kubectl label --local -f` (parses every object, no server);
 #   2. structure: each object's kind/apiVersion is the expected one, and the things the deploy
-#      depends on are there (StatefulSet PVC template, Indexed Job with nvidia.com/gpu and
-#      --worker-index=$(JOB_COMPLETION_INDEX), Prometheus annotations, loopback overridden);
+#      depends on are there (StatefulSet PVC template, the oracle's --state-dir claim, Indexed
+#      Job with nvidia.com/gpu and --worker-index=$(JOB_COMPLETION_INDEX), Prometheus
+#      annotations, loopback overridden);
 #   3. the ConfigMap's job spec goes through the real parser (augur-oracle --plan-only: exit 2
 #      means the spec was rejected; 1 about the dataset, which does not exist here, means it
 #      parsed).
@@ -70,7 +71,8 @@ def need(cond, what):
 expected = {("ConfigMap", "augur-job"): "v1", ("PersistentVolumeClaim", "augur-data"): "v1",
             ("Service", "augur-shard"): "v1", ("StatefulSet", "augur-shard"): "apps/v1",
             ("Service", "augur-oracle"): "v1", ("Deployment", "augur-oracle"): "apps/v1",
-            ("Job", "augur-worker"): "batch/v1"}
+            ("Job", "augur-worker"): "batch/v1",
+            ("PersistentVolumeClaim", "augur-oracle-state"): "v1"}
 for key, api in expected.items():
     need(key in by, f"missing {key[0]}/{key[1]}")
     if key in by:
@@ -80,6 +82,15 @@ def pod(o): return o["spec"]["template"]
 def args(o):
     c = pod(o)["spec"]["containers"][0]
     return " ".join(c.get("command", []) + c.get("args", []))
+# The oracle's job state survives a pod restart: --state-dir on the augur-oracle-state claim.
+if ("Deployment", "augur-oracle") in by:
+    o = by[("Deployment", "augur-oracle")]
+    c = pod(o)["spec"]["containers"][0]
+    mounts = {m["name"]: m["mountPath"] for m in c.get("volumeMounts", [])}
+    vols = {v["name"]: v.get("persistentVolumeClaim", {}).get("claimName") for v in pod(o)["spec"].get("volumes", [])}
+    state = [n for n, claim in vols.items() if claim == "augur-oracle-state"]
+    need(len(state) == 1 and state[0] in mounts and f"--state-dir={mounts[state[0]]}" in args(o),
+         "oracle: --state-dir must point at the mounted augur-oracle-state claim")
 for key in [("StatefulSet", "augur-shard"), ("Deployment", "augur-oracle"), ("Job", "augur-worker")]:
     if key not in by: continue
     a = pod(by[key])["metadata"].get("annotations", {})

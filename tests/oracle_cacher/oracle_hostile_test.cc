@@ -387,3 +387,59 @@ TEST_CASE("a worker whose plan stream breaks fails the job at once, naming it") 
   INFO(o.Status(id).reason);
   CHECK(Contains(o.Status(id).reason, "worker 0 went away"));
 }
+
+TEST_CASE("a delete names an ended job, and a checkpoint report is worker 0's at its iteration") {
+  AUGUR_SHARED_DATA_OR_SKIP(shared);
+  Oracle o(shared);
+  auto spec = o.Spec(2);
+  spec.checkpoint.every = 5;
+  spec.checkpoint.dir = o.dir.path() + "/ckpt";
+  std::string id = o.Start(spec);
+  auto del = [&](const std::string& job) {
+    pb::DeleteJobRequest req;
+    req.set_job_id(job);
+    pb::DeleteJobResponse resp;
+    return o.stub->DeleteJob(o.Ctx(70).get(), req, &resp);
+  };
+  auto big = del(std::string(8 << 10, 'j'));
+  CHECK(big.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(big.error_message().size() < 256);
+  CHECK(del("job-99").error_code() == grpc::StatusCode::NOT_FOUND);
+  auto running = del(id);
+  CHECK(running.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(Contains(running.error_message(), "cancel it first"));
+
+  REQUIRE(o.Register(0).ok());
+  REQUIRE(o.Register(1).ok());
+  auto refused = [&](pb::ProgressReport r) {
+    auto st = o.Report(r);
+    INFO(st.error_message());
+    CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  };
+  pb::ProgressReport from1 = o.Progress(id, 1, 5, 5 * kBatch);
+  from1.set_checkpoint(5);
+  refused(from1);  // only worker 0 checkpoints
+  pb::ProgressReport off = o.Progress(id, 0, 6, 6 * kBatch);
+  off.set_checkpoint(6);
+  refused(off);  // not a multiple of checkpoint.every
+  pb::ProgressReport ahead = o.Progress(id, 0, 5, 5 * kBatch);
+  ahead.set_checkpoint(10);
+  refused(ahead);  // not the iteration it completed
+  CHECK(o.Status(id).checkpoints.empty());
+  pb::ProgressReport good = o.Progress(id, 0, 5, 5 * kBatch);
+  good.set_checkpoint(5);
+  REQUIRE(o.Report(good).ok());
+  CHECK(o.Status(id).checkpoints == std::vector<int64_t>{5});
+
+  // Cancelled: it ends once both workers reported done, and then it can be deleted.
+  REQUIRE(o.cluster->host()->Cancel(id, "test").ok());
+  for (int w : {0, 1}) {
+    pb::ProgressReport done = o.Progress(id, w, w == 0 ? 5 : 0, 0);
+    done.set_done(true);
+    REQUIRE(o.Report(done).ok());
+  }
+  REQUIRE(oracle::IsFinal(o.WaitFinal(id)));
+  REQUIRE(o.cluster->host()->WaitIdle(absl::Seconds(10)));
+  REQUIRE(del(id).ok());
+  CHECK(del(id).error_code() == grpc::StatusCode::NOT_FOUND);
+}

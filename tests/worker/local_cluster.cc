@@ -11,6 +11,7 @@
 #include "common/metrics.h"
 #include "oracle_cacher/job_host.h"
 #include "oracle_cacher/oracle_service.h"
+#include "oracle_cacher/shard_tables.h"
 #include "server/client/shard_client.h"
 #include "server/shard_core.h"
 #include "server/shard_server.h"
@@ -79,19 +80,12 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(int shards, in
     impl->cores.push_back(std::move(*core));
     impl->servers.push_back(std::move(*server));
   }
-  auto create = [](const job::JobSpec& spec, const std::vector<TableSpec>& tables) -> absl::Status {
-    auto client = shard::ShardClient::Connect(spec.cluster.shards);
-    if (!client.ok()) return client.status();
-    for (const auto& t : tables)
-      if (auto r = (*client)->CreateTable(t).get(); !r.ok()) return r.status();
-    return absl::OkStatus();
-  };
   oracle::JobRunnerOptions ro;
   ro.writeback_horizon = writeback_horizon;
   ro.worker_timeout = worker_timeout;
   ro.planner_threads = planner_threads;
   ro.metrics = &impl->metrics;
-  impl->host = std::make_unique<oracle::JobHost>(create, ro, impl->endpoints);
+  impl->host = std::make_unique<oracle::JobHost>(oracle::NewShardTables({}), ro, impl->endpoints);
   impl->service = std::make_unique<oracle::OracleServiceImpl>(impl->host.get());
   grpc::ServerBuilder b;
   b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &impl->oracle_port);
@@ -165,8 +159,21 @@ absl::StatusOr<oracle::JobStatus> LocalCluster::RunJob(job::JobSpec spec, const 
   return impl_->host->Status(*id);
 }
 
-absl::StatusOr<std::vector<shard::RowBlock>> LocalCluster::ReadAllRows(int tables, uint64_t rows) {
-  auto client = shard::ShardClient::Connect(impl_->endpoints);
+absl::StatusOr<std::unique_ptr<shard::ShardClient>> LocalCluster::ConnectShards(
+    const std::string& job) {
+  shard::ShardClientOptions o;
+  o.job = job;
+  if (o.job.empty()) {
+    auto last = impl_->host->Status("");
+    if (!last.ok()) return last.status();
+    o.job = last->job_id;
+  }
+  return shard::ShardClient::Connect(impl_->endpoints, o);
+}
+
+absl::StatusOr<std::vector<shard::RowBlock>> LocalCluster::ReadAllRows(int tables, uint64_t rows,
+                                                                       const std::string& job) {
+  auto client = ConnectShards(job);
   if (!client.ok()) return client.status();
   std::vector<shard::RowBlock> req(tables);
   for (int t = 0; t < tables; ++t) {

@@ -17,6 +17,9 @@
 namespace augur::oracle {
 class JobHost;
 }
+namespace augur::shard {
+class ShardClient;
+}
 
 namespace augur::testing {
 
@@ -59,8 +62,13 @@ class LocalCluster {
   void StopShard(int index);
   void StopOracle();
 
-  // Every row [0, rows) of tables [0, tables) with optimizer state, read from the shards.
-  absl::StatusOr<std::vector<shard::RowBlock>> ReadAllRows(int tables, uint64_t rows);
+  // Every row [0, rows) of tables [0, tables) with optimizer state, read from the shards, of
+  // job `job` (empty: the running or most recent job).
+  absl::StatusOr<std::vector<shard::RowBlock>> ReadAllRows(int tables, uint64_t rows,
+                                                           const std::string& job = "");
+  // A client of this cluster's shards addressing job `job`'s tables (empty: the running or
+  // most recent job).
+  absl::StatusOr<std::unique_ptr<shard::ShardClient>> ConnectShards(const std::string& job = "");
 
   struct Impl;
 

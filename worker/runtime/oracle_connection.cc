@@ -195,6 +195,7 @@ absl::StatusOr<std::string> OracleConnection::Report(const std::string& job_id, 
   r.set_eval_iteration(u.eval_iteration);
   r.set_rows_fetched(u.rows_fetched);
   r.set_bytes_fetched(u.bytes_fetched);
+  r.set_checkpoint(u.checkpoint);
   v1::ProgressAck ack;
   auto st = stub->ReportProgress(&ctx, r, &ack);
   if (st.error_code() == grpc::StatusCode::UNAVAILABLE ||

@@ -50,6 +50,7 @@ struct ProgressUpdate {
   double eval_auc = 0, eval_logloss = 0;
   int64_t eval_samples = 0, eval_iteration = 0;
   int64_t rows_fetched = 0, bytes_fetched = 0;
+  int64_t checkpoint = 0;  // worker 0: the iteration it checkpointed before this report
 };
 
 class OracleConnection {

@@ -386,6 +386,7 @@ absl::Status Loop::CheckpointNow(int64_t completed) {
   auto st = d_.shards->Checkpoint(dir).get();
   if (!st.ok()) return ShardError(st, "checkpointing the shards");
   spdlog::info("worker 0: checkpoint after iteration {} in {}", completed, dir);
+  pending_.checkpoint = completed;  // the oracle lists it (resume reads the list)
   return absl::OkStatus();
 }
 
@@ -426,7 +427,8 @@ absl::Status Loop::Run() {
     bool ckpt = ckpt_every > 0 && completed_ % ckpt_every == 0 && !stop;
     if (ckpt) AUGUR_RETURN_IF_ERROR(CheckpointNow(completed_));
     if (eval) AUGUR_RETURN_IF_ERROR(EvaluateNow(completed_, /*flushed=*/ckpt));
-    AUGUR_RETURN_IF_ERROR(Report(completed_ == n || eval, false, ""));
+    // A checkpoint is reported at once: its report names `completed` as its iteration.
+    AUGUR_RETURN_IF_ERROR(Report(completed_ == n || eval || ckpt, false, ""));
   }
   AUGUR_RETURN_IF_ERROR(Finish(i, stop));
   if (stop) return absl::CancelledError(cancel_reason_.empty() ? "cancelled" : cancel_reason_);

@@ -37,6 +37,7 @@ absl::Status RunOneJob(const WorkerOptions& o) {
   }
   shard::ShardClientOptions shard_options;
   shard_options.credentials = o.credentials;
+  shard_options.job = a.job_id;  // the job's own tables on every shard
   auto shards = shard::ShardClient::Connect(spec->cluster.shards, shard_options);
   if (!shards.ok()) return fail(shards.status());
   std::unique_ptr<model::RendezvousStore> store;

@@ -3,6 +3,7 @@
 // slice being trained inside the same capacity (docs/analyze.md).
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include <CLI/CLI.hpp>
@@ -28,6 +29,7 @@ struct AnalyzeFlags {
   std::string policies = "lru,lfu,static,oracle,batch-min,min";
   bool json = false;
   std::string plot;
+  std::string spill_dir = std::filesystem::temp_directory_path().string();
 };
 
 absl::Status RunAnalyze(const AnalyzeFlags& f) {
@@ -49,6 +51,7 @@ absl::Status RunAnalyze(const AnalyzeFlags& f) {
   AUGUR_ASSIGN_OR_RETURN(o.capacities, analyze::ParseCapacities(f.capacity));
   o.lookahead = f.lookahead;
   o.prefetch_distance = f.prefetch_distance;
+  o.spill_dir = f.spill_dir;
   auto stream = std::make_shared<std::unique_ptr<data::IterationReadsStream>>();
   analyze::Trace trace;
   trace.num_workers = f.workers;
@@ -125,6 +128,8 @@ void RegisterAnalyzeCommand(CLI::App* data, CommandAction* action) {
                   "subset of lru,lfu,static,oracle,batch-min,min (batch-min: the ceiling for "
                   "this capacity; min: a looser bound where the slice takes no room)");
   cmd->add_option("--max-batches", flags->max_batches, "replay only the first N global batches");
+  cmd->add_option("--spill-dir", flags->spill_dir,
+                  "directory for the interned trace, 4 bytes per read, deleted on exit");
   cmd->add_flag("--json", flags->json, "one JSON object per (policy, capacity)");
   cmd->add_option("--plot", flags->plot, "draw hit rate vs capacity to FILE.png or FILE.svg");
   cmd->callback([flags, action] { *action = [flags] { return RunAnalyze(*flags); }; });

@@ -7,11 +7,12 @@
 // access per read. The queue is compacted when stale entries outnumber the resident rows or the
 // consumed front outgrows the rest, so it stays O(capacity + one slice).
 //
-// LFU: one list per use count (a row moves to the next list when read again, appended at the
-// recent end), and a bitmap of the non-empty lists finds the least used one. O(1) per read; the
-// scan for victims skips lists whose oldest row belongs to the slice being trained.
+// LFU: the same idea per use count: a row read for the u-th time since it entered is appended to
+// queue u (its entry in queue u-1 goes stale), so each queue is in recency order and victims come
+// from the front of the least-used queue. One random access per read; the scan for victims skips
+// a queue whose oldest live row belongs to the slice being trained. Compacted when stale entries
+// outnumber resident rows.
 #include <algorithm>
-#include <bit>
 
 #include "cli/analyze/cache_sim.h"
 
@@ -91,76 +92,72 @@ class LfuSim : public CacheSim {
       GrowTo(&s.rows, id, Row{});
       Row& r = s.rows[id];
       if (r.uses > 0) {
-        ++count_.hits;
-        s.Unlink(id);
+        ++count_.hits;  // its entry in queues[uses] goes stale
       } else {
         ++s.resident;
       }
       ++r.uses;
       r.read_at = now;
-      s.Append(id);
+      if (r.uses >= s.queues.size()) s.queues.resize(r.uses + 1);
+      s.queues[r.uses].push_back({id, now});
+      ++s.entries;
     }
-    // Victims: the oldest row of the least-used list, skipping lists whose oldest row was read in
-    // this iteration (then all of that list was: rows are appended in read order).
-    uint32_t uses = 1;
-    while (s.resident > capacity_) {
-      uses = s.NextNonEmpty(uses);
-      const uint32_t victim = s.lists[uses].head;
-      if (s.rows[victim].read_at == now) {
-        ++uses;
-        continue;
+    // Victims: the oldest row of the least-used queue, skipping a queue once its oldest live entry
+    // was read in this iteration (then every later one was too: entries are appended in order).
+    for (size_t uses = 1; s.resident > capacity_; ++uses) {
+      Queue& q = s.queues[uses];
+      while (q.head < q.entries.size() && s.resident > capacity_) {
+        const Entry e = q.entries[q.head];
+        const Row& r = s.rows[e.id];
+        if (r.uses != uses || r.read_at != e.read_at) {  // stale
+          ++q.head;
+        } else if (e.read_at == now) {
+          break;
+        } else {
+          ++q.head;
+          s.rows[e.id].uses = 0;
+          --s.resident;
+        }
       }
-      s.Unlink(victim);
-      s.rows[victim].uses = 0;
-      --s.resident;
     }
+    if (s.entries > 2 * s.resident + 4096) s.Compact();
   }
 
   HitCount Result() const override { return count_; }
 
  private:
-  static constexpr uint32_t kNil = UINT32_MAX;
   struct Row {
-    uint32_t prev = kNil, next = kNil;
-    uint32_t uses = 0;  // 0: not resident
+    uint32_t uses = 0;  // since it entered the cache; 0: not resident
     int32_t read_at = -1;
   };
-  struct List {
-    uint32_t head = kNil, tail = kNil;  // least recent first
+  struct Entry {
+    uint32_t id;
+    int32_t read_at;
+  };
+  struct Queue {
+    std::vector<Entry> entries;  // least recent first, from `head`
+    size_t head = 0;
+    void push_back(Entry e) { entries.push_back(e); }
   };
   struct Worker {
-    std::vector<Row> rows;        // by id
-    std::vector<List> lists;      // by use count
-    std::vector<uint64_t> nonempty;  // bit per use count
+    std::vector<Row> rows;      // by id
+    std::vector<Queue> queues;  // by use count: the rows that reached it, in order
     int64_t resident = 0;
-
-    void Append(uint32_t id) {
-      Row& r = rows[id];
-      if (r.uses >= lists.size()) {
-        lists.resize(std::max<size_t>(r.uses + 1, lists.size() * 2));
-        nonempty.resize((lists.size() + 63) / 64, 0);
+    int64_t entries = 0;  // stored in all queues, consumed fronts included
+    // Drops stale entries and consumed fronts: afterwards one entry per resident row.
+    void Compact() {
+      entries = 0;
+      for (size_t uses = 0; uses < queues.size(); ++uses) {
+        Queue& q = queues[uses];
+        size_t out = 0;
+        for (size_t i = q.head; i < q.entries.size(); ++i) {
+          const Row& r = rows[q.entries[i].id];
+          if (r.uses == uses && r.read_at == q.entries[i].read_at) q.entries[out++] = q.entries[i];
+        }
+        q.entries.resize(out);
+        q.head = 0;
+        entries += static_cast<int64_t>(out);
       }
-      List& l = lists[r.uses];
-      r.prev = l.tail;
-      r.next = kNil;
-      (l.tail == kNil ? l.head : rows[l.tail].next) = id;
-      l.tail = id;
-      nonempty[r.uses / 64] |= uint64_t{1} << (r.uses % 64);
-    }
-    void Unlink(uint32_t id) {
-      Row& r = rows[id];
-      List& l = lists[r.uses];
-      (r.prev == kNil ? l.head : rows[r.prev].next) = r.next;
-      (r.next == kNil ? l.tail : rows[r.next].prev) = r.prev;
-      if (l.head == kNil) nonempty[r.uses / 64] &= ~(uint64_t{1} << (r.uses % 64));
-    }
-    // The least use count >= `from` with a non-empty list (one exists while the cache is over
-    // capacity: it holds rows outside the slice).
-    uint32_t NextNonEmpty(uint32_t from) const {
-      size_t word = from / 64;
-      uint64_t bits = nonempty[word] & (~uint64_t{0} << (from % 64));
-      while (bits == 0) bits = nonempty[++word];
-      return static_cast<uint32_t>(word * 64 + std::countr_zero(bits));
     }
   };
   HitCount count_;

@@ -5,12 +5,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 #include <span>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "cli/analyze/cache_sim.h"
+#include "cli/analyze/row_interner.h"
+#include "cli/analyze/spilled_trace.h"
 #include "common/status.h"
 #ifdef AUGUR_HAVE_PLANNER
 #include "oracle_cacher/planner.h"
@@ -27,39 +29,23 @@ double Since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// (table, row) keys -> dense ids 0, 1, 2, ... in order of first sight, shared by all workers and
-// kept across passes, so a row has the same id in the counting pass and in every replay.
-class RowInterner {
- public:
-  void Intern(const std::vector<plan::RowKey>& keys, std::vector<uint32_t>* ids) {
-    ids->resize(keys.size());
-    for (size_t i = 0; i < keys.size(); ++i) {
-      auto [it, inserted] = ids_.try_emplace(keys[i], static_cast<uint32_t>(ids_.size()));
-      (*ids)[i] = it->second;
-    }
-  }
-  int64_t size() const { return static_cast<int64_t>(ids_.size()); }
-
- private:
-  absl::flat_hash_map<plan::RowKey, uint32_t> ids_;
+// The first of the largest slices: what a too-small capacity is refused with.
+struct LargestSlice {
+  int worker = 0;
+  int64_t iteration = 0;
+  int64_t rows = 0;
 };
 
-struct SliceRef {
-  int worker;
-  int64_t iteration;
-  std::span<const uint32_t> ids;
-};
-
-// One pass over the whole trace: every worker's slice of every iteration, interned, to `visit`.
-// Fills the report's trace facts and adds the pass's own time to trace_seconds.
-absl::Status ForEachSlice(const Trace& trace, RowInterner* interner, AnalyzeReport* report,
-                          const std::function<absl::Status(const SliceRef&)>& visit) {
+// The one pass over the dataset's trace: interns every slice, spills it (when `spill`), and counts
+// reads per row (when `counts`). Fills the report's trace facts.
+absl::Status FirstPass(const Trace& trace, RowInterner* interner, SpilledTrace* spill,
+                       RowCounts* counts, LargestSlice* largest, AnalyzeReport* report) {
+  auto t0 = Clock::now();
   plan::IterationReads reads;
   std::vector<uint32_t> ids;
-  double visiting = 0;
-  auto t0 = Clock::now();
   trace.reset();
-  int64_t t = 0, total = 0, largest = 0;
+  int64_t t = 0;
+  report->reads = 0;
   for (; trace.next(&reads); ++t) {
     if (static_cast<int>(reads.by_worker.size()) != trace.num_workers) {
       return absl::InvalidArgumentError(absl::StrCat("iteration ", t, " has ",
@@ -68,25 +54,24 @@ absl::Status ForEachSlice(const Trace& trace, RowInterner* interner, AnalyzeRepo
     }
     for (int w = 0; w < trace.num_workers; ++w) {
       interner->Intern(reads.by_worker[w], &ids);
-      total += static_cast<int64_t>(ids.size());
-      largest = std::max<int64_t>(largest, ids.size());
-      auto v0 = Clock::now();
-      AUGUR_RETURN_IF_ERROR(visit({w, t, ids}));
-      visiting += Since(v0);
+      if (spill != nullptr) AUGUR_RETURN_IF_ERROR(spill->Append(ids));
+      if (counts != nullptr) counts->Observe(w, ids);
+      const int64_t n = static_cast<int64_t>(ids.size());
+      report->reads += n;
+      if (n > largest->rows) *largest = {w, t, n};
     }
   }
   report->iterations = t;
-  report->reads = total;
   report->distinct_keys = interner->size();
-  report->max_slice_keys = largest;
-  report->trace_seconds += Since(t0) - visiting;
+  report->max_slice_keys = largest->rows;
+  report->trace_seconds += Since(t0);
   return absl::OkStatus();
 }
 
 // The planner's refusal (RESOURCE_EXHAUSTED, same words), naming the capacity asked for.
-absl::Status SliceTooBig(const CapacitySpec& spec, int64_t capacity, const SliceRef& s) {
+absl::Status SliceTooBig(const CapacitySpec& spec, int64_t capacity, const LargestSlice& s) {
   return absl::ResourceExhaustedError(absl::StrCat(
-      "capacity ", spec.text, ": worker ", s.worker, " reads ", s.ids.size(),
+      "capacity ", spec.text, ": worker ", s.worker, " reads ", s.rows,
       " distinct rows at iteration ", s.iteration, " but its cache holds only ", capacity,
       " (raise capacity or lower the batch size)"));
 }
@@ -97,33 +82,36 @@ struct TimedSim {
   double seconds = 0;
 };
 
-// One replay at one capacity, stepping every simulated policy of `policies` at once.
-absl::StatusOr<std::vector<TimedSim>> ReplayAt(const Trace& trace, const CapacitySpec& spec,
-                                               int64_t rows, const std::vector<Policy>& policies,
+// One replay of the spilled trace at one capacity, stepping every simulated policy at once.
+absl::StatusOr<std::vector<TimedSim>> ReplayAt(int num_workers, int64_t rows,
+                                               const std::vector<Policy>& policies,
                                                std::shared_ptr<const FrequencyRanks> ranks,
-                                               RowInterner* interner, AnalyzeReport* report) {
+                                               SpilledTrace* spill, AnalyzeReport* report) {
   std::vector<TimedSim> sims;
   for (Policy p : policies) {
-    const int w = trace.num_workers;
     switch (p) {
-      case Policy::kLru: sims.push_back({p, MakeLruSim(w, rows)}); break;
-      case Policy::kLfu: sims.push_back({p, MakeLfuSim(w, rows)}); break;
+      case Policy::kLru: sims.push_back({p, MakeLruSim(num_workers, rows)}); break;
+      case Policy::kLfu: sims.push_back({p, MakeLfuSim(num_workers, rows)}); break;
       case Policy::kStaticTopK: sims.push_back({p, MakeStaticTopKSim(rows, ranks)}); break;
-      case Policy::kBeladyMin: sims.push_back({p, MakeMinSim(w, rows)}); break;
-      case Policy::kBatchMin: sims.push_back({p, MakeBatchMinSim(w, rows)}); break;
+      case Policy::kBeladyMin: sims.push_back({p, MakeMinSim(num_workers, rows)}); break;
+      case Policy::kBatchMin: sims.push_back({p, MakeBatchMinSim(num_workers, rows)}); break;
       case Policy::kOracle: break;  // the planner runs on its own (RunOracle)
     }
   }
-  if (sims.empty()) return sims;
-  AUGUR_RETURN_IF_ERROR(ForEachSlice(trace, interner, report, [&](const SliceRef& s) {
-    if (static_cast<int64_t>(s.ids.size()) > rows) return SliceTooBig(spec, rows, s);
-    for (TimedSim& t : sims) {
-      auto t0 = Clock::now();
-      t.sim->Step(s.worker, s.iteration, s.ids);
-      t.seconds += Since(t0);
-    }
-    return absl::OkStatus();
-  }));
+  auto t0 = Clock::now();
+  double stepping = 0;
+  AUGUR_RETURN_IF_ERROR(
+      spill->Replay(num_workers, [&](int w, int64_t t, std::span<const uint32_t> ids) {
+        for (TimedSim& s : sims) {
+          auto s0 = Clock::now();
+          s.sim->Step(w, t, ids);
+          const double d = Since(s0);
+          s.seconds += d;
+          stepping += d;
+        }
+        return absl::OkStatus();
+      }));
+  report->trace_seconds += Since(t0) - stepping;
   return sims;
 }
 
@@ -202,48 +190,49 @@ absl::StatusOr<std::vector<CapacitySpec>> ParseCapacities(const std::string& lis
 absl::StatusOr<AnalyzeReport> RunTraceAnalysis(const Trace& trace, const AnalyzeOptions& o) {
   if (o.policies.empty()) return absl::InvalidArgumentError("no policies given");
   if (o.capacities.empty()) return absl::InvalidArgumentError("no capacities given");
-  bool want_counts = false;
+  bool want_counts = false, want_sims = false;
   for (Policy p : o.policies) {
     want_counts |= p == Policy::kStaticTopK;
+    want_sims |= p != Policy::kOracle;
     if (p == Policy::kOracle && !OracleAvailable()) return RunOracle(trace, o, 1).status();
   }
-  for (const auto& c : o.capacities) want_counts |= c.percent;
+  bool want_distinct = false;
+  for (const auto& c : o.capacities) want_distinct |= c.percent;
 
   AnalyzeReport report;
   RowInterner interner;
-  RowCounts counts(trace.num_workers);
-  SliceRef largest{0, 0, {}};     // the first of the largest slices, for the error
-  std::vector<uint32_t> largest_ids;
-  if (want_counts) {
-    AUGUR_RETURN_IF_ERROR(ForEachSlice(trace, &interner, &report, [&](const SliceRef& s) {
-      counts.Observe(s.worker, s.ids);
-      if (s.ids.size() > largest_ids.size()) {
-        largest = s;
-        largest_ids.assign(s.ids.begin(), s.ids.end());
-      }
-      return absl::OkStatus();
-    }));
-    largest.ids = largest_ids;
+  std::unique_ptr<SpilledTrace> spill;
+  std::optional<RowCounts> counts;
+  LargestSlice largest;
+  if (want_sims || want_distinct) {
+    if (want_sims) {
+      AUGUR_ASSIGN_OR_RETURN(spill, SpilledTrace::Create(o.spill_dir));
+    }
+    if (want_counts) counts.emplace(trace.num_workers);
+    AUGUR_RETURN_IF_ERROR(FirstPass(trace, &interner, spill.get(),
+                                    counts ? &*counts : nullptr, &largest, &report));
   }
   std::vector<int64_t> rows;
   for (const auto& c : o.capacities) {
     int64_t r = c.percent ? static_cast<int64_t>(std::ceil(c.value / 100.0 * report.distinct_keys))
                           : static_cast<int64_t>(c.value);
     if (r < 1) return absl::InvalidArgumentError(absl::StrCat("capacity ", c.text, " is 0 rows"));
-    // Known up front after a counting pass: refuse before any replay.
-    if (want_counts && report.max_slice_keys > r) return SliceTooBig(c, r, largest);
+    // Known once the first pass ran (otherwise only the planner reads the trace, and refuses).
+    if (largest.rows > r) return SliceTooBig(c, r, largest);
     rows.push_back(r);
   }
   std::shared_ptr<const FrequencyRanks> ranks;
-  if (want_counts) ranks = std::make_shared<const FrequencyRanks>(counts);
-  counts = RowCounts(0);  // the ranks hold what static needs
+  if (counts) ranks = std::make_shared<const FrequencyRanks>(*counts);
+  counts.reset();  // the ranks hold what static needs
 
   // results[policy index][capacity index], filled capacity by capacity.
   std::vector<std::vector<PolicyResult>> results(o.policies.size());
   for (size_t i = 0; i < rows.size(); ++i) {
-    AUGUR_ASSIGN_OR_RETURN(std::vector<TimedSim> sims,
-                           ReplayAt(trace, o.capacities[i], rows[i], o.policies, ranks,
-                                    &interner, &report));
+    std::vector<TimedSim> sims;
+    if (want_sims) {
+      AUGUR_ASSIGN_OR_RETURN(sims, ReplayAt(trace.num_workers, rows[i], o.policies, ranks,
+                                            spill.get(), &report));
+    }
     size_t next_sim = 0;
     for (size_t p = 0; p < o.policies.size(); ++p) {
       PolicyResult r{o.policies[p], o.capacities[i].text, rows[i]};

@@ -7,11 +7,12 @@
 // service runs, not a model of it. It is available when augur_planner_core is linked
 // (AUGUR_HAVE_PLANNER); otherwise asking for it is UNIMPLEMENTED.
 //
-// Passes over the trace: one counting pass when a capacity is a percentage or the static policy
-// is asked for; then one replay per capacity that steps every simulated policy at once; then one
-// planner run per capacity for the oracle. Row keys are interned to dense ids on first sight, so
-// the simulators keep arrays, not hash maps. Memory is O(distinct rows x workers x policies +
-// iterations), never O(accesses): nothing stores the trace or its future (cache_sim.h).
+// Passes: the dataset's trace is read once, its row keys interned to dense ids (so the simulators
+// keep arrays, not hash maps) and spilled to a file (spilled_trace.h), with per-row counts when
+// the static policy asks; then one replay of the spill per capacity steps every simulated policy
+// at once; the oracle is one planner run per capacity on the trace itself. Memory is
+// O(distinct rows x workers x policies + iterations), never O(reads): the trace lives on disk and
+// no policy stores its future (cache_sim.h).
 // Thread-safety: RunTraceAnalysis is reentrant.
 #pragma once
 
@@ -53,6 +54,8 @@ struct AnalyzeOptions {
   std::vector<CapacitySpec> capacities;
   int lookahead = 200;
   int prefetch_distance = 8;
+  // Where the interned trace is spilled (spilled_trace.h): 4 bytes per read, unlinked at once.
+  std::string spill_dir = "/tmp";
 };
 
 struct PolicyResult {
@@ -76,7 +79,8 @@ struct AnalyzeReport {
   std::vector<PolicyResult> results;  // policy-major, capacities in the given order
 };
 
-// INVALID_ARGUMENT for an empty policy or capacity list or a capacity of 0 rows;
+// INVALID_ARGUMENT for an empty policy or capacity list, a capacity of 0 rows, or a trace
+// iteration with other than num_workers slices; INTERNAL when the spill file fails;
 // RESOURCE_EXHAUSTED, naming the capacity, worker and iteration, when one worker's slice has more
 // unique rows than a capacity (no policy can train it, as the planner refuses it too);
 // UNIMPLEMENTED for the oracle without the planner; planner errors pass through.

@@ -187,33 +187,15 @@ absl::StatusOr<std::vector<CapacitySpec>> ParseCapacities(const std::string& lis
   return out;
 }
 
-absl::StatusOr<AnalyzeReport> RunTraceAnalysis(const Trace& trace, const AnalyzeOptions& o) {
-  if (o.policies.empty()) return absl::InvalidArgumentError("no policies given");
-  if (o.capacities.empty()) return absl::InvalidArgumentError("no capacities given");
-  bool want_counts = false, want_sims = false;
-  for (Policy p : o.policies) {
-    want_counts |= p == Policy::kStaticTopK;
-    want_sims |= p != Policy::kOracle;
-    if (p == Policy::kOracle && !OracleAvailable()) return RunOracle(trace, o, 1).status();
-  }
-  bool want_distinct = false;
-  for (const auto& c : o.capacities) want_distinct |= c.percent;
+namespace {
 
-  AnalyzeReport report;
-  RowInterner interner;
-  std::unique_ptr<SpilledTrace> spill;
-  std::optional<RowCounts> counts;
-  LargestSlice largest;
-  if (want_sims || want_distinct) {
-    if (want_sims) {
-      AUGUR_ASSIGN_OR_RETURN(spill, SpilledTrace::Create(o.spill_dir));
-    }
-    if (want_counts) counts.emplace(trace.num_workers);
-    AUGUR_RETURN_IF_ERROR(FirstPass(trace, &interner, spill.get(),
-                                    counts ? &*counts : nullptr, &largest, &report));
-  }
+// Rows per worker for each capacity; refuses 0 rows and, once the first pass measured it, a
+// capacity below the largest slice.
+absl::StatusOr<std::vector<int64_t>> CapacityRows(const std::vector<CapacitySpec>& capacities,
+                                                  const AnalyzeReport& report,
+                                                  const LargestSlice& largest) {
   std::vector<int64_t> rows;
-  for (const auto& c : o.capacities) {
+  for (const auto& c : capacities) {
     int64_t r = c.percent ? static_cast<int64_t>(std::ceil(c.value / 100.0 * report.distinct_keys))
                           : static_cast<int64_t>(c.value);
     if (r < 1) return absl::InvalidArgumentError(absl::StrCat("capacity ", c.text, " is 0 rows"));
@@ -221,39 +203,78 @@ absl::StatusOr<AnalyzeReport> RunTraceAnalysis(const Trace& trace, const Analyze
     if (largest.rows > r) return SliceTooBig(c, r, largest);
     rows.push_back(r);
   }
+  return rows;
+}
+
+// Every policy at capacity `i`: one replay of the spill for the simulated ones, one planner run
+// for the oracle. Appends to by_policy[p] in the order of o.policies.
+absl::Status AnalyzeAt(const Trace& trace, const AnalyzeOptions& o, size_t i, int64_t rows,
+                       std::shared_ptr<const FrequencyRanks> ranks, SpilledTrace* spill,
+                       AnalyzeReport* report, std::vector<std::vector<PolicyResult>>* by_policy) {
+  std::vector<TimedSim> sims;
+  if (spill != nullptr) {
+    AUGUR_ASSIGN_OR_RETURN(sims, ReplayAt(trace.num_workers, rows, o.policies, std::move(ranks),
+                                          spill, report));
+  }
+  size_t next_sim = 0;
+  for (size_t p = 0; p < o.policies.size(); ++p) {
+    PolicyResult r{o.policies[p], o.capacities[i].text, rows};
+    HitCount h;
+    if (o.policies[p] == Policy::kOracle) {
+      auto t0 = Clock::now();
+      AUGUR_ASSIGN_OR_RETURN(h, RunOracle(trace, o, rows));
+      r.seconds = Since(t0);
+    } else {
+      const TimedSim& s = sims[next_sim++];
+      h = s.sim->Result();
+      r.seconds = s.seconds;
+    }
+    r.accesses = h.accesses;
+    r.hits = h.hits;
+    r.hit_rate = h.rate();
+    (*by_policy)[p].push_back(r);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<AnalyzeReport> RunTraceAnalysis(const Trace& trace, const AnalyzeOptions& o) {
+  if (o.policies.empty()) return absl::InvalidArgumentError("no policies given");
+  if (o.capacities.empty()) return absl::InvalidArgumentError("no capacities given");
+  bool want_counts = false, want_sims = false, want_distinct = false;
+  for (Policy p : o.policies) {
+    want_counts |= p == Policy::kStaticTopK;
+    want_sims |= p != Policy::kOracle;
+    if (p == Policy::kOracle && !OracleAvailable()) return RunOracle(trace, o, 1).status();
+  }
+  for (const auto& c : o.capacities) want_distinct |= c.percent;
+
+  AnalyzeReport report;
+  RowInterner interner;
+  std::unique_ptr<SpilledTrace> spill;
+  std::optional<RowCounts> counts;
+  LargestSlice largest;
+  if (want_sims) {
+    AUGUR_ASSIGN_OR_RETURN(spill, SpilledTrace::Create(o.spill_dir));
+  }
+  if (want_counts) counts.emplace(trace.num_workers);
+  if (want_sims || want_distinct) {
+    AUGUR_RETURN_IF_ERROR(FirstPass(trace, &interner, spill.get(), counts ? &*counts : nullptr,
+                                    &largest, &report));
+  }
+  AUGUR_ASSIGN_OR_RETURN(std::vector<int64_t> rows,
+                         CapacityRows(o.capacities, report, largest));
   std::shared_ptr<const FrequencyRanks> ranks;
   if (counts) ranks = std::make_shared<const FrequencyRanks>(*counts);
   counts.reset();  // the ranks hold what static needs
 
-  // results[policy index][capacity index], filled capacity by capacity.
-  std::vector<std::vector<PolicyResult>> results(o.policies.size());
+  std::vector<std::vector<PolicyResult>> by_policy(o.policies.size());
   for (size_t i = 0; i < rows.size(); ++i) {
-    std::vector<TimedSim> sims;
-    if (want_sims) {
-      AUGUR_ASSIGN_OR_RETURN(sims, ReplayAt(trace.num_workers, rows[i], o.policies, ranks,
-                                            spill.get(), &report));
-    }
-    size_t next_sim = 0;
-    for (size_t p = 0; p < o.policies.size(); ++p) {
-      PolicyResult r{o.policies[p], o.capacities[i].text, rows[i]};
-      HitCount h;
-      if (o.policies[p] == Policy::kOracle) {
-        auto t0 = Clock::now();
-        AUGUR_ASSIGN_OR_RETURN(h, RunOracle(trace, o, rows[i]));
-        r.seconds = Since(t0);
-      } else {
-        const TimedSim& s = sims[next_sim++];
-        h = s.sim->Result();
-        r.seconds = s.seconds;
-      }
-      r.accesses = h.accesses;
-      r.hits = h.hits;
-      r.hit_rate = h.rate();
-      results[p].push_back(r);
-    }
+    AUGUR_RETURN_IF_ERROR(AnalyzeAt(trace, o, i, rows[i], ranks, spill.get(), &report, &by_policy));
   }
-  for (auto& by_capacity : results) {
-    for (auto& r : by_capacity) report.results.push_back(std::move(r));
+  for (auto& results : by_policy) {
+    for (auto& r : results) report.results.push_back(std::move(r));
   }
   return report;
 }

@@ -15,14 +15,10 @@
 #include <algorithm>
 
 #include "cli/analyze/cache_sim.h"
+#include "cli/analyze/dense_state.h"
 
 namespace augur::analyze {
 namespace {
-
-template <typename T>
-void GrowTo(std::vector<T>* v, uint32_t id, T fill) {
-  if (id >= v->size()) v->resize(std::max<size_t>(id + 1, v->size() * 2), fill);
-}
 
 class LruSim : public CacheSim {
  public:
@@ -32,8 +28,10 @@ class LruSim : public CacheSim {
     Worker& s = workers_[w];
     const int32_t now = static_cast<int32_t>(t);
     count_.accesses += static_cast<int64_t>(slice.size());
-    for (uint32_t id : slice) {
-      GrowTo(&s.last_read, id, kAbsent);
+    CoverSlice(&s.last_read, slice, kAbsent);
+    for (size_t j = 0; j < slice.size(); ++j) {
+      PrefetchAhead(s.last_read, slice, j);
+      const uint32_t id = slice[j];
       int32_t& last = s.last_read[id];
       if (last != kAbsent) {
         ++count_.hits;
@@ -88,8 +86,10 @@ class LfuSim : public CacheSim {
     Worker& s = workers_[w];
     const int32_t now = static_cast<int32_t>(t);
     count_.accesses += static_cast<int64_t>(slice.size());
-    for (uint32_t id : slice) {
-      GrowTo(&s.rows, id, Row{});
+    CoverSlice(&s.rows, slice, Row{});
+    for (size_t j = 0; j < slice.size(); ++j) {
+      PrefetchAhead(s.rows, slice, j);
+      const uint32_t id = slice[j];
       Row& r = s.rows[id];
       if (r.uses > 0) {
         ++count_.hits;  // its entry in queues[uses] goes stale

@@ -31,18 +31,29 @@ int32_t SlackTree::At(int64_t i) const {
   return s;
 }
 
-int32_t SlackTree::Sub(size_t v, int64_t lo, int64_t hi, int64_t a, int64_t b) {
+int32_t SlackTree::Sub(size_t v, int64_t lo, int64_t hi, int64_t a, int64_t b, int32_t units) {
   if (a <= lo && hi <= b) {
-    if (v < static_cast<size_t>(leaves_)) --add_[v];
-    return --min_[v];
+    if (v < static_cast<size_t>(leaves_)) add_[v] -= units;
+    return min_[v] -= units;
   }
   const int64_t mid = (lo + hi) / 2;
   int32_t least = kUnused;
-  if (a <= mid) least = std::min(least, Sub(2 * v, lo, mid, a, b));
-  if (b > mid) least = std::min(least, Sub(2 * v + 1, mid + 1, hi, a, b));
+  if (a <= mid) least = std::min(least, Sub(2 * v, lo, mid, a, b, units));
+  if (b > mid) least = std::min(least, Sub(2 * v + 1, mid + 1, hi, a, b, units));
   min_[v] = add_[v] + std::min(min_[2 * v], min_[2 * v + 1]);
   return add_[v] + least;
 }
+
+int32_t SlackTree::MinUnder(size_t v, int64_t lo, int64_t hi, int64_t a, int64_t b) const {
+  if (a <= lo && hi <= b) return min_[v];
+  const int64_t mid = (lo + hi) / 2;
+  int32_t least = kUnused;
+  if (a <= mid) least = std::min(least, MinUnder(2 * v, lo, mid, a, b));
+  if (b > mid) least = std::min(least, MinUnder(2 * v + 1, mid + 1, hi, a, b));
+  return add_[v] + least;
+}
+
+int32_t SlackTree::Min(int64_t a, int64_t b) const { return MinUnder(1, 0, leaves_ - 1, a, b); }
 
 int64_t SlackTree::RightmostEmpty(size_t v, int64_t lo, int64_t hi, int64_t a, int64_t b,
                                   int32_t above) const {
@@ -54,9 +65,9 @@ int64_t SlackTree::RightmostEmpty(size_t v, int64_t lo, int64_t hi, int64_t a, i
   return r >= 0 ? r : RightmostEmpty(2 * v, lo, mid, a, b, below);
 }
 
-int64_t SlackTree::Take(int64_t a, int64_t b) {
+int64_t SlackTree::Take(int64_t a, int64_t b, int32_t units) {
   // Most takes leave every point of the range with slack: skip the search then.
-  if (Sub(1, 0, leaves_ - 1, a, b) > 0) return -1;
+  if (Sub(1, 0, leaves_ - 1, a, b, units) > 0) return -1;
   return RightmostEmpty(1, 0, leaves_ - 1, a, b, 0);
 }
 

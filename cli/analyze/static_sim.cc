@@ -11,14 +11,16 @@
 #include <numeric>
 
 #include "cli/analyze/cache_sim.h"
+#include "cli/analyze/dense_state.h"
 
 namespace augur::analyze {
 
 void RowCounts::Observe(int w, std::span<const uint32_t> slice) {
   auto& c = counts_[w];
-  for (uint32_t id : slice) {
-    if (id >= c.size()) c.resize(std::max<size_t>(id + 1, c.size() * 2), 0);
-    ++c[id];
+  CoverSlice(&c, slice, 0u);
+  for (size_t j = 0; j < slice.size(); ++j) {
+    PrefetchAhead(c, slice, j);
+    ++c[slice[j]];
   }
 }
 
@@ -55,7 +57,10 @@ class StaticTopKSim : public CacheSim {
     const std::vector<uint32_t>& rank = ranks_->of(w).rank;
     int64_t& pins = pins_[w];
     int64_t pinned_in_slice = 0;
-    for (uint32_t id : slice) pinned_in_slice += rank[id] < pins;
+    for (size_t j = 0; j < slice.size(); ++j) {
+      PrefetchAhead(rank, slice, j);
+      pinned_in_slice += rank[slice[j]] < pins;
+    }
     const int64_t size = static_cast<int64_t>(slice.size());
     if (pins + size - pinned_in_slice <= capacity_) return;
     std::vector<uint32_t>& r = scratch_;

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <random>
 
 #include "cli/analyze/slack_tree.h"
@@ -113,21 +114,24 @@ TEST_CASE("the slack tree takes from ranges and reports the rightmost point it e
   std::vector<int32_t> naive;
   for (int step = 0; step < 3000; ++step) {
     if (naive.empty() || rng() % 3 == 0) {
-      const int32_t slack = static_cast<int32_t>(rng() % 4);
+      const int32_t slack = static_cast<int32_t>(rng() % 6);
       tree.Append(slack);
       naive.push_back(slack);
       continue;
     }
-    // A range whose every point still has room (Take's precondition).
+    // A range whose every point still has room, and up to that many units (Take's precondition).
     const int64_t b = rng() % naive.size();
     int64_t a = b;
     while (a > 0 && naive[a - 1] > 0 && rng() % 8) --a;
     if (naive[b] == 0) continue;
+    const int32_t least = *std::min_element(naive.begin() + a, naive.begin() + b + 1);
+    REQUIRE(tree.Min(a, b) == least);
+    const int32_t units = 1 + static_cast<int32_t>(rng() % least);
     int64_t emptied = -1;
     for (int64_t i = a; i <= b; ++i) {
-      if (--naive[i] == 0) emptied = i;
+      if ((naive[i] -= units) == 0) emptied = i;
     }
-    REQUIRE(tree.Take(a, b) == emptied);
+    REQUIRE(tree.Take(a, b, units) == emptied);
   }
   for (size_t i = 0; i < naive.size(); ++i) REQUIRE(tree.At(i) == naive[i]);
 }

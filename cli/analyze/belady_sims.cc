@@ -59,6 +59,9 @@ class IntervalBeladySim : public CacheSim {
   }
 
   HitCount Result() const override { return count_; }
+  void Reserve(int64_t num_ids) override {
+    for (Worker& s : workers_) s.last_read.resize(num_ids, -1);
+  }
 
  private:
   struct Worker {

@@ -54,6 +54,9 @@ class CacheSim {
   virtual void Step(int w, int64_t t, std::span<const uint32_t> slice) = 0;
   // Hits and accesses of the steps so far (static: of the whole trace, once it has been stepped).
   virtual HitCount Result() const = 0;
+  // Sizes the per-id state for ids < num_ids up front (it grows by doubling otherwise): saves
+  // the copies and the memory the doubling leaves unused, when the id count is known.
+  virtual void Reserve(int64_t /*num_ids*/) {}
 };
 
 std::unique_ptr<CacheSim> MakeLruSim(int num_workers, int64_t capacity);

@@ -52,6 +52,9 @@ class LruSim : public CacheSim {
   }
 
   HitCount Result() const override { return count_; }
+  void Reserve(int64_t num_ids) override {
+    for (Worker& s : workers_) s.last_read.resize(num_ids, kAbsent);
+  }
 
  private:
   static constexpr int32_t kAbsent = -1;
@@ -124,6 +127,9 @@ class LfuSim : public CacheSim {
   }
 
   HitCount Result() const override { return count_; }
+  void Reserve(int64_t num_ids) override {
+    for (Worker& s : workers_) s.rows.resize(num_ids);
+  }
 
  private:
   struct Row {

@@ -98,6 +98,7 @@ absl::StatusOr<std::vector<TimedSim>> ReplayAt(int num_workers, int64_t rows,
       case Policy::kOracle: break;  // the planner runs on its own (RunOracle)
     }
   }
+  for (TimedSim& s : sims) s.sim->Reserve(report->distinct_keys);
   auto t0 = Clock::now();
   double stepping = 0;
   AUGUR_RETURN_IF_ERROR(

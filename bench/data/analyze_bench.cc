@@ -12,9 +12,12 @@
 //   analyze_bench [--profile criteo-kaggle|criteo-1tb] [--samples N] [--batch B] [--workers W]
 //                 [--capacity 5%] [--lookaheads 50,200,1000] [--dataset DIR (reuse, no gen)]
 //                 [--skip-table] [--skip-policies]
+//   analyze_bench --synthetic-reads N [--universe U] [--batch B] [--workers W]
+//        {"bench":"analyze_scale",...}: peak RSS on a generated trace of N reads (bounded memory)
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <cstdio>
@@ -54,6 +57,8 @@ struct Flags {
   int64_t samples = 4000000, batch = 1024;
   int workers = 2;
   bool table = true, policies = true;
+  int64_t synthetic_reads = 0;  // > 0: the bounded-memory run instead of everything else
+  int64_t universe = 4000000;
 };
 
 Flags Parse(int argc, char** argv) {
@@ -69,6 +74,8 @@ Flags Parse(int argc, char** argv) {
     else if (a == "--capacity") f.capacity = v, ++i;
     else if (a == "--lookaheads") f.lookaheads = v, ++i;
     else if (a == "--dataset") f.dataset = v, ++i;
+    else if (a == "--synthetic-reads") f.synthetic_reads = std::atoll(v.c_str()), ++i;
+    else if (a == "--universe") f.universe = std::atoll(v.c_str()), ++i;
   }
   return f;
 }
@@ -77,10 +84,59 @@ analyze::CapacitySpec RowsSpec(int64_t rows) {
   return {static_cast<double>(rows), false, std::to_string(rows)};
 }
 
+// Memory against trace length: a generated trace of `reads` unique (worker, row) reads over a fixed
+// universe of rows (skewed to low rows), slices of ~B·26/3 keys, replayed through lru and
+// batch-min at 5% of the universe. Distinct rows stop growing early, so if memory followed the
+// reads, peak RSS would grow with `reads`; run it at two lengths, one process each.
+int SyntheticScale(const Flags& f) {
+  const int64_t slice = f.batch * 26 / 3;
+  const int64_t iterations = f.synthetic_reads / (slice * f.workers);
+  auto rng = std::make_shared<uint64_t>(1);
+  auto t = std::make_shared<int64_t>(0);
+  analyze::Trace trace;
+  trace.num_workers = f.workers;
+  trace.reset = [rng, t] { *rng = 1, *t = 0; };
+  trace.next = [&, rng, t](plan::IterationReads* r) {
+    if ((*t)++ >= iterations) return false;
+    r->by_worker.resize(f.workers);
+    for (auto& keys : r->by_worker) {
+      keys.resize(slice);
+      for (auto& k : keys) {
+        uint64_t& x = *rng;  // xorshift64
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        const double u = static_cast<double>(x >> 11) * 0x1.0p-53;
+        const uint64_t row = static_cast<uint64_t>(f.universe * u * u * u);
+        k = plan::MakeKey(static_cast<uint32_t>(row % data::kNumSparse), row);
+      }
+      std::sort(keys.begin(), keys.end());
+      keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    }
+    return true;
+  };
+  analyze::AnalyzeOptions o;
+  o.policies = {analyze::Policy::kLru, analyze::Policy::kBatchMin};
+  o.capacities = {RowsSpec(f.universe / 20)};
+  double t0 = Now(), c0 = CpuNow();
+  auto r = analyze::RunTraceAnalysis(trace, o);
+  if (!r.ok()) {
+    std::fprintf(stderr, "analyze_bench: %s\n", std::string(r.status().message()).c_str());
+    return 1;
+  }
+  std::printf("{\"bench\":\"analyze_scale\",\"reads\":%lld,\"iterations\":%lld,\"workers\":%d,"
+              "\"distinct_rows\":%lld,\"capacity\":%lld,\"lru\":%.4f,\"batch_min\":%.4f,"
+              "\"seconds\":%.1f,\"cpu_seconds\":%.1f,\"peak_rss_mb\":%ld}\n",
+              static_cast<long long>(r->reads), static_cast<long long>(r->iterations), f.workers,
+              static_cast<long long>(r->distinct_keys), static_cast<long long>(f.universe / 20),
+              r->results[0].hit_rate, r->results[1].hit_rate, Now() - t0, CpuNow() - c0,
+              PeakRssMb());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Flags f = Parse(argc, argv);
+  if (f.synthetic_reads > 0) return SyntheticScale(f);
   fs::path tmp;
   if (f.dataset.empty()) {
     tmp = fs::temp_directory_path() / ("augur-analyze-bench-" + std::to_string(getpid()));

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <map>
 #include <random>
 
 #include "cli/analyze/slack_tree.h"
@@ -134,4 +135,107 @@ TEST_CASE("the slack tree takes from ranges and reports the rightmost point it e
     REQUIRE(tree.Take(a, b, units) == emptied);
   }
   for (size_t i = 0; i < naive.size(); ++i) REQUIRE(tree.At(i) == naive[i]);
+}
+
+namespace {
+
+using Dense = std::vector<std::vector<uint32_t>>;
+
+Dense RandomDenseTrace(std::mt19937* rng, int iterations, int universe, int max_slice) {
+  Dense out;
+  for (const auto& it : augur::testing::RandomTrace(rng, iterations, 1, universe, max_slice)) {
+    std::vector<uint32_t> ids;
+    for (auto k : it[0]) ids.push_back(static_cast<uint32_t>(augur::plan::KeyRow(k)));
+    out.push_back(ids);
+  }
+  return out;
+}
+
+bool InSlice(const std::vector<uint32_t>& slice, uint32_t id) {
+  return std::count(slice.begin(), slice.end(), id) > 0;
+}
+
+// LRU and LFU written the plain way: a list of resident rows, scanned for the victim.
+int64_t NaiveRecency(const Dense& its, size_t capacity, bool by_uses) {
+  struct Row {
+    uint32_t id;
+    int64_t uses, last;  // last: a global read counter, so ties within a slice keep read order
+  };
+  std::vector<Row> cache;
+  int64_t hits = 0, clock = 0;
+  for (const auto& slice : its) {
+    for (uint32_t id : slice) {
+      auto it = std::find_if(cache.begin(), cache.end(), [&](const Row& r) { return r.id == id; });
+      if (it != cache.end()) {
+        ++hits, ++it->uses, it->last = clock++;
+      } else {
+        cache.push_back({id, 1, clock++});
+      }
+    }
+    while (cache.size() > capacity) {
+      auto victim = cache.end();
+      for (auto it = cache.begin(); it != cache.end(); ++it) {
+        if (InSlice(slice, it->id)) continue;
+        auto key = [&](const Row& r) { return std::make_pair(by_uses ? r.uses : 0, r.last); };
+        if (victim == cache.end() || key(*it) < key(*victim)) victim = it;
+      }
+      cache.erase(victim);
+    }
+  }
+  return hits;
+}
+
+// Static by brute force: the largest K whose pins leave room for every slice, then its hits.
+// Rows rank by count, ties by id (in the analyzer ids are numbered in order of first sight).
+int64_t NaiveStatic(const Dense& its, int64_t capacity) {
+  std::map<uint32_t, int64_t> count;
+  for (const auto& slice : its) {
+    for (uint32_t id : slice) ++count[id];
+  }
+  std::vector<uint32_t> ranked;
+  for (auto& [id, n] : count) ranked.push_back(id);
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [&](uint32_t a, uint32_t b) { return count[a] > count[b]; });
+  int64_t best = 0;
+  for (size_t k = 0; k <= ranked.size() && static_cast<int64_t>(k) <= capacity; ++k) {
+    std::vector<uint32_t> pins(ranked.begin(), ranked.begin() + k);
+    bool fits = true;
+    for (const auto& slice : its) {
+      int64_t extra = 0;
+      for (uint32_t id : slice) extra += std::count(pins.begin(), pins.end(), id) == 0;
+      fits &= static_cast<int64_t>(k) + extra <= capacity;
+    }
+    if (!fits) break;
+    best = 0;
+    for (uint32_t id : pins) best += count[id] - 1;
+  }
+  return best;
+}
+
+}  // namespace
+
+TEST_CASE("LRU and LFU agree with plain list implementations over long random traces") {
+  std::mt19937 rng(11);
+  for (int trial = 0; trial < 12; ++trial) {
+    const int capacity = 5 + trial * 3;
+    // Long enough for the queues to be compacted many times.
+    const Dense its = RandomDenseTrace(&rng, 1500, 60 + 10 * trial, 5 + trial % 4);
+    auto lru = MakeLruSim(1, capacity);
+    auto lfu = MakeLfuSim(1, capacity);
+    INFO("trial " << trial);
+    CHECK(SimHits(lru.get(), its) == NaiveRecency(its, capacity, false));
+    CHECK(SimHits(lfu.get(), its) == NaiveRecency(its, capacity, true));
+  }
+}
+
+TEST_CASE("static pins exactly the largest top-K that a brute-force search finds") {
+  std::mt19937 rng(13);
+  for (int trial = 0; trial < 200; ++trial) {
+    const int max_slice = 2 + trial % 6;
+    const int capacity = max_slice + trial % 9;
+    const Dense its = RandomDenseTrace(&rng, 10 + trial % 30, 12 + trial % 20, max_slice);
+    auto sim = MakeStaticTopKSim(capacity, RanksOf(its));
+    INFO("trial " << trial);
+    CHECK(SimHits(sim.get(), its) == NaiveStatic(its, capacity));
+  }
 }

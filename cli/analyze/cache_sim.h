@@ -22,7 +22,7 @@
 //              rule). A relaxation of batch-min, so min >= batch-min: a looser upper bound, kept
 //              to show how much of the gap is the memory the slice needs.
 //
-// Rows are dense ids (trace_analysis.cc interns the (table, row) keys; ids are shared by all
+// Rows are dense ids (row_interner.h numbers the (table, row) keys; ids are shared by all
 // workers, each worker keeps its own state). Both Belady policies are computed forward without
 // next-use arrays: a hit is a reuse interval [previous read, this read] the optimum keeps, and
 // keeping intervals greedily in the order they end, whenever the capacity they span allows, is

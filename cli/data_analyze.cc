@@ -1,7 +1,9 @@
 // `augur data analyze DIR --batch B --workers W --capacity C1,C2,.. --lookahead L [--json]
-// [--plot FILE]`: hit rates of cache policies on a dataset's id stream.
+// [--plot FILE]`: hit rates of cache policies on a dataset's id stream, every policy holding the
+// slice being trained inside the same capacity (docs/analyze.md).
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include <CLI/CLI.hpp>
@@ -24,9 +26,10 @@ struct AnalyzeFlags {
   int lookahead = 200;
   int prefetch_distance = 8;
   int64_t max_batches = -1;
-  std::string policies = "lru,lfu,static,oracle,min";
+  std::string policies = "lru,lfu,static,oracle,batch-min,min";
   bool json = false;
   std::string plot;
+  std::string spill_dir = std::filesystem::temp_directory_path().string();
 };
 
 absl::Status RunAnalyze(const AnalyzeFlags& f) {
@@ -42,12 +45,13 @@ absl::Status RunAnalyze(const AnalyzeFlags& f) {
   analyze::AnalyzeOptions o;
   std::string policies = f.policies;
   if (!analyze::OracleAvailable() && policies == AnalyzeFlags().policies) {
-    policies = "lru,lfu,static,min";  // the default list, minus what this build lacks
+    policies = "lru,lfu,static,batch-min,min";  // the default list, minus what this build lacks
   }
   AUGUR_ASSIGN_OR_RETURN(o.policies, analyze::ParsePolicies(policies));
   AUGUR_ASSIGN_OR_RETURN(o.capacities, analyze::ParseCapacities(f.capacity));
   o.lookahead = f.lookahead;
   o.prefetch_distance = f.prefetch_distance;
+  o.spill_dir = f.spill_dir;
   auto stream = std::make_shared<std::unique_ptr<data::IterationReadsStream>>();
   analyze::Trace trace;
   trace.num_workers = f.workers;
@@ -82,10 +86,10 @@ absl::Status RunAnalyze(const AnalyzeFlags& f) {
                       static_cast<long long>(report.distinct_keys),
                       static_cast<long long>(report.max_slice_keys));
         }
-        std::printf("\n%-8s %12s %10s %14s %14s %9s %8s\n", "policy", "capacity", "spec",
+        std::printf("\n%-9s %12s %10s %14s %14s %9s %8s\n", "policy", "capacity", "spec",
                     "accesses", "hits", "hit_rate", "seconds");
       }
-      std::printf("%-8s %12lld %10s %14lld %14lld %9.4f %8.2f\n",
+      std::printf("%-9s %12lld %10s %14lld %14lld %9.4f %8.2f\n",
                   std::string(analyze::PolicyName(r.policy)).c_str(),
                   static_cast<long long>(r.capacity), r.capacity_text.c_str(),
                   static_cast<long long>(r.accesses), static_cast<long long>(r.hits), r.hit_rate,
@@ -120,8 +124,12 @@ void RegisterAnalyzeCommand(CLI::App* data, CommandAction* action) {
   cmd->add_option("--prefetch-distance", flags->prefetch_distance,
                   "oracle prefetch distance in iterations")
       ->check(CLI::Range(0, 1 << 20));
-  cmd->add_option("--policies", flags->policies, "subset of lru,lfu,static,oracle,min");
+  cmd->add_option("--policies", flags->policies,
+                  "subset of lru,lfu,static,oracle,batch-min,min (batch-min: the ceiling for "
+                  "this capacity; min: a looser bound where the slice takes no room)");
   cmd->add_option("--max-batches", flags->max_batches, "replay only the first N global batches");
+  cmd->add_option("--spill-dir", flags->spill_dir,
+                  "directory for the interned trace, 4 bytes per read, deleted on exit");
   cmd->add_flag("--json", flags->json, "one JSON object per (policy, capacity)");
   cmd->add_option("--plot", flags->plot, "draw hit rate vs capacity to FILE.png or FILE.svg");
   cmd->callback([flags, action] { *action = [flags] { return RunAnalyze(*flags); }; });

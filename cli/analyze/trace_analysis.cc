@@ -1,12 +1,18 @@
 #include "cli/analyze/trace_analysis.h"
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
+#include <span>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "cli/analyze/cache_sim.h"
+#include "cli/analyze/row_interner.h"
+#include "cli/analyze/spilled_trace.h"
 #include "common/status.h"
 #ifdef AUGUR_HAVE_PLANNER
 #include "oracle_cacher/planner.h"
@@ -15,18 +21,99 @@
 namespace augur::analyze {
 namespace {
 
-constexpr std::array<std::string_view, 5> kPolicyNames = {"lru", "lfu", "static", "oracle",
-                                                          "min"};
+constexpr std::array<std::string_view, 6> kPolicyNames = {"lru", "lfu", "static", "oracle",
+                                                          "min", "batch-min"};
 
-double Since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+using Clock = std::chrono::steady_clock;
+double Since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// Replays the whole trace through `sim`.
-void Replay(const Trace& trace, CacheSim* sim) {
+// The first of the largest slices: what a too-small capacity is refused with.
+struct LargestSlice {
+  int worker = 0;
+  int64_t iteration = 0;
+  int64_t rows = 0;
+};
+
+// The one pass over the dataset's trace: interns every slice, spills it (when `spill`), and counts
+// reads per row (when `counts`). Fills the report's trace facts.
+absl::Status FirstPass(const Trace& trace, RowInterner* interner, SpilledTrace* spill,
+                       RowCounts* counts, LargestSlice* largest, AnalyzeReport* report) {
+  auto t0 = Clock::now();
   plan::IterationReads reads;
+  std::vector<uint32_t> ids;
   trace.reset();
-  while (trace.next(&reads)) sim->Step(reads);
+  int64_t t = 0;
+  report->reads = 0;
+  for (; trace.next(&reads); ++t) {
+    if (static_cast<int>(reads.by_worker.size()) != trace.num_workers) {
+      return absl::InvalidArgumentError(absl::StrCat("iteration ", t, " has ",
+                                                     reads.by_worker.size(), " slices for ",
+                                                     trace.num_workers, " workers"));
+    }
+    for (int w = 0; w < trace.num_workers; ++w) {
+      interner->Intern(reads.by_worker[w], &ids);
+      if (spill != nullptr) AUGUR_RETURN_IF_ERROR(spill->Append(ids));
+      if (counts != nullptr) counts->Observe(w, ids);
+      const int64_t n = static_cast<int64_t>(ids.size());
+      report->reads += n;
+      if (n > largest->rows) *largest = {w, t, n};
+    }
+  }
+  report->iterations = t;
+  report->distinct_keys = interner->size();
+  report->max_slice_keys = largest->rows;
+  report->trace_seconds += Since(t0);
+  return absl::OkStatus();
+}
+
+// The planner's refusal (RESOURCE_EXHAUSTED, same words), naming the capacity asked for.
+absl::Status SliceTooBig(const CapacitySpec& spec, int64_t capacity, const LargestSlice& s) {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "capacity ", spec.text, ": worker ", s.worker, " reads ", s.rows,
+      " distinct rows at iteration ", s.iteration, " but its cache holds only ", capacity,
+      " (raise capacity or lower the batch size)"));
+}
+
+struct TimedSim {
+  Policy policy;
+  std::unique_ptr<CacheSim> sim;
+  double seconds = 0;
+};
+
+// One replay of the spilled trace at one capacity, stepping every simulated policy at once.
+absl::StatusOr<std::vector<TimedSim>> ReplayAt(int num_workers, int64_t rows,
+                                               const std::vector<Policy>& policies,
+                                               std::shared_ptr<const FrequencyRanks> ranks,
+                                               SpilledTrace* spill, AnalyzeReport* report) {
+  std::vector<TimedSim> sims;
+  for (Policy p : policies) {
+    switch (p) {
+      case Policy::kLru: sims.push_back({p, MakeLruSim(num_workers, rows)}); break;
+      case Policy::kLfu: sims.push_back({p, MakeLfuSim(num_workers, rows)}); break;
+      case Policy::kStaticTopK: sims.push_back({p, MakeStaticTopKSim(rows, ranks)}); break;
+      case Policy::kBeladyMin: sims.push_back({p, MakeMinSim(num_workers, rows)}); break;
+      case Policy::kBatchMin: sims.push_back({p, MakeBatchMinSim(num_workers, rows)}); break;
+      case Policy::kOracle: break;  // the planner runs on its own (RunOracle)
+    }
+  }
+  for (TimedSim& s : sims) s.sim->Reserve(report->distinct_keys);
+  auto t0 = Clock::now();
+  double stepping = 0;
+  AUGUR_RETURN_IF_ERROR(
+      spill->Replay(num_workers, [&](int w, int64_t t, std::span<const uint32_t> ids) {
+        for (TimedSim& s : sims) {
+          auto s0 = Clock::now();
+          s.sim->Step(w, t, ids);
+          const double d = Since(s0);
+          s.seconds += d;
+          stepping += d;
+        }
+        return absl::OkStatus();
+      }));
+  report->trace_seconds += Since(t0) - stepping;
+  return sims;
 }
 
 absl::StatusOr<HitCount> RunOracle(const Trace& trace, const AnalyzeOptions& o, int64_t capacity) {
@@ -70,7 +157,7 @@ absl::StatusOr<std::vector<Policy>> ParsePolicies(const std::string& list) {
     }
     if (!found) {
       return absl::InvalidArgumentError(
-          absl::StrCat("unknown policy '", name, "' (lru, lfu, static, oracle, min)"));
+          absl::StrCat("unknown policy '", name, "' (lru, lfu, static, oracle, batch-min, min)"));
     }
   }
   if (out.empty()) return absl::InvalidArgumentError("no policies given");
@@ -101,70 +188,94 @@ absl::StatusOr<std::vector<CapacitySpec>> ParseCapacities(const std::string& lis
   return out;
 }
 
-absl::StatusOr<AnalyzeReport> RunTraceAnalysis(const Trace& trace, const AnalyzeOptions& o) {
-  if (o.policies.empty()) return absl::InvalidArgumentError("no policies given");
-  if (o.capacities.empty()) return absl::InvalidArgumentError("no capacities given");
-  bool want_counts = false, want_min = false;
-  for (Policy p : o.policies) {
-    want_counts |= p == Policy::kStaticTopK;
-    want_min |= p == Policy::kBeladyMin;
-    if (p == Policy::kOracle && !OracleAvailable()) return RunOracle(trace, o, 1).status();
-  }
-  for (const auto& c : o.capacities) want_counts |= c.percent;
+namespace {
 
-  AnalyzeReport report;
-  AccessCounts counts(trace.num_workers);
-  plan::IterationReads reads;
-  if (want_counts) {
-    trace.reset();
-    while (trace.next(&reads)) counts.Observe(reads), ++report.iterations;
-    report.distinct_keys = counts.distinct_rows();
-    report.max_slice_keys = counts.max_slice_rows();
-  }
+// Rows per worker for each capacity; refuses 0 rows and, once the first pass measured it, a
+// capacity below the largest slice.
+absl::StatusOr<std::vector<int64_t>> CapacityRows(const std::vector<CapacitySpec>& capacities,
+                                                  const AnalyzeReport& report,
+                                                  const LargestSlice& largest) {
   std::vector<int64_t> rows;
-  for (const auto& c : o.capacities) {
+  for (const auto& c : capacities) {
     int64_t r = c.percent ? static_cast<int64_t>(std::ceil(c.value / 100.0 * report.distinct_keys))
                           : static_cast<int64_t>(c.value);
     if (r < 1) return absl::InvalidArgumentError(absl::StrCat("capacity ", c.text, " is 0 rows"));
-    if (report.max_slice_keys > r) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "capacity ", c.text, " (", r, " rows) is below the ", report.max_slice_keys,
-          " unique rows of the largest slice; a slice must fit in its worker's cache"));
-    }
+    // Known once the first pass ran (otherwise only the planner reads the trace, and refuses).
+    if (largest.rows > r) return SliceTooBig(c, r, largest);
     rows.push_back(r);
   }
-  std::shared_ptr<BeladyNextUse> next_use;
-  if (want_min) {
-    next_use = std::make_shared<BeladyNextUse>(trace.num_workers);
-    trace.reset();
-    int64_t n = 0;
-    while (trace.next(&reads)) next_use->Observe(reads), ++n;
-    report.iterations = n;
+  return rows;
+}
+
+// Every policy at capacity `i`: one replay of the spill for the simulated ones, one planner run
+// for the oracle. Appends to by_policy[p] in the order of o.policies.
+absl::Status AnalyzeAt(const Trace& trace, const AnalyzeOptions& o, size_t i, int64_t rows,
+                       std::shared_ptr<const FrequencyRanks> ranks, SpilledTrace* spill,
+                       AnalyzeReport* report, std::vector<std::vector<PolicyResult>>* by_policy) {
+  std::vector<TimedSim> sims;
+  if (spill != nullptr) {
+    AUGUR_ASSIGN_OR_RETURN(sims, ReplayAt(trace.num_workers, rows, o.policies, std::move(ranks),
+                                          spill, report));
   }
-  for (Policy p : o.policies) {
-    for (size_t i = 0; i < rows.size(); ++i) {
-      auto t0 = std::chrono::steady_clock::now();
-      HitCount h;
-      switch (p) {
-        case Policy::kLru:
-        case Policy::kLfu:
-        case Policy::kBeladyMin: {
-          auto sim = p == Policy::kLru   ? MakeLruSim(trace.num_workers, rows[i])
-                     : p == Policy::kLfu ? MakeLfuSim(trace.num_workers, rows[i])
-                                         : MakeBeladySim(trace.num_workers, rows[i], next_use);
-          Replay(trace, sim.get());
-          h = sim->count();
-          break;
-        }
-        case Policy::kStaticTopK: h = counts.StaticTopKHits(rows[i]); break;
-        case Policy::kOracle: {
-          AUGUR_ASSIGN_OR_RETURN(h, RunOracle(trace, o, rows[i]));
-          break;
-        }
-      }
-      report.results.push_back(
-          {p, o.capacities[i].text, rows[i], h.accesses, h.hits, h.rate(), Since(t0)});
+  size_t next_sim = 0;
+  for (size_t p = 0; p < o.policies.size(); ++p) {
+    PolicyResult r{o.policies[p], o.capacities[i].text, rows};
+    HitCount h;
+    if (o.policies[p] == Policy::kOracle) {
+      auto t0 = Clock::now();
+      AUGUR_ASSIGN_OR_RETURN(h, RunOracle(trace, o, rows));
+      r.seconds = Since(t0);
+    } else {
+      const TimedSim& s = sims[next_sim++];
+      h = s.sim->Result();
+      r.seconds = s.seconds;
     }
+    r.accesses = h.accesses;
+    r.hits = h.hits;
+    r.hit_rate = h.rate();
+    (*by_policy)[p].push_back(r);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<AnalyzeReport> RunTraceAnalysis(const Trace& trace, const AnalyzeOptions& o) {
+  if (o.policies.empty()) return absl::InvalidArgumentError("no policies given");
+  if (o.capacities.empty()) return absl::InvalidArgumentError("no capacities given");
+  bool want_counts = false, want_sims = false, want_distinct = false;
+  for (Policy p : o.policies) {
+    want_counts |= p == Policy::kStaticTopK;
+    want_sims |= p != Policy::kOracle;
+    if (p == Policy::kOracle && !OracleAvailable()) return RunOracle(trace, o, 1).status();
+  }
+  for (const auto& c : o.capacities) want_distinct |= c.percent;
+
+  AnalyzeReport report;
+  RowInterner interner;
+  std::unique_ptr<SpilledTrace> spill;
+  std::optional<RowCounts> counts;
+  LargestSlice largest;
+  if (want_sims) {
+    AUGUR_ASSIGN_OR_RETURN(spill, SpilledTrace::Create(o.spill_dir));
+  }
+  if (want_counts) counts.emplace(trace.num_workers);
+  if (want_sims || want_distinct) {
+    AUGUR_RETURN_IF_ERROR(FirstPass(trace, &interner, spill.get(), counts ? &*counts : nullptr,
+                                    &largest, &report));
+  }
+  AUGUR_ASSIGN_OR_RETURN(std::vector<int64_t> rows,
+                         CapacityRows(o.capacities, report, largest));
+  std::shared_ptr<const FrequencyRanks> ranks;
+  if (counts) ranks = std::make_shared<const FrequencyRanks>(*counts);
+  counts.reset();  // the ranks hold what static needs
+
+  std::vector<std::vector<PolicyResult>> by_policy(o.policies.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    AUGUR_RETURN_IF_ERROR(AnalyzeAt(trace, o, i, rows[i], ranks, spill.get(), &report, &by_policy));
+  }
+  for (auto& results : by_policy) {
+    for (auto& r : results) report.results.push_back(std::move(r));
   }
   return report;
 }

@@ -1,13 +1,18 @@
 // `augur data analyze`: replays a dataset's id stream (per worker, per iteration, deduplicated
-// keys, exactly what the oracle plans on) through several cache policies and capacities.
+// keys, exactly what the oracle plans on) through several cache policies and capacities. Every
+// policy keeps the slice being trained resident inside the capacity (cache_sim.h says what each
+// policy is and which are bounds: batch-min is the ceiling, min a looser one).
 //
 // The lookahead oracle is planner::RunPlanner with CachePolicy::kOracle: the code the oracle
 // service runs, not a model of it. It is available when augur_planner_core is linked
 // (AUGUR_HAVE_PLANNER); otherwise asking for it is UNIMPLEMENTED.
 //
-// Passes over the trace: one counting pass when a capacity is a percentage or the static policy
-// is asked for; one next-use pass for MIN; then one replay per (policy, capacity). The oracle
-// replay's memory is bounded by the planner's window, so it is the one to use on huge traces.
+// Passes: the dataset's trace is read once, its row keys interned to dense ids (so the simulators
+// keep arrays, not hash maps) and spilled to a file (spilled_trace.h), with per-row counts when
+// the static policy asks; then one replay of the spill per capacity steps every simulated policy
+// at once; the oracle is one planner run per capacity on the trace itself. Memory is
+// O(distinct rows x workers x policies + iterations), never O(reads): the trace lives on disk and
+// no policy stores its future (cache_sim.h).
 // Thread-safety: RunTraceAnalysis is reentrant.
 #pragma once
 
@@ -21,8 +26,9 @@
 
 namespace augur::analyze {
 
-enum class Policy { kLru, kLfu, kStaticTopK, kOracle, kBeladyMin };
-std::string_view PolicyName(Policy p);  // "lru", "lfu", "static", "oracle", "min"
+enum class Policy { kLru, kLfu, kStaticTopK, kOracle, kBeladyMin, kBatchMin };
+// "lru", "lfu", "static", "oracle", "min", "batch-min"
+std::string_view PolicyName(Policy p);
 // Parses a comma-separated policy list; INVALID_ARGUMENT naming an unknown one.
 absl::StatusOr<std::vector<Policy>> ParsePolicies(const std::string& list);
 bool OracleAvailable();
@@ -48,6 +54,8 @@ struct AnalyzeOptions {
   std::vector<CapacitySpec> capacities;
   int lookahead = 200;
   int prefetch_distance = 8;
+  // Where the interned trace is spilled (spilled_trace.h): 4 bytes per read, unlinked at once.
+  std::string spill_dir = "/tmp";
 };
 
 struct PolicyResult {
@@ -57,19 +65,25 @@ struct PolicyResult {
   int64_t accesses = 0;
   int64_t hits = 0;
   double hit_rate = 0;
-  double seconds = 0;  // replay time of this (policy, capacity)
+  // Time in this policy's simulator; the oracle's is the whole planner run, reading included.
+  double seconds = 0;
 };
 
 struct AnalyzeReport {
-  int64_t iterations = 0;
-  int64_t distinct_keys = -1;   // -1 when no counting pass ran
-  int64_t max_slice_keys = -1;  // largest unique-key count of one slice (counting pass)
+  // Of the trace, from the analyzer's first pass; -1 when only the oracle ran on row capacities.
+  int64_t iterations = -1;
+  int64_t distinct_keys = -1;
+  int64_t max_slice_keys = -1;  // most unique keys of one worker's slice
+  int64_t reads = 0;            // unique (worker, row) reads of one pass
+  double trace_seconds = 0;     // reading and interning the trace, all passes together
   std::vector<PolicyResult> results;  // policy-major, capacities in the given order
 };
 
-// INVALID_ARGUMENT for an empty policy or capacity list, a capacity below 1 row or (when known)
-// below the largest slice's unique keys; UNIMPLEMENTED for the oracle without the planner;
-// planner errors pass through.
+// INVALID_ARGUMENT for an empty policy or capacity list, a capacity of 0 rows, or a trace
+// iteration with other than num_workers slices; INTERNAL when the spill file fails;
+// RESOURCE_EXHAUSTED, naming the capacity, worker and iteration, when one worker's slice has more
+// unique rows than a capacity (no policy can train it, as the planner refuses it too);
+// UNIMPLEMENTED for the oracle without the planner; planner errors pass through.
 absl::StatusOr<AnalyzeReport> RunTraceAnalysis(const Trace& trace, const AnalyzeOptions& options);
 
 }  // namespace augur::analyze

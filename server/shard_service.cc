@@ -1,15 +1,12 @@
-// The gRPC adapter: every method converts the request, calls ShardCore on the worker pool,
-// converts the result and finishes with the mapped status. No logic lives here.
+// The gRPC adapter: every method runs its handler (shard_handlers.h: convert, call the job's
+// ShardCore, convert back) on the worker pool and finishes with the mapped status.
 #include "server/shard_service.h"
 
 #include <chrono>
 
 #include "common/grpc_status.h"
-#include "common/limits.h"
 #include "common/metrics.h"
-#include "common/status.h"
-#include "server/shard_convert.h"
-#include "server/shard_core.h"
+#include "server/shard_handlers.h"
 #include "server/shard_jobs.h"
 
 namespace augur::shard {
@@ -79,108 +76,48 @@ grpc::ServerUnaryReactor* ShardServiceImpl::Run(grpc::CallbackServerContext* ctx
 }
 
 grpc::ServerUnaryReactor* ShardServiceImpl::CreateTable(grpc::CallbackServerContext* ctx,
-                                                        const v1::CreateTableRequest* req,
-                                                        v1::CreateTableResponse* resp) {
-  return Run(ctx, kCreateTable, [this, req, resp]() -> absl::Status {
-    AUGUR_ASSIGN_OR_RETURN(TableSpec spec, FromProto(req->table()));
-    // Checked before the job's namespace is opened: a refused request creates nothing.
-    AUGUR_RETURN_IF_ERROR(ValidateTableSpec(spec));
-    AUGUR_ASSIGN_OR_RETURN(auto core, jobs_->GetOrCreate(req->job()));
-    AUGUR_ASSIGN_OR_RETURN(bool created, core->CreateTable(spec));
-    resp->set_created(created);
-    return absl::OkStatus();
-  });
+    const v1::CreateTableRequest* req, v1::CreateTableResponse* resp) {
+  return Run(ctx, kCreateTable, [this, req, resp] { return handlers::CreateTable(*jobs_, *req, resp); });
 }
 
 grpc::ServerUnaryReactor* ShardServiceImpl::ListTables(grpc::CallbackServerContext* ctx,
-                                                       const v1::ListTablesRequest* req,
-                                                       v1::ListTablesResponse* resp) {
-  return Run(ctx, kListTables, [this, req, resp]() -> absl::Status {
-    auto core = jobs_->Get(req->job());
-    if (absl::IsNotFound(core.status())) return absl::OkStatus();  // no tables of the job
-    if (!core.ok()) return core.status();
-    for (const auto& t : (*core)->ListTables()) ToProto(t, resp->add_tables());
-    return absl::OkStatus();
-  });
+    const v1::ListTablesRequest* req, v1::ListTablesResponse* resp) {
+  return Run(ctx, kListTables, [this, req, resp] { return handlers::ListTables(*jobs_, *req, resp); });
 }
 
 grpc::ServerUnaryReactor* ShardServiceImpl::DropTable(grpc::CallbackServerContext* ctx,
-                                                      const v1::DropTableRequest* req,
-                                                      v1::DropTableResponse* resp) {
-  return Run(ctx, kDropTable, [this, req]() -> absl::Status {
-    AUGUR_ASSIGN_OR_RETURN(auto core, jobs_->Get(req->job()));
-    return core->DropTable(req->table_id());
-  });
+    const v1::DropTableRequest* req, v1::DropTableResponse* resp) {
+  return Run(ctx, kDropTable, [this, req] { return handlers::DropTable(*jobs_, *req); });
 }
 
 grpc::ServerUnaryReactor* ShardServiceImpl::Lookup(grpc::CallbackServerContext* ctx,
-                                                   const v1::LookupRequest* req,
-                                                   v1::LookupResponse* resp) {
-  return Run(ctx, kLookup, [this, req, resp]() -> absl::Status {
-    AUGUR_ASSIGN_OR_RETURN(auto core, jobs_->Get(req->job()));
-    AUGUR_ASSIGN_OR_RETURN(auto blocks, FromProto(req->blocks()));
-    AUGUR_ASSIGN_OR_RETURN(auto result, core->Lookup(blocks, req->with_state()));
-    for (const auto& b : result) ToProto(b, resp->add_blocks());
-    return absl::OkStatus();
-  });
+    const v1::LookupRequest* req, v1::LookupResponse* resp) {
+  return Run(ctx, kLookup, [this, req, resp] { return handlers::Lookup(*jobs_, *req, resp); });
 }
 
 grpc::ServerUnaryReactor* ShardServiceImpl::Write(grpc::CallbackServerContext* ctx,
-                                                  const v1::WriteRequest* req,
-                                                  v1::WriteResponse* resp) {
-  return Run(ctx, kWrite, [this, req]() -> absl::Status {
-    AUGUR_ASSIGN_OR_RETURN(auto core, jobs_->Get(req->job()));
-    AUGUR_ASSIGN_OR_RETURN(auto blocks, FromProto(req->blocks()));
-    return core->Write(blocks);
-  });
+    const v1::WriteRequest* req, v1::WriteResponse* resp) {
+  return Run(ctx, kWrite, [this, req] { return handlers::Write(*jobs_, *req); });
 }
 
 grpc::ServerUnaryReactor* ShardServiceImpl::ApplyGradients(grpc::CallbackServerContext* ctx,
-                                                           const v1::ApplyGradientsRequest* req,
-                                                           v1::ApplyGradientsResponse* resp) {
-  return Run(ctx, kApply, [this, req, resp]() -> absl::Status {
-    AUGUR_ASSIGN_OR_RETURN(auto core, jobs_->Get(req->job()));
-    AUGUR_ASSIGN_OR_RETURN(auto blocks, FromProto(req->blocks()));
-    AUGUR_ASSIGN_OR_RETURN(bool applied, core->ApplyGradients(blocks, req->iteration(),
-                                                              req->worker(),
-                                                              req->num_workers()));
-    resp->set_applied(applied);
-    return absl::OkStatus();
-  });
+    const v1::ApplyGradientsRequest* req, v1::ApplyGradientsResponse* resp) {
+  return Run(ctx, kApply, [this, req, resp] { return handlers::ApplyGradients(*jobs_, *req, resp); });
 }
 
 grpc::ServerUnaryReactor* ShardServiceImpl::Checkpoint(grpc::CallbackServerContext* ctx,
-                                                       const v1::CheckpointRequest* req,
-                                                       v1::CheckpointResponse* resp) {
-  return Run(ctx, kCheckpoint, [this, req]() -> absl::Status {
-    AUGUR_RETURN_IF_ERROR(CheckLength("dir", req->dir(), kMaxPathBytes));
-    AUGUR_ASSIGN_OR_RETURN(auto core, jobs_->Get(req->job()));
-    return core->Checkpoint(req->dir());
-  });
+    const v1::CheckpointRequest* req, v1::CheckpointResponse* resp) {
+  return Run(ctx, kCheckpoint, [this, req] { return handlers::Checkpoint(*jobs_, *req); });
 }
 
 grpc::ServerUnaryReactor* ShardServiceImpl::ScanRows(grpc::CallbackServerContext* ctx,
-                                                     const v1::ScanRowsRequest* req,
-                                                     v1::ScanRowsResponse* resp) {
-  return Run(ctx, kScanRows, [this, req, resp]() -> absl::Status {
-    AUGUR_ASSIGN_OR_RETURN(auto core, jobs_->Get(req->job()));
-    AUGUR_ASSIGN_OR_RETURN(auto r, core->ScanRows(req->table_id(), req->start_row(),
-                                                  req->limit(), req->with_state()));
-    ToProto(r.block, resp->mutable_block());
-    resp->set_more(r.more);
-    resp->set_next_row(r.next_row);
-    return absl::OkStatus();
-  });
+    const v1::ScanRowsRequest* req, v1::ScanRowsResponse* resp) {
+  return Run(ctx, kScanRows, [this, req, resp] { return handlers::ScanRows(*jobs_, *req, resp); });
 }
 
 grpc::ServerUnaryReactor* ShardServiceImpl::DropJob(grpc::CallbackServerContext* ctx,
-                                                    const v1::DropJobRequest* req,
-                                                    v1::DropJobResponse* resp) {
-  return Run(ctx, kDropJob, [this, req, resp]() -> absl::Status {
-    AUGUR_ASSIGN_OR_RETURN(bool existed, jobs_->Drop(req->job()));
-    resp->set_existed(existed);
-    return absl::OkStatus();
-  });
+    const v1::DropJobRequest* req, v1::DropJobResponse* resp) {
+  return Run(ctx, kDropJob, [this, req, resp] { return handlers::DropJob(*jobs_, *req, resp); });
 }
 
 }  // namespace augur::shard

@@ -20,7 +20,8 @@ command -v clang++ >/dev/null || { echo "run.sh: clang++ is needed for libFuzzer
 build=${AUGUR_FUZZ_DIR:-$root/build-fuzz}
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] ||
-  targets=(criteo_line_fuzz job_spec_fuzz cluster_file_fuzz manifest_fuzz dataset_fuzz plan_decode_fuzz)
+  targets=(criteo_line_fuzz job_spec_fuzz cluster_file_fuzz manifest_fuzz dataset_fuzz plan_decode_fuzz
+           shard_rpc_fuzz)
 
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DAUGUR_FUZZ=ON -DAUGUR_CUDA=OFF >/dev/null
@@ -54,11 +55,12 @@ for t in "${targets[@]}"; do
     -artifact_prefix="$build/crashes/$t/" -print_final_stats=1 "${dirs[@]}" >"$log" 2>&1
   rc=$?
   set -e
-  runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo 0)
-  secs=$(grep -oE 'Done [0-9]+ runs in [0-9]+ second' "$log" | grep -oE 'in [0-9]+' | grep -oE '[0-9]+' || echo 0)
+  runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -n 1)
+  secs=$(grep -oE 'Done [0-9]+ runs in [0-9]+ second' "$log" | grep -oE 'in [0-9]+' | grep -oE '[0-9]+' | tail -n 1)
+  runs=${runs:-0} secs=${secs:-0}
   crashed=false
   if [ $rc -ne 0 ]; then crashed=true failed=1; tail -n 40 "$log" >&2; fi
-  printf '{"fuzz":"%s","runs":%s,"seconds":%s,"execs_per_s":%s,"crashed":%s}\n' "$t" "${runs:-0}" \
-    "${secs:-0}" "$(( ${runs:-0} / (${secs:-0} > 0 ? ${secs:-1} : 1) ))" "$crashed"
+  printf '{"fuzz":"%s","runs":%s,"seconds":%s,"execs_per_s":%s,"crashed":%s}\n' "$t" "$runs" \
+    "$secs" "$((runs / (secs > 0 ? secs : 1)))" "$crashed"
 done
 exit $failed

@@ -180,8 +180,8 @@ ShardClient::~ShardClient() {
   shared_->delays.Stop();
   {
     absl::MutexLock lock(&shared_->mu);
-    auto idle = [s = shared_.get()]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) {
-      return s->inflight == 0;
+    auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(shared_->mu) {
+      return shared_->inflight == 0;
     };
     shared_->mu.Await(absl::Condition(&idle));
   }

@@ -21,7 +21,7 @@ build=${AUGUR_FUZZ_DIR:-$root/build-fuzz}
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] ||
   targets=(criteo_line_fuzz job_spec_fuzz cluster_file_fuzz manifest_fuzz dataset_fuzz plan_decode_fuzz
-           shard_rpc_fuzz)
+           shard_rpc_fuzz oracle_rpc_fuzz)
 
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DAUGUR_FUZZ=ON -DAUGUR_CUDA=OFF >/dev/null

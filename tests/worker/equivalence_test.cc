@@ -97,22 +97,8 @@ std::string PrepareCriteo(const std::string& shared, const testing::ScratchDir& 
   return train;
 }
 
-int64_t Touched(const Outcome& o) {
-  int64_t n = 0;
-  for (auto& b : o.rows)
-    for (auto v : b.versions) n += v > 0;
-  return n;
-}
-
 void CheckBitwise(const Outcome& a, const Outcome& b) {
-  CHECK(a.dense == b.dense);
-  REQUIRE(a.rows.size() == b.rows.size());
-  for (size_t t = 0; t < a.rows.size(); ++t) {
-    INFO("table " << t);
-    CHECK(a.rows[t].versions == b.rows[t].versions);
-    CHECK(std::memcmp(a.rows[t].values.data(), b.rows[t].values.data(),
-                      a.rows[t].values.size() * sizeof(float)) == 0);
-  }
+  testing::CheckSameModel(a.dense, a.rows, b.dense, b.rows);
 }
 
 // Largest difference relative to the vector it sits in, over consecutive vectors of `width`
@@ -146,7 +132,7 @@ void RunMatrix(int workers) {
   std::string dataset = PrepareCriteo(shared, dir);
   testing::ScratchDir base_out("equiv-out");
   Outcome base = Train(dataset, workers, kConfigs[0], base_out);
-  CHECK(Touched(base) > 1000);
+  CHECK(testing::TouchedRows(base.rows) > 1000);
   for (size_t i = 1; i < kConfigs.size(); ++i) {
     INFO(workers << " workers, " << Describe(kConfigs[i]) << " vs " << Describe(kConfigs[0]));
     testing::ScratchDir out("equiv-out");

@@ -56,21 +56,9 @@ Model Run(testing::LocalCluster& cluster, const job::JobSpec& spec, const std::s
   return m;
 }
 
+// Values compared by memcmp: bit for bit, -0.0 and NaN included.
 void CheckBitwise(const Model& a, const Model& b) {
-  CHECK(a.dense == b.dense);
-  REQUIRE(a.rows.size() == b.rows.size());
-  for (size_t t = 0; t < a.rows.size(); ++t) {
-    INFO("table " << t);
-    CHECK(a.rows[t].values == b.rows[t].values);  // values and optimizer state
-    CHECK(a.rows[t].versions == b.rows[t].versions);
-  }
-}
-
-int64_t Touched(const Model& m) {
-  int64_t n = 0;
-  for (auto& b : m.rows)
-    for (auto v : b.versions) n += v > 0;
-  return n;
+  testing::CheckSameModel(a.dense, a.rows, b.dense, b.rows);
 }
 
 }  // namespace
@@ -87,7 +75,7 @@ TEST_CASE("A second job with another seed on the same cluster ends as it does on
     Model first = Run(**shared_cluster, Spec(train, 1, workers), dir.path());
     Model second = Run(**shared_cluster, Spec(train, 2, workers), dir.path());
     CHECK(first.job_id != second.job_id);
-    CHECK(Touched(second) > 0);
+    CHECK(testing::TouchedRows(second.rows) > 0);
     auto fresh_cluster = testing::LocalCluster::Start(2);
     REQUIRE(fresh_cluster.ok());
     Model fresh = Run(**fresh_cluster, Spec(train, 2, workers), dir.path() + "/fresh");

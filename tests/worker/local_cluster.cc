@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <thread>
 
 #include "common/data/prep.h"
@@ -181,6 +182,26 @@ absl::StatusOr<std::vector<shard::RowBlock>> LocalCluster::ReadAllRows(int table
     for (uint64_t r = 0; r < rows; ++r) req[t].rows.push_back(r);
   }
   return (*client)->Lookup(std::move(req), /*with_state=*/true).get();
+}
+
+void CheckSameModel(const std::vector<char>& dense_a, const std::vector<shard::RowBlock>& rows_a,
+                    const std::vector<char>& dense_b, const std::vector<shard::RowBlock>& rows_b) {
+  CHECK(dense_a == dense_b);
+  REQUIRE(rows_a.size() == rows_b.size());
+  for (size_t t = 0; t < rows_a.size(); ++t) {
+    INFO("table " << t);
+    CHECK(rows_a[t].versions == rows_b[t].versions);
+    REQUIRE(rows_a[t].values.size() == rows_b[t].values.size());
+    CHECK(std::memcmp(rows_a[t].values.data(), rows_b[t].values.data(),
+                      rows_a[t].values.size() * sizeof(float)) == 0);
+  }
+}
+
+int64_t TouchedRows(const std::vector<shard::RowBlock>& rows) {
+  int64_t n = 0;
+  for (const auto& b : rows)
+    for (auto v : b.versions) n += v > 0;
+  return n;
 }
 
 }  // namespace augur::testing

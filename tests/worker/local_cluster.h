@@ -77,4 +77,11 @@ class LocalCluster {
   std::unique_ptr<Impl> impl_;
 };
 
+// Trained models compared bit for bit (Catch2 checks): the dense weights' bytes, and every
+// table's row values (with optimizer state) by memcmp and its versions.
+void CheckSameModel(const std::vector<char>& dense_a, const std::vector<shard::RowBlock>& rows_a,
+                    const std::vector<char>& dense_b, const std::vector<shard::RowBlock>& rows_b);
+// Rows a training run wrote (version > 0).
+int64_t TouchedRows(const std::vector<shard::RowBlock>& rows);
+
 }  // namespace augur::testing

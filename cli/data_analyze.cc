@@ -60,6 +60,7 @@ absl::Status RunAnalyze(const AnalyzeFlags& f) {
   };
   trace.next = [stream](plan::IterationReads* r) { return (*stream)->Next(r); };
   AUGUR_ASSIGN_OR_RETURN(analyze::AnalyzeReport report, analyze::RunTraceAnalysis(trace, o));
+  if (*stream && !(*stream)->status().ok()) return (*stream)->status();  // a damaged dataset
   for (const auto& r : report.results) {
     if (f.json) {
       nlohmann::ordered_json j = {{"policy", analyze::PolicyName(r.policy)},

@@ -1,4 +1,5 @@
-// `augur data gen --profile P --samples N --seed S [--zipf ALPHA] --out DIR`.
+// `augur data gen --profile P --samples N --seed S [--zipf ALPHA] [--multi-hot mlperf|LIST]
+// --out DIR`.
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -18,6 +19,7 @@ struct GenFlags {
   uint64_t seed = 1;
   double zipf = -1;
   int threads = 0;
+  std::string multi_hot;
   std::string out;
 };
 
@@ -28,6 +30,7 @@ absl::Status RunGen(const GenFlags& f) {
   o.seed = f.seed;
   o.zipf_alpha = f.zipf;
   o.threads = f.threads;
+  AUGUR_ASSIGN_OR_RETURN(o.multi_hot, data::ParseMultiHot(f.multi_hot));
   auto t0 = std::chrono::steady_clock::now();
   AUGUR_ASSIGN_OR_RETURN(data::Manifest m, data::GenerateDataset(o, f.out));
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -53,6 +56,9 @@ void RegisterGenCommand(CLI::App* data, CommandAction* action) {
                   "ids take ~80% of its accesses; 0 = uniform)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--threads", flags->threads, "generator threads (default: one per core)");
+  cmd->add_option("--multi-hot", flags->multi_hot,
+                  "ids per sample and feature: mlperf (the MLPerf DLRMv2 sizes), none (default) "
+                  "or 26 comma-separated sizes; features of size > 1 are stored multi-hot");
   cmd->add_option("--out", flags->out, "output dataset directory (must not exist)")->required();
   cmd->callback([flags, action] { *action = [flags] { return RunGen(*flags); }; });
 }

@@ -143,6 +143,7 @@ void JobHost::Loop() {
         continue;
       }
       next->runner = std::move(*runner);
+      next->spec = next->runner->spec();  // with the dataset's feature counts
       next->started = true;
       shared = next->runner;
       running_ = next;
@@ -362,9 +363,9 @@ bool JobHost::WaitIdle(absl::Duration timeout) const {
   return mu_.AwaitWithTimeout(absl::Condition(&idle), timeout);
 }
 
-// Jobs may name a raw Criteo TSV (or .tsv.gz) instead of a dataset directory: convert it once,
-// here, so the planner and every worker read the same binary dataset. Ids are hashed mod
-// data.max_rows when set.
+// Jobs may name a raw Criteo TSV (or .tsv.gz), or any text data.schema describes, instead of a
+// dataset directory: convert it once, here, so the planner and every worker read the same binary
+// dataset. Ids are hashed mod data.max_rows when set.
 absl::Status JobHost::PrepareData(Entry& e) {
   namespace fs = std::filesystem;
   for (std::string* path : {&e.spec.data.train, &e.spec.data.eval}) {
@@ -385,7 +386,9 @@ absl::Status JobHost::PrepareData(Entry& e) {
       p.writer.transform = data::SparseTransform::kMod;
       p.writer.max_rows = e.spec.data.max_rows;
     }
-    if (p.inputs[0].ends_with(".csv")) p.format = data::InputFormat::kCsv;
+    p.schema = e.spec.data.schema;
+    if (p.inputs[0].ends_with(".csv") && (p.schema.empty() || p.schema == "criteo"))
+      p.format = data::InputFormat::kCsv;
     p.on_bad_line = data::BadLinePolicy::kSkip;
     p.cancelled = [&e, this] { return e.cancel.load() || stopping_.load(); };
     fs::create_directories(work_dir_);

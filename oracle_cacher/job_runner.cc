@@ -16,6 +16,7 @@
 #include "common/metrics.h"
 #include "common/status.h"
 #include "oracle_cacher/planner.h"
+#include "worker/model/job_model.h"
 
 namespace augur::oracle {
 
@@ -32,16 +33,19 @@ const char* JobStateName(JobState s) {
 
 int JobEmbeddingDim(const job::JobSpec& spec) {
   if (spec.model.dim > 0) return spec.model.dim;
-  return spec.model.preset == "mlperf" ? 128 : 16;
+  // The preset's dim (the one place presets are defined); a spec that names no valid model
+  // fails elsewhere first.
+  auto c = worker::ModelConfigOf(spec);
+  return c.ok() ? c->dim : 16;
 }
 
 std::vector<TableSpec> JobTables(const job::JobSpec& spec, const std::vector<uint64_t>& table_rows,
-                                 int dim) {
+                                 int dim, const std::vector<std::string>& names) {
   std::vector<TableSpec> out;
   for (size_t f = 0; f < table_rows.size(); ++f) {
     TableSpec t;
     t.id = static_cast<uint32_t>(f);
-    t.name = "C" + std::to_string(f + 1);
+    t.name = f < names.size() ? names[f] : "C" + std::to_string(f + 1);
     t.rows = std::max<uint64_t>(table_rows[f], 1);
     t.dim = static_cast<uint32_t>(dim);
     float bound = static_cast<float>(std::sqrt(1.0 / static_cast<double>(t.rows)));
@@ -55,7 +59,7 @@ std::vector<TableSpec> JobTables(const job::JobSpec& spec, const std::vector<uin
 }
 
 planner::PlannerOptions PlannerOptionsOf(const job::JobSpec& spec, int writeback_horizon,
-                                         int planner_threads) {
+                                         int planner_threads, int64_t ids_per_sample) {
   planner::PlannerOptions po;
   po.num_workers = spec.cluster.workers;
   po.capacity = spec.cache.capacity;
@@ -65,7 +69,8 @@ planner::PlannerOptions PlannerOptionsOf(const job::JobSpec& spec, int writeback
               : spec.cache.policy == "prefetch1" ? planner::CachePolicy::kPrefetch1
                                                  : planner::CachePolicy::kOracle;
   po.writeback_horizon = writeback_horizon;
-  const int64_t slice_rows = spec.training.batch_size * data::kNumSparse;
+  const int64_t slice_rows =
+      spec.training.batch_size * (ids_per_sample > 0 ? ids_per_sample : int64_t{26});
   if (po.capacity >= 2 * slice_rows) po.threads = std::max(1, planner_threads);
   return po;
 }
@@ -90,6 +95,8 @@ class JobRunner::Impl {
       : spec_(std::move(spec)), id_(std::move(id)), opt_(o), W_(spec_.cluster.workers) {}
 
   absl::Status Init(ShardTables* tables);
+  // Set in Init, before the runner is shared; read-only afterwards.
+  const job::JobSpec& spec() const { return spec_; }
   void PlanLoop();
   absl::StatusOr<Registration> Register(int requested);
   absl::StatusOr<std::vector<plan::WorkerIterationPlan>> Plans(int w, const std::string& token,
@@ -215,11 +222,33 @@ absl::Status JobRunner::Impl::Init(ShardTables* tables) {
     double epochs = spec_.training.epochs > 0 ? spec_.training.epochs : 1.0;
     iterations_ = std::max<int64_t>(1, static_cast<int64_t>(epochs * num_batches_));
   }
+  // The model's input widths are the dataset's: recorded in the spec every worker receives.
+  const int nd = dataset_->num_dense(), ns = dataset_->num_sparse();
+  if ((spec_.data.num_dense >= 0 && spec_.data.num_dense != nd) ||
+      (spec_.data.num_sparse > 0 && spec_.data.num_sparse != ns))
+    return absl::InvalidArgumentError(
+        "data: the job expects " + std::to_string(spec_.data.num_dense) + " dense and " +
+        std::to_string(spec_.data.num_sparse) + " sparse features, " + spec_.data.train +
+        " has " + std::to_string(nd) + " and " + std::to_string(ns));
+  spec_.data.num_dense = nd;
+  spec_.data.num_sparse = ns;
+  for (int f = 0; f < ns; ++f) {
+    if (dataset_->manifest().sparse[f].pooling != data::Pooling::kSum)
+      return absl::InvalidArgumentError("data: feature " + dataset_->manifest().sparse[f].name +
+                                        " asks for mean pooling, which the model does not do yet "
+                                        "(prep it with pooling: sum)");
+  }
+  if (auto c = worker::ModelConfigOf(spec_); !c.ok()) return c.status();
   std::vector<uint64_t> rows;
-  for (int f = 0; f < data::kNumSparse; ++f) rows.push_back(dataset_->table_rows(f));
-  auto st = tables->Create(id_, spec_, JobTables(spec_, rows, JobEmbeddingDim(spec_)));
+  std::vector<std::string> names;
+  for (int f = 0; f < ns; ++f) {
+    rows.push_back(dataset_->table_rows(f));
+    names.push_back(dataset_->manifest().sparse[f].name);
+  }
+  auto st = tables->Create(id_, spec_, JobTables(spec_, rows, JobEmbeddingDim(spec_), names));
   if (!st.ok()) return st;
-  planner::PlannerOptions po = PlannerOptionsOf(spec_, opt_.writeback_horizon, opt_.planner_threads);
+  planner::PlannerOptions po = PlannerOptionsOf(spec_, opt_.writeback_horizon, opt_.planner_threads,
+                                                dataset_->manifest().max_ids_per_sample());
   auto p = planner::Planner::Create(po);
   if (!p.ok()) return p.status();
   planner_ = std::move(*p);
@@ -537,6 +566,7 @@ void JobRunner::Cancel(const std::string& reason) { impl_->Cancel(reason); }
 void JobRunner::CheckHealth() { impl_->CheckHealth(); }
 void JobRunner::StreamLost(int worker) { impl_->StreamLost(worker); }
 JobStatus JobRunner::Status() const { return impl_->Status(); }
+const job::JobSpec& JobRunner::spec() const { return impl_->spec(); }
 JobState JobRunner::WaitFinal(absl::Duration timeout) const { return impl_->WaitFinal(timeout); }
 
 }  // namespace augur::oracle

@@ -105,15 +105,17 @@ struct JobStatus {
 
 // The tables a job needs: one per sparse feature of the dataset (table id = feature index),
 // rows from the manifest, DLRM's init range +-sqrt(1/rows), the job's embedding optimizer.
+// Table f is named names[f] (the dataset's feature name), or C<f+1> when names is short.
 std::vector<TableSpec> JobTables(const job::JobSpec& spec, const std::vector<uint64_t>& table_rows,
-                                 int dim);
+                                 int dim, const std::vector<std::string>& names = {});
 // The planner settings of a job's cache section and worker count. `planner_threads` applies
-// only when the cache holds at least twice the rows one slice can read (batch x sparse
-// features): each thread plans in its 1/threads share of the cache, and a smaller cache could
-// fail a slice that fits the whole of it; below that the job plans on one thread.
+// only when the cache holds at least twice the rows one slice can read (batch x
+// `ids_per_sample`, Manifest::max_ids_per_sample; 0 = Criteo's 26): each thread plans in its
+// 1/threads share of the cache, and a smaller cache could fail a slice that fits the whole of
+// it; below that the job plans on one thread.
 planner::PlannerOptions PlannerOptionsOf(const job::JobSpec& spec,
                                          int writeback_horizon = kWritebackAckHorizon,
-                                         int planner_threads = 1);
+                                         int planner_threads = 1, int64_t ids_per_sample = 0);
 // The embedding dim of the job's model (preset or override).
 int JobEmbeddingDim(const job::JobSpec& spec);
 
@@ -159,6 +161,8 @@ class JobRunner {
   // naming it (unless it already ended or is being cancelled).
   void StreamLost(int worker);
   JobStatus Status() const;
+  // The job's spec as it runs: data.num_dense / num_sparse filled in from the dataset.
+  const job::JobSpec& spec() const;
   // Waits until the job reaches a final state or `timeout` passes; returns the state then.
   JobState WaitFinal(absl::Duration timeout) const;
 

@@ -47,11 +47,13 @@ int PlanOnly(const augur::job::JobSpec& spec, int planner_threads) {
   int64_t batches = (*ds)->num_batches(shape);
   if (spec.training.iterations > 0) batches = std::min(batches, spec.training.iterations);
   planner::PlannerOptions po =
-      oracle::PlannerOptionsOf(spec, oracle::kWritebackAckHorizon, planner_threads);
+      oracle::PlannerOptionsOf(spec, oracle::kWritebackAckHorizon, planner_threads,
+                               (*ds)->manifest().max_ids_per_sample());
   data::IterationReadsStream stream(**ds, shape, batches);
   auto t0 = std::chrono::steady_clock::now();
   auto stats = planner::RunPlanner(po, [&](plan::IterationReads* r) { return stream.Next(r); });
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (stats.ok() && !stream.status().ok()) stats = stream.status();
   if (!stats.ok()) {
     std::cerr << "augur-oracle: " << stats.status().message() << "\n";
     return 1;

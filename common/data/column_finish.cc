@@ -39,17 +39,17 @@ absl::Status ParallelFor(int n, const std::function<absl::Status(int)>& fn) {
   return first;
 }
 
-std::string SparsePath(const std::string& dir, int f) {
-  return dir + "/" + ColumnFileName(1 + kNumDense + f);
+std::string SparsePath(const std::string& dir, const Manifest& m, int f) {
+  return dir + "/" + SparseFileName(m.sparse[f].name);
 }
 
 absl::Status WriteVocabFiles(const std::string& dir, const Vocabulary& v, Manifest* m) {
   if (mkdir((dir + "/vocab").c_str(), 0755) != 0 && errno != EEXIST) {
     return ErrnoToStatus(errno, absl::StrCat("mkdir ", dir, "/vocab"));
   }
-  for (int f = 0; f < kNumSparse; ++f) {
+  for (int f = 0; f < m->num_sparse(); ++f) {
     const auto& s = v.sorted[f];
-    std::string path = dir + "/" + VocabFileName(f);
+    std::string path = dir + "/" + VocabFileName(m->sparse[f].name);
     AUGUR_RETURN_IF_ERROR(WriteFileSynced(
         path, std::string(reinterpret_cast<const char*>(s.data()), s.size() * sizeof(uint32_t))));
     m->sparse[f].table_rows = s.size() + 1;
@@ -73,8 +73,12 @@ absl::StatusOr<Vocabulary> LoadVocabulary(const std::string& dir) {
   }
   Vocabulary v;
   v.min_count = m->min_count;
-  for (int f = 0; f < kNumSparse; ++f) {
-    std::string path = dir + "/" + VocabFileName(f);
+  const int ns = m->num_sparse();
+  v.sorted.resize(ns);
+  v.index.resize(ns);
+  for (int f = 0; f < ns; ++f) {
+    v.names.push_back(m->sparse[f].name);
+    std::string path = dir + "/" + VocabFileName(m->sparse[f].name);
     AUGUR_ASSIGN_OR_RETURN(std::string bytes, ReadSmallFile(path));
     if (bytes.size() % 4 != 0 || bytes.size() / 4 + 1 != m->sparse[f].table_rows) {
       return absl::DataLossError(absl::StrCat(path, ": size does not match the manifest"));
@@ -97,38 +101,48 @@ absl::Status WriteVocabulary(const std::string& dir, const Vocabulary& vocab, Ma
 
 absl::Status BuildAndApplyVocabulary(
     const std::string& dir,
-    const std::array<absl::flat_hash_map<uint32_t, uint32_t>, kNumSparse>& counts,
+    const std::vector<absl::flat_hash_map<uint32_t, uint32_t>>& counts,
     uint64_t min_count, Manifest* m) {
   Vocabulary v;
   v.min_count = min_count;
-  for (int f = 0; f < kNumSparse; ++f) {
+  const int ns = m->num_sparse();
+  v.sorted.resize(ns);
+  for (int f = 0; f < ns; ++f) {
     for (const auto& [value, count] : counts[f]) {
       if (count >= min_count) v.sorted[f].push_back(value);
     }
     std::sort(v.sorted[f].begin(), v.sorted[f].end());
   }
   AUGUR_RETURN_IF_ERROR(WriteVocabFiles(dir, v, m));
-  return ParallelFor(kNumSparse, [&](int f) -> absl::Status {
+  return ParallelFor(ns, [&](int f) -> absl::Status {
     absl::flat_hash_map<uint32_t, uint32_t> index;
     index.reserve(v.sorted[f].size());
     for (size_t j = 0; j < v.sorted[f].size(); ++j) index[v.sorted[f][j]] = static_cast<uint32_t>(j + 1);
-    AUGUR_ASSIGN_OR_RETURN(auto file, MappedFile::Open(SparsePath(dir, f), /*writable=*/true));
+    const size_t n = m->sparse[f].ids;
+    if (n == 0) {  // an empty file cannot be mapped; nothing to remap
+      m->columns[1 + m->num_dense() + f].crc32 = 0;
+      return absl::OkStatus();
+    }
+    AUGUR_ASSIGN_OR_RETURN(auto file, MappedFile::Open(SparsePath(dir, *m, f), /*writable=*/true));
     uint32_t* ids = reinterpret_cast<uint32_t*>(file->mutable_data());
-    const size_t n = file->size() / 4;
     for (size_t i = 0; i < n; ++i) {
       auto it = index.find(ids[i]);
       ids[i] = it == index.end() ? 0 : it->second;
     }
-    m->columns[1 + kNumDense + f].crc32 = Crc32(ids, n * 4);
+    m->columns[1 + m->num_dense() + f].crc32 = Crc32(ids, n * 4);
     return absl::OkStatus();
   });
 }
 
 absl::Status CountCardinalities(const std::string& dir, Manifest* m) {
-  return ParallelFor(kNumSparse, [&](int f) -> absl::Status {
-    AUGUR_ASSIGN_OR_RETURN(auto file, MappedFile::Open(SparsePath(dir, f), /*writable=*/false));
+  return ParallelFor(m->num_sparse(), [&](int f) -> absl::Status {
+    const size_t n = m->sparse[f].ids;
+    if (n == 0) {
+      m->sparse[f].cardinality = 0;
+      return absl::OkStatus();
+    }
+    AUGUR_ASSIGN_OR_RETURN(auto file, MappedFile::Open(SparsePath(dir, *m, f), /*writable=*/false));
     const uint32_t* ids = reinterpret_cast<const uint32_t*>(file->data());
-    const size_t n = file->size() / 4;
     const uint64_t rows = m->sparse[f].table_rows;
     uint64_t distinct = 0;
     if (rows <= (uint64_t{1} << 30)) {

@@ -4,7 +4,6 @@
 // Internal to the data library; DatasetWriter is the public entry point.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -20,8 +19,9 @@ namespace augur::data {
 // sorted[f][j] maps to row j + 1, any other value to row 0.
 struct Vocabulary {
   uint64_t min_count = 0;
-  std::array<std::vector<uint32_t>, kNumSparse> sorted;
-  std::array<absl::flat_hash_map<uint32_t, uint32_t>, kNumSparse> index;  // value -> row
+  std::vector<std::string> names;                                // sparse feature names
+  std::vector<std::vector<uint32_t>> sorted;                     // per feature
+  std::vector<absl::flat_hash_map<uint32_t, uint32_t>> index;    // value -> row, per feature
 };
 
 // Reads the vocabulary of the dataset at `dir`. FAILED_PRECONDITION when that dataset was not
@@ -31,7 +31,7 @@ absl::StatusOr<Vocabulary> LoadVocabulary(const std::string& dir);
 // Builds the vocabulary from `counts`, writes vocab/ under `dir`, rewrites the sparse columns in
 // place through it and updates table_rows, has_vocab and the column CRCs in `m`.
 absl::Status BuildAndApplyVocabulary(
-    const std::string& dir, const std::array<absl::flat_hash_map<uint32_t, uint32_t>, kNumSparse>& counts,
+    const std::string& dir, const std::vector<absl::flat_hash_map<uint32_t, uint32_t>>& counts,
     uint64_t min_count, Manifest* m);
 
 // Writes an already-applied vocabulary (from --vocab-from) under `dir`; sets table_rows.

@@ -12,7 +12,6 @@
 // its lifetime. Thread-safety: every const method may be called concurrently.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -39,30 +38,33 @@ struct SampleRange {
 };
 SampleRange SliceRange(int64_t batch, int worker, const BatchShape& shape);
 
-// Caller-owned storage for one slice, filled by Dataset::FillSlice without allocating.
-// dense: B×13 row-major; labels: B; sparse: 26×B feature-major (sparse[f·B + s]).
-struct SliceSpans {
-  std::span<float> dense;
-  std::span<float> labels;
-  std::span<uint32_t> sparse;
-};
-
-// A convenience owner of SliceSpans' storage; allocate once, reuse for every batch.
+// One slice in the layout the model takes (worker/model/dense_compute.h Minibatch): filled by
+// Dataset::FillSlice, which grows the vectors once and then reuses them.
+//   dense:   B x num_dense, row-major
+//   labels:  B
+//   sparse:  every id of the slice, feature-major; within a feature, sample by sample (a
+//            multi-hot sample's bag in file order)
+//   offsets: num_sparse x (B+1), absolute into `sparse`: sample b's bag of feature f is
+//            sparse[offsets[f*(B+1)+b] .. offsets[f*(B+1)+b+1]); the features tile `sparse`.
 struct Slice {
-  explicit Slice(int64_t batch_size = 0) { Resize(batch_size); }
-  void Resize(int64_t batch_size);
+  explicit Slice(int64_t batch_size = 0) : batch_size(batch_size) {}
   int64_t batch_size = 0;
+  int num_sparse = 0;
   std::vector<float> dense;
   std::vector<float> labels;
   std::vector<uint32_t> sparse;
-  SliceSpans spans() { return {dense, labels, sparse}; }
+  std::vector<int64_t> offsets;
+  // Feature f's ids (every sample's bag, in sample order).
   std::span<const uint32_t> ids(int feature) const {
-    return std::span<const uint32_t>(sparse).subspan(feature * batch_size, batch_size);
+    const int64_t b = batch_size;
+    return std::span<const uint32_t>(sparse).subspan(
+        offsets[feature * (b + 1)], offsets[feature * (b + 1) + b] - offsets[feature * (b + 1)]);
   }
 };
 
-// The sparse ids of one slice: per feature, a span straight into the mapped column (no copy).
-using SparseSliceView = std::array<std::span<const uint32_t>, kNumSparse>;
+// The sparse ids of one slice: per feature, a span straight into the mapped column (no copy);
+// for a multi-hot feature, every id of the slice's samples.
+using SparseSliceView = std::vector<std::span<const uint32_t>>;
 
 struct DatasetOpenOptions {
   // Read every column and compare its CRC-32 with the manifest (costs a full read).
@@ -86,24 +88,35 @@ class Dataset {
   const Manifest& manifest() const { return manifest_; }
   const std::string& dir() const { return dir_; }
   uint64_t table_rows(int feature) const { return manifest_.sparse[feature].table_rows; }
+  int num_dense() const { return manifest_.num_dense(); }
+  int num_sparse() const { return manifest_.num_sparse(); }
+  bool multi_hot(int feature) const { return manifest_.sparse[feature].multi_hot; }
   bool has_dense() const { return !sparse_only_; }
 
   // Full global batches of B·W samples; the final partial one is dropped (see the file comment).
   int64_t num_batches(const BatchShape& shape) const;
 
-  // Whole columns. dense_column / labels are empty for a sparse_only dataset.
+  // Whole columns. dense_column / labels are empty for a sparse_only dataset. A multi-hot
+  // feature's sparse_column holds all its ids; offsets_column (rows + 1 values) says whose they
+  // are, and is empty for a one-hot feature.
   std::span<const uint32_t> sparse_column(int feature) const;
+  std::span<const uint64_t> offsets_column(int feature) const;
   std::span<const float> dense_column(int j) const;
   std::span<const uint8_t> labels() const;
 
-  // Zero-copy view of slice (batch, worker)'s ids. OUT_OF_RANGE past num_batches.
+  // Zero-copy view of slice (batch, worker)'s ids. OUT_OF_RANGE past num_batches; DATA_LOSS
+  // naming the file when a multi-hot feature's offsets inside the slice decrease or run past
+  // its ids (offsets are checked where they are read, not at Open).
   absl::StatusOr<SparseSliceView> SparseSlice(int64_t batch, int worker,
                                               const BatchShape& shape) const;
-  // Copies slice (batch, worker) into `out`, whose spans must hold B·13, B and 26·B values.
-  // OUT_OF_RANGE past num_batches; INVALID_ARGUMENT for short spans; FAILED_PRECONDITION on a
+  // Copies slice (batch, worker) into `out` (sized here; no allocation once warmed up).
+  // OUT_OF_RANGE past num_batches; DATA_LOSS as SparseSlice; FAILED_PRECONDITION on a
   // sparse_only dataset.
-  absl::Status FillSlice(int64_t batch, int worker, const BatchShape& shape,
-                         SliceSpans out) const;
+  absl::Status FillSlice(int64_t batch, int worker, const BatchShape& shape, Slice* out) const;
+  // Most ids any one slice of this shape can hold: B x Manifest::max_ids_per_sample().
+  int64_t max_slice_ids(const BatchShape& shape) const {
+    return shape.batch_size * manifest_.max_ids_per_sample();
+  }
 
   // Lets the kernel drop the mapped pages of sparse rows [0, end_row) from this process's
   // resident set: a streaming reader (the oracle, the trace analyzer) keeps its memory bounded
@@ -113,11 +126,15 @@ class Dataset {
  private:
   Dataset() = default;
   absl::Status CheckBatch(int64_t batch, int worker, const BatchShape& shape) const;
+  // Feature f's ids of samples [r.begin, r.end); for multi-hot, checks the offsets it reads.
+  absl::StatusOr<std::span<const uint32_t>> FeatureIds(int f, SampleRange r) const;
 
   std::string dir_;
   Manifest manifest_;
   bool sparse_only_ = false;
-  std::vector<std::unique_ptr<MappedFile>> files_;  // canonical field order; null if unmapped
+  // Manifest column order (ExpectedColumns); null if unmapped.
+  std::vector<std::unique_ptr<MappedFile>> files_;
+  std::vector<int> offsets_file_;  // per sparse feature: index into files_, -1 for one-hot
 };
 
 }  // namespace augur::data

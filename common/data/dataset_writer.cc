@@ -40,10 +40,21 @@ float DenseTransform(int64_t x) {
   return static_cast<float>(std::log1p(static_cast<double>(x)));
 }
 
-void ColumnBlock::Resize(size_t n) {
+void ColumnBlock::Resize(size_t n, const FeatureLayout& layout) {
   labels.resize(n);
+  dense.resize(layout.dense.size());
   for (auto& d : dense) d.resize(n);
-  for (auto& s : sparse) s.resize(n);
+  sparse.resize(layout.sparse.size());
+  lengths.resize(layout.sparse.size());
+  for (size_t f = 0; f < layout.sparse.size(); ++f) {
+    if (layout.sparse[f].multi_hot) {
+      sparse[f].clear();
+      lengths[f].resize(n);
+    } else {
+      sparse[f].resize(n);
+      lengths[f].clear();
+    }
+  }
 }
 
 namespace {
@@ -51,10 +62,28 @@ namespace {
 class DatasetWriterImpl : public DatasetWriter {
  public:
   DatasetWriterImpl(std::string out_dir, std::string tmp_dir, DatasetWriterOptions options)
-      : out_dir_(std::move(out_dir)), tmp_dir_(std::move(tmp_dir)), options_(std::move(options)) {
-    block_.Resize(kBlockRows);
-    crc_.fill(0);
-    fds_.fill(-1);
+      : out_dir_(std::move(out_dir)),
+        tmp_dir_(std::move(tmp_dir)),
+        options_(std::move(options)),
+        layout_(options_.layout),
+        nd_(static_cast<int>(layout_.dense.size())),
+        ns_(static_cast<int>(layout_.sparse.size())),
+        columns_(ExpectedColumns(layout_)) {
+    block_.Resize(kBlockRows, layout_);
+    crc_.assign(columns_.size(), 0);
+    fds_.assign(columns_.size(), -1);
+    ids_.assign(ns_, 0);
+    max_bag_.assign(ns_, 0);
+    offsets_column_.assign(ns_, -1);
+    int next = 1 + nd_ + ns_;
+    for (int f = 0; f < ns_; ++f) {
+      if (layout_.sparse[f].multi_hot) offsets_column_[f] = next++;
+    }
+    counts_.resize(ns_);
+    criteo_ = layout_.dense == FeatureLayout::Criteo().dense && ns_ == kNumSparse;
+    for (int f = 0; f < ns_ && criteo_; ++f) {
+      criteo_ = !layout_.sparse[f].multi_hot && layout_.sparse[f].name == FeatureLayout::Criteo().sparse[f].name;
+    }
   }
   ~DatasetWriterImpl() override {
     CloseFiles();
@@ -65,13 +94,28 @@ class DatasetWriterImpl : public DatasetWriter {
   }
 
   absl::Status Init() {
-    for (int i = 0; i < kNumCriteoFields; ++i) {
-      std::string path = Path(ColumnFileName(i));
+    for (size_t i = 0; i < columns_.size(); ++i) {
+      std::string path = Path(columns_[i].file);
       fds_[i] = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
       if (fds_[i] < 0) return ErrnoToStatus(errno, absl::StrCat("create ", path));
     }
+    const uint64_t zero = 0;  // every offsets file starts with o[0] = 0
+    for (int f = 0; f < ns_; ++f) {
+      if (offsets_column_[f] >= 0) AUGUR_RETURN_IF_ERROR(WriteColumn(offsets_column_[f], &zero, 8));
+    }
     if (!options_.vocab_from.empty()) {
       AUGUR_ASSIGN_OR_RETURN(vocab_, LoadVocabulary(options_.vocab_from));
+      if (vocab_.names.size() != static_cast<size_t>(ns_)) {
+        return absl::InvalidArgumentError(absl::StrCat(options_.vocab_from, " has ", vocab_.names.size(),
+                                                       " sparse features, this dataset ", ns_));
+      }
+      for (int f = 0; f < ns_; ++f) {
+        if (vocab_.names[f] != layout_.sparse[f].name) {
+          return absl::InvalidArgumentError(absl::StrCat(options_.vocab_from, ": sparse feature ", f,
+                                                         " is ", vocab_.names[f], ", here ",
+                                                         layout_.sparse[f].name));
+        }
+      }
       options_.transform = SparseTransform::kVocab;
       options_.min_count = vocab_.min_count;
     } else if (options_.transform == SparseTransform::kVocab) {
@@ -81,10 +125,43 @@ class DatasetWriterImpl : public DatasetWriter {
   }
 
   absl::Status AppendRow(const CriteoRow& row) override {
+    if (!criteo_) return absl::FailedPreconditionError("AppendRow needs the Criteo layout");
     const size_t n = pending_;
     block_.labels[n] = row.label;
     for (int j = 0; j < kNumDense; ++j) block_.dense[j][n] = DenseTransform(row.dense[j]);
     for (int f = 0; f < kNumSparse; ++f) block_.sparse[f][n] = MapId(f, row.sparse[f]);
+    if (++pending_ == kBlockRows) return Flush();
+    return absl::OkStatus();
+  }
+
+  absl::Status AppendRaw(const RawRow& row) override {
+    if (row.dense.size() != static_cast<size_t>(nd_) || row.lengths.size() != static_cast<size_t>(ns_)) {
+      return absl::InvalidArgumentError(absl::StrCat("row has ", row.dense.size(), " dense and ",
+                                                     row.lengths.size(), " sparse features, the layout ",
+                                                     nd_, " and ", ns_));
+    }
+    size_t total = 0;
+    for (int f = 0; f < ns_; ++f) {
+      if (!layout_.sparse[f].multi_hot && row.lengths[f] != 1) {
+        return absl::InvalidArgumentError(absl::StrCat(layout_.sparse[f].name, ": one-hot feature with ",
+                                                       row.lengths[f], " values"));
+      }
+      total += row.lengths[f];
+    }
+    if (total != row.ids.size()) return absl::InvalidArgumentError("row lengths do not add up to its ids");
+    const size_t n = pending_;
+    block_.labels[n] = row.label;
+    for (int j = 0; j < nd_; ++j) block_.dense[j][n] = row.dense[j];
+    size_t at = 0;
+    for (int f = 0; f < ns_; ++f) {
+      if (layout_.sparse[f].multi_hot) {
+        block_.lengths[f][n] = row.lengths[f];
+        for (uint32_t k = 0; k < row.lengths[f]; ++k) block_.sparse[f].push_back(MapId(f, row.ids[at + k]));
+      } else {
+        block_.sparse[f][n] = MapId(f, row.ids[at]);
+      }
+      at += row.lengths[f];
+    }
     if (++pending_ == kBlockRows) return Flush();
     return absl::OkStatus();
   }
@@ -95,25 +172,29 @@ class DatasetWriterImpl : public DatasetWriter {
     }
     AUGUR_RETURN_IF_ERROR(Flush());
     const size_t n = block.size();
-    for (int f = 0; f < kNumSparse; ++f) {
-      if (block.sparse[f].size() != n) return absl::InvalidArgumentError("ragged ColumnBlock");
+    if (block.dense.size() != static_cast<size_t>(nd_) || block.sparse.size() != static_cast<size_t>(ns_) ||
+        block.lengths.size() != static_cast<size_t>(ns_)) {
+      return absl::InvalidArgumentError("ColumnBlock does not follow the layout");
+    }
+    for (int j = 0; j < nd_; ++j) {
+      if (block.dense[j].size() != n) return absl::InvalidArgumentError("ragged ColumnBlock");
+    }
+    for (int f = 0; f < ns_; ++f) {
+      size_t want = n;
+      if (layout_.sparse[f].multi_hot) {
+        if (block.lengths[f].size() != n) return absl::InvalidArgumentError("ragged ColumnBlock");
+        want = 0;
+        for (uint32_t l : block.lengths[f]) want += l;
+      }
+      if (block.sparse[f].size() != want) return absl::InvalidArgumentError("ragged ColumnBlock");
       for (uint32_t id : block.sparse[f]) {
         if (id >= options_.table_rows[f]) {
-          return absl::InvalidArgumentError(absl::StrCat(CriteoFieldName(1 + kNumDense + f),
-                                                         ": id ", id, " >= table_rows"));
+          return absl::InvalidArgumentError(absl::StrCat(layout_.sparse[f].name, ": id ", id,
+                                                         " >= table_rows"));
         }
       }
     }
-    AUGUR_RETURN_IF_ERROR(WriteColumn(0, block.labels.data(), n));
-    for (int j = 0; j < kNumDense; ++j) {
-      if (block.dense[j].size() != n) return absl::InvalidArgumentError("ragged ColumnBlock");
-      AUGUR_RETURN_IF_ERROR(WriteColumn(1 + j, block.dense[j].data(), n * 4));
-    }
-    for (int f = 0; f < kNumSparse; ++f) {
-      AUGUR_RETURN_IF_ERROR(WriteColumn(1 + kNumDense + f, block.sparse[f].data(), n * 4));
-    }
-    rows_ += static_cast<int64_t>(n);
-    return absl::OkStatus();
+    return WriteBlock(block, n);
   }
 
   void SetSource(const std::string& key, const std::string& value) override {
@@ -126,22 +207,28 @@ class DatasetWriterImpl : public DatasetWriter {
     CloseFiles();
     Manifest m;
     m.rows = rows_;
+    m.dense_transform = options_.dense_transform;
     m.sparse_transform = options_.transform;
     m.max_rows = options_.max_rows;
     m.min_count = options_.min_count;
     m.source = options_.source;
-    for (int i = 0; i < kNumCriteoFields; ++i) {
-      ColumnFile c;
-      c.name = std::string(CriteoFieldName(i));
-      c.file = ColumnFileName(i);
-      c.dtype = i == 0 ? "uint8" : (i <= kNumDense ? "float32" : "uint32");
-      c.bytes = static_cast<uint64_t>(rows_) * (i == 0 ? 1 : 4);
-      c.crc32 = crc_[i];
-      m.columns.push_back(std::move(c));
+    m.dense = layout_.dense;
+    m.columns = columns_;
+    for (size_t i = 0; i < columns_.size(); ++i) {
+      m.columns[i].bytes = static_cast<uint64_t>(rows_) * (i == 0 ? 1 : 4);
+      m.columns[i].crc32 = crc_[i];
     }
-    for (int f = 0; f < kNumSparse; ++f) {
-      m.sparse[f].name = std::string(CriteoFieldName(1 + kNumDense + f));
-      m.sparse[f].table_rows = TableRows(f);
+    for (int f = 0; f < ns_; ++f) {
+      SparseFeature sf;
+      sf.name = layout_.sparse[f].name;
+      sf.multi_hot = layout_.sparse[f].multi_hot;
+      sf.pooling = layout_.sparse[f].pooling;
+      sf.table_rows = TableRows(f);
+      sf.ids = sf.multi_hot ? ids_[f] : static_cast<uint64_t>(rows_);
+      sf.max_bag = sf.multi_hot ? max_bag_[f] : 1;
+      m.columns[1 + nd_ + f].bytes = sf.ids * 4;
+      if (sf.multi_hot) m.columns[offsets_column_[f]].bytes = (static_cast<uint64_t>(rows_) + 1) * 8;
+      m.sparse.push_back(std::move(sf));
     }
     if (counting_) {
       AUGUR_RETURN_IF_ERROR(BuildAndApplyVocabulary(tmp_dir_, counts_, options_.min_count, &m));
@@ -149,7 +236,7 @@ class DatasetWriterImpl : public DatasetWriter {
       AUGUR_RETURN_IF_ERROR(WriteVocabulary(tmp_dir_, vocab_, &m));
     }
     AUGUR_RETURN_IF_ERROR(CountCardinalities(tmp_dir_, &m));
-    for (int i = 0; i < kNumCriteoFields; ++i) AUGUR_RETURN_IF_ERROR(FsyncPath(Path(m.columns[i].file)));
+    for (const auto& c : m.columns) AUGUR_RETURN_IF_ERROR(FsyncPath(Path(c.file)));
     AUGUR_RETURN_IF_ERROR(WriteFileSynced(Path(kManifestFile), m.ToJson()));
     AUGUR_RETURN_IF_ERROR(FsyncPath(tmp_dir_));
     if (rename(tmp_dir_.c_str(), out_dir_.c_str()) != 0) {
@@ -190,22 +277,40 @@ class DatasetWriterImpl : public DatasetWriter {
 
   absl::Status WriteColumn(int i, const void* data, size_t bytes) {
     crc_[i] = Crc32(data, bytes, crc_[i]);
-    return WriteAll(fds_[i], data, bytes, Path(ColumnFileName(i)));
+    return WriteAll(fds_[i], data, bytes, Path(columns_[i].file));
+  }
+
+  // Writes the first n rows of `b` (every id of its multi-hot features).
+  absl::Status WriteBlock(const ColumnBlock& b, size_t n) {
+    AUGUR_RETURN_IF_ERROR(WriteColumn(0, b.labels.data(), n));
+    for (int j = 0; j < nd_; ++j) AUGUR_RETURN_IF_ERROR(WriteColumn(1 + j, b.dense[j].data(), n * 4));
+    for (int f = 0; f < ns_; ++f) {
+      if (offsets_column_[f] < 0) {
+        AUGUR_RETURN_IF_ERROR(WriteColumn(1 + nd_ + f, b.sparse[f].data(), n * 4));
+        continue;
+      }
+      AUGUR_RETURN_IF_ERROR(WriteColumn(1 + nd_ + f, b.sparse[f].data(), b.sparse[f].size() * 4));
+      offsets_scratch_.resize(n);
+      for (size_t s = 0; s < n; ++s) {
+        ids_[f] += b.lengths[f][s];
+        max_bag_[f] = std::max<uint64_t>(max_bag_[f], b.lengths[f][s]);
+        offsets_scratch_[s] = ids_[f];
+      }
+      AUGUR_RETURN_IF_ERROR(WriteColumn(offsets_column_[f], offsets_scratch_.data(), n * 8));
+    }
+    rows_ += static_cast<int64_t>(n);
+    return absl::OkStatus();
   }
 
   absl::Status Flush() {
     const size_t n = pending_;
     if (n == 0) return absl::OkStatus();
     pending_ = 0;
-    AUGUR_RETURN_IF_ERROR(WriteColumn(0, block_.labels.data(), n));
-    for (int j = 0; j < kNumDense; ++j) {
-      AUGUR_RETURN_IF_ERROR(WriteColumn(1 + j, block_.dense[j].data(), n * 4));
+    absl::Status s = WriteBlock(block_, n);
+    for (int f = 0; f < ns_; ++f) {
+      if (offsets_column_[f] >= 0) block_.sparse[f].clear();
     }
-    for (int f = 0; f < kNumSparse; ++f) {
-      AUGUR_RETURN_IF_ERROR(WriteColumn(1 + kNumDense + f, block_.sparse[f].data(), n * 4));
-    }
-    rows_ += static_cast<int64_t>(n);
-    return absl::OkStatus();
+    return s;
   }
 
   void CloseFiles() {
@@ -217,14 +322,21 @@ class DatasetWriterImpl : public DatasetWriter {
 
   std::string out_dir_, tmp_dir_;
   DatasetWriterOptions options_;
-  std::array<int, kNumCriteoFields> fds_;
-  std::array<uint32_t, kNumCriteoFields> crc_;
+  const FeatureLayout layout_;
+  const int nd_, ns_;
+  const std::vector<ColumnFile> columns_;
+  bool criteo_ = false;  // AppendRow's fast path applies
+  std::vector<int> fds_;
+  std::vector<uint32_t> crc_;
+  std::vector<int> offsets_column_;  // per sparse feature: column index, -1 for one-hot
+  std::vector<uint64_t> ids_, max_bag_;  // per multi-hot feature: ids written, largest bag
+  std::vector<uint64_t> offsets_scratch_;
   ColumnBlock block_;
   size_t pending_ = 0;
   int64_t rows_ = 0;
   bool finished_ = false;
   bool counting_ = false;
-  std::array<absl::flat_hash_map<uint32_t, uint32_t>, kNumSparse> counts_;
+  std::vector<absl::flat_hash_map<uint32_t, uint32_t>> counts_;
   Vocabulary vocab_;
 };
 
@@ -235,7 +347,11 @@ absl::Status ValidateOptions(const DatasetWriterOptions& o) {
   if (o.transform == SparseTransform::kVocab && o.vocab_from.empty() && o.min_count == 0) {
     return absl::InvalidArgumentError("--min-count must be at least 1");
   }
+  AUGUR_RETURN_IF_ERROR(o.layout.Validate());
   if (o.transform == SparseTransform::kSynthetic) {
+    if (o.table_rows.size() != o.layout.sparse.size()) {
+      return absl::InvalidArgumentError("synthetic table_rows must give every sparse feature's size");
+    }
     for (uint64_t r : o.table_rows) {
       if (r == 0 || r > (uint64_t{1} << 32)) {
         return absl::InvalidArgumentError("synthetic table_rows must be in 1..2^32");

@@ -40,26 +40,29 @@ void BatchDeduplicator::DedupFeature(std::span<const uint32_t> ids, DedupedSlice
 }
 
 void BatchDeduplicator::Dedup(const SparseSliceView& ids, DedupedSlice* out, bool with_inverse) {
-  const int64_t b = static_cast<int64_t>(ids[0].size());
-  out->batch_size = b;
+  const int ns = static_cast<int>(ids.size());
+  size_t total = 0;
+  for (const auto& f : ids) total += f.size();
   out->unique.clear();
+  out->offsets.resize(ns + 1);
   if (with_inverse) {
-    out->inverse.resize(b * kNumSparse);
+    out->inverse.resize(total);
   } else {
     out->inverse.clear();
   }
-  for (int f = 0; f < kNumSparse; ++f) {
+  size_t at = 0;
+  for (int f = 0; f < ns; ++f) {
     out->offsets[f] = static_cast<int64_t>(out->unique.size());
-    DedupFeature(ids[f], out, with_inverse ? out->inverse.data() + f * b : nullptr);
+    DedupFeature(ids[f], out, with_inverse ? out->inverse.data() + at : nullptr);
+    at += ids[f].size();
   }
-  out->offsets[kNumSparse] = static_cast<int64_t>(out->unique.size());
+  out->offsets[ns] = static_cast<int64_t>(out->unique.size());
 }
 
-void BatchDeduplicator::Dedup(std::span<const uint32_t> feature_major, int64_t batch_size,
-                              DedupedSlice* out, bool with_inverse) {
-  SparseSliceView v;
-  for (int f = 0; f < kNumSparse; ++f) v[f] = feature_major.subspan(f * batch_size, batch_size);
-  Dedup(v, out, with_inverse);
+void BatchDeduplicator::Dedup(const Slice& slice, DedupedSlice* out, bool with_inverse) {
+  view_.resize(slice.num_sparse);
+  for (int f = 0; f < slice.num_sparse; ++f) view_[f] = slice.ids(f);
+  Dedup(view_, out, with_inverse);
 }
 
 absl::Status FillIterationReads(const Dataset& dataset, int64_t batch, const BatchShape& shape,
@@ -72,7 +75,7 @@ absl::Status FillIterationReads(const Dataset& dataset, int64_t batch, const Bat
     auto& keys = out->by_worker[w];
     keys.clear();
     keys.reserve(d.num_unique());
-    for (int f = 0; f < kNumSparse; ++f) {
+    for (int f = 0; f < d.num_sparse(); ++f) {
       for (uint32_t id : d.unique_ids(f)) keys.push_back(plan::MakeKey(f, id));
     }
   }
@@ -91,8 +94,8 @@ bool IterationReadsStream::Next(plan::IterationReads* out) {
   // Every 16 batches, drop the pages already consumed from the resident set (one madvise per
   // column; the consumer already copied the keys it keeps).
   if (next_ % 16 == 0) dataset_.ReleaseSparseBefore(next_ * shape_.global());
-  absl::Status s = FillIterationReads(dataset_, next_, shape_, &dedup_, out);
-  if (!s.ok()) return false;  // cannot happen: next_ < num_batches
+  status_ = FillIterationReads(dataset_, next_, shape_, &dedup_, out);
+  if (!status_.ok()) return false;  // a damaged multi-hot offsets file
   ++next_;
   return true;
 }

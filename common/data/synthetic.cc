@@ -1,5 +1,6 @@
 // Counter layout of the Philox draws: (row low, row high, purpose, attempt) under key = seed,
-// where purpose is the sparse feature (0..25), 32 + dense feature, or 64 for the label.
+// where purpose is the sparse feature (0..25) plus 65536 x the position in a multi-hot bag,
+// 32 + dense feature, or 64 for the label. Position 0 draws what a one-hot feature draws.
 #include "common/data/synthetic.h"
 
 #include <cmath>
@@ -7,7 +8,10 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/data/zipf.h"
 #include "common/rng.h"
 #include "common/status.h"
@@ -89,6 +93,37 @@ double SyntheticOptions::alpha() const {
   return profile == SyntheticProfile::kUniform ? 0.0 : kDefaultZipfAlpha;
 }
 
+absl::StatusOr<std::vector<int>> ParseMultiHot(std::string_view spec) {
+  std::vector<int> sizes;
+  if (spec.empty() || spec == "none") return sizes;
+  if (spec == "mlperf") {
+    return std::vector<int>{3, 2, 1, 2, 6, 1, 1, 1, 1, 7, 3, 8, 1,
+                            6, 9, 5, 1, 1, 1, 12, 100, 27, 10, 3, 1, 1};
+  }
+  for (absl::string_view part : absl::StrSplit(absl::string_view(spec.data(), spec.size()), ',')) {
+    int k = 0;
+    if (!absl::SimpleAtoi(part, &k) || k < 1 || k > 4096) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--multi-hot: '", std::string(part.substr(0, 40)), "' is not a bag size in 1..4096 (give mlperf, none or ",
+          kNumSparse, " sizes separated by commas)"));
+    }
+    sizes.push_back(k);
+  }
+  if (sizes.size() != kNumSparse) {
+    return absl::InvalidArgumentError(absl::StrCat("--multi-hot: ", sizes.size(), " sizes given, ",
+                                                   kNumSparse, " features to size"));
+  }
+  return sizes;
+}
+
+FeatureLayout SyntheticOptions::layout() const {
+  FeatureLayout l = FeatureLayout::Criteo();
+  for (size_t f = 0; f < multi_hot.size() && f < l.sparse.size(); ++f) {
+    l.sparse[f].multi_hot = multi_hot[f] > 1;
+  }
+  return l;
+}
+
 void GenerateRows(const SyntheticOptions& o, int64_t first_row, ColumnBlock* out) {
   const auto& card = ProfileCardinalities(o.profile);
   const std::array<uint32_t, 2> key = {static_cast<uint32_t>(o.seed),
@@ -100,20 +135,36 @@ void GenerateRows(const SyntheticOptions& o, int64_t first_row, ColumnBlock* out
     scramble.emplace_back(card[f], (static_cast<uint64_t>(o.profile) << 8) | f);
   }
   const size_t n = out->size();
+  for (int f = 0; f < kNumSparse; ++f) {
+    if (!out->lengths[f].empty()) out->sparse[f].clear();
+  }
+  std::array<uint32_t, kNumSparse> first_id{};
   for (size_t i = 0; i < n; ++i) {
     const uint64_t row = static_cast<uint64_t>(first_row) + i;
     const uint32_t lo = static_cast<uint32_t>(row), hi = static_cast<uint32_t>(row >> 32);
     for (int f = 0; f < kNumSparse; ++f) {
-      std::array<uint32_t, 4> bits{};
-      int block = -1;
-      auto uniform = [&](int attempt) {
-        if (attempt / 2 != block) {
-          block = attempt / 2;
-          bits = Philox4x32({lo, hi, static_cast<uint32_t>(f), static_cast<uint32_t>(block)}, key);
+      const bool bag = !out->lengths[f].empty();
+      const int k = bag ? o.multi_hot[f] : 1;
+      for (int pos = 0; pos < k; ++pos) {
+        std::array<uint32_t, 4> bits{};
+        int block = -1;
+        const uint32_t purpose = static_cast<uint32_t>(f) + (static_cast<uint32_t>(pos) << 16);
+        auto uniform = [&](int attempt) {
+          if (attempt / 2 != block) {
+            block = attempt / 2;
+            bits = Philox4x32({lo, hi, purpose, static_cast<uint32_t>(block)}, key);
+          }
+          return attempt % 2 == 0 ? ToUnit(bits[0], bits[1]) : ToUnit(bits[2], bits[3]);
+        };
+        const uint32_t id = scramble[f](zipf[f].Sample(uniform) - 1);
+        if (pos == 0) first_id[f] = id;
+        if (bag) {
+          out->sparse[f].push_back(id);
+        } else {
+          out->sparse[f][i] = id;
         }
-        return attempt % 2 == 0 ? ToUnit(bits[0], bits[1]) : ToUnit(bits[2], bits[3]);
-      };
-      out->sparse[f][i] = scramble[f](zipf[f].Sample(uniform) - 1);
+      }
+      if (bag) out->lengths[f][i] = static_cast<uint32_t>(k);
     }
     for (int j = 0; j < kNumDense; ++j) {
       auto b = Philox4x32({lo, hi, static_cast<uint32_t>(kDensePurpose + j), 0}, key);
@@ -129,7 +180,7 @@ void GenerateRows(const SyntheticOptions& o, int64_t first_row, ColumnBlock* out
     }
     float score = -1.6f + 0.35f * out->dense[0][i] - 0.25f * out->dense[2][i] +
                   0.2f * out->dense[6][i] - 0.6f;
-    for (int f : kLabelFeatures) score += 1.2f * IdWeight(f, out->sparse[f][i]);
+    for (int f : kLabelFeatures) score += 1.2f * IdWeight(f, first_id[f]);
     auto b = Philox4x32({lo, hi, kLabelPurpose, 0}, key);
     float p = 1.0f / (1.0f + std::exp(-score));
     out->labels[i] = UnitFloat(b[0]) < p ? 1 : 0;
@@ -141,13 +192,19 @@ absl::StatusOr<Manifest> GenerateDataset(const SyntheticOptions& o, const std::s
   if (o.alpha() < 0 || !std::isfinite(o.alpha())) {
     return absl::InvalidArgumentError("--zipf must be >= 0");
   }
+  if (!o.multi_hot.empty() && o.multi_hot.size() != kNumSparse) {
+    return absl::InvalidArgumentError(absl::StrCat("multi_hot must size all ", kNumSparse, " features"));
+  }
   DatasetWriterOptions w;
+  w.layout = o.layout();
   w.transform = SparseTransform::kSynthetic;
-  w.table_rows = ProfileCardinalities(o.profile);
+  const auto& card = ProfileCardinalities(o.profile);
+  w.table_rows.assign(card.begin(), card.end());
   w.source = {{"kind", "synthetic"},
               {"profile", std::string(SyntheticProfileName(o.profile))},
               {"seed", absl::StrCat(o.seed)},
               {"zipf_alpha", absl::StrCat(o.alpha())}};
+  if (!o.multi_hot.empty()) w.source["multi_hot"] = absl::StrJoin(o.multi_hot, ",");
   AUGUR_ASSIGN_OR_RETURN(auto writer, DatasetWriter::Create(out_dir, w));
   const int threads = o.threads > 0 ? o.threads
                                     : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
@@ -159,7 +216,7 @@ absl::StatusOr<Manifest> GenerateDataset(const SyntheticOptions& o, const std::s
     for (int t = 0; t < threads; ++t) {
       int64_t first = start + t * kChunk;
       if (first >= o.samples) break;
-      blocks[t].Resize(static_cast<size_t>(std::min(kChunk, o.samples - first)));
+      blocks[t].Resize(static_cast<size_t>(std::min(kChunk, o.samples - first)), w.layout);
       pool.emplace_back([&o, &blocks, t, first] { GenerateRows(o, first, &blocks[t]); });
       ++used;
     }

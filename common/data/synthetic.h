@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/data/dataset_writer.h"
@@ -44,11 +45,23 @@ struct SyntheticOptions {
   uint64_t seed = 0;
   double zipf_alpha = -1;  // < 0: the profile default (1.05; 0 = uniform ids for kUniform)
   int threads = 0;         // 0: one per core
+  // Multi-hot bag sizes, one per sparse feature (empty: every feature one-hot). A feature of
+  // size k > 1 is stored multi-hot with exactly k ids per sample, each an independent draw of
+  // the feature's Zipf (repeats possible, as in the MLPerf DLRMv2 synthetic data); size 1 stays
+  // one-hot. The first id of a bag is the id the one-hot dataset of the same seed has, and the
+  // hidden label function reads only first ids.
+  std::vector<int> multi_hot;
   double alpha() const;
+  FeatureLayout layout() const;
 };
 
+// "--multi-hot" values: "mlperf" (the MLPerf DLRMv2 sizes 3,2,1,2,6,1,1,1,1,7,3,8,1,6,9,5,1,1,1,
+// 12,100,27,10,3,1,1), "none", or 26 sizes in 1..4096 separated by commas. INVALID_ARGUMENT
+// otherwise.
+absl::StatusOr<std::vector<int>> ParseMultiHot(std::string_view spec);
+
 // Rows [first_row, first_row + out->size()) of the dataset `options` describes, into `out`
-// (pre-sized by the caller).
+// (pre-sized by the caller with ColumnBlock::Resize(n, options.layout())).
 void GenerateRows(const SyntheticOptions& options, int64_t first_row, ColumnBlock* out);
 
 // Writes the whole dataset atomically to `out_dir`. INVALID_ARGUMENT for samples < 1 or a

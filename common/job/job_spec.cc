@@ -130,6 +130,11 @@ absl::Status ValidateSizes(const JobSpec& s) {
   AUGUR_RETURN_IF_ERROR(CheckLength("name", s.name, kMaxNameBytes));
   AUGUR_RETURN_IF_ERROR(CheckLength("data.train", s.data.train, kMaxPathBytes));
   AUGUR_RETURN_IF_ERROR(CheckLength("data.eval", s.data.eval, kMaxPathBytes));
+  AUGUR_RETURN_IF_ERROR(CheckLength("data.schema", s.data.schema, kMaxPathBytes));
+  if (s.data.num_dense < -1 || s.data.num_dense > 1024)
+    return Bad("data.num_dense", "must be -1 (from the dataset) or 0..1024");
+  if (s.data.num_sparse < -1 || s.data.num_sparse == 0 || s.data.num_sparse > 1024)
+    return Bad("data.num_sparse", "must be -1 (from the dataset) or 1..1024");
   AUGUR_RETURN_IF_ERROR(CheckLength("checkpoint.dir", s.checkpoint.dir, kMaxPathBytes));
   if (s.cluster.shards.size() > kMaxShards)
     return Bad("cluster.shards", "more than " + std::to_string(kMaxShards) + " shards");
@@ -237,6 +242,9 @@ absl::StatusOr<JobSpec> ParseJobSpec(const std::string& yaml_text) {
                   .On("train", Str(&s.data.train))
                   .On("eval", Str(&s.data.eval))
                   .On("max_rows", U64(&s.data.max_rows))
+                  .On("schema", Str(&s.data.schema))
+                  .On("num_dense", Int(&s.data.num_dense))
+                  .On("num_sparse", Int(&s.data.num_sparse))
                   .Run();
             })
             .On("training", [&](const YAML::Node& n, const std::string& p) {
@@ -308,7 +316,9 @@ std::string ToYaml(const JobSpec& s) {
     << YAML::EndMap;
   e << YAML::Key << "data" << YAML::Value << YAML::BeginMap << YAML::Key << "train" << YAML::Value
     << s.data.train << YAML::Key << "eval" << YAML::Value << s.data.eval << YAML::Key
-    << "max_rows" << YAML::Value << s.data.max_rows << YAML::EndMap;
+    << "max_rows" << YAML::Value << s.data.max_rows << YAML::Key << "schema" << YAML::Value
+    << s.data.schema << YAML::Key << "num_dense" << YAML::Value << s.data.num_dense << YAML::Key
+    << "num_sparse" << YAML::Value << s.data.num_sparse << YAML::EndMap;
   const auto& t = s.training;
   e << YAML::Key << "training" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "batch_size" << YAML::Value << t.batch_size << YAML::Key << "iterations"

@@ -28,6 +28,14 @@ struct DataSpec {
   std::string train;  // dataset directory (augur data prep / gen), or a Criteo TSV to convert
   std::string eval;   // optional held-out dataset directory or TSV
   uint64_t max_rows = 0;  // TSV inputs: categorical hash mod max_rows (0 = full 32-bit hash)
+  // Raw text inputs: "criteo" (default when empty), "avazu" or a schema file
+  // (common/data/schema.h) the oracle converts train and eval with.
+  std::string schema;
+  // Features of the dataset: -1 = take them from data.train (the oracle fills them in when the
+  // job starts, so every worker and the export see the model's input widths); a value given
+  // must match the dataset.
+  int num_dense = -1;
+  int num_sparse = -1;
 };
 
 struct TrainingSpec {

@@ -158,7 +158,7 @@ TEST_CASE("slice w of global batch i covers samples i*B*W + w*B and the partial 
   REQUIRE(ds.ok());
   CHECK((*ds)->num_batches(shape) == 3);  // 40 / 12, the last 4 samples are dropped
   Slice slice(4);
-  REQUIRE((*ds)->FillSlice(2, 1, shape, slice.spans()).ok());
+  REQUIRE((*ds)->FillSlice(2, 1, shape, &slice).ok());
   for (int s = 0; s < 4; ++s) {
     int sample = 28 + s;
     CHECK(slice.labels[s] == static_cast<float>(sample % 2));
@@ -166,7 +166,7 @@ TEST_CASE("slice w of global batch i covers samples i*B*W + w*B and the partial 
     CHECK(slice.ids(0)[s] == static_cast<uint32_t>(sample % 5 + 1));
     CHECK(slice.ids(1)[s] == 0xabcu);
   }
-  CHECK((*ds)->FillSlice(3, 0, shape, slice.spans()).code() == absl::StatusCode::kOutOfRange);
+  CHECK((*ds)->FillSlice(3, 0, shape, &slice).code() == absl::StatusCode::kOutOfRange);
   auto view = (*ds)->SparseSlice(1, 2, shape);
   REQUIRE(view.ok());
   CHECK((*view)[0].data() == (*ds)->sparse_column(0).data() + 20);
@@ -181,6 +181,6 @@ TEST_CASE("a sparse-only open needs no dense or label files") {
   REQUIRE(ds.ok());
   CHECK((*ds)->sparse_column(0)[3] == 4u);
   Slice slice(5);
-  CHECK((*ds)->FillSlice(0, 0, {5, 1}, slice.spans()).code() ==
+  CHECK((*ds)->FillSlice(0, 0, {5, 1}, &slice).code() ==
         absl::StatusCode::kFailedPrecondition);
 }

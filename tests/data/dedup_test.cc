@@ -15,6 +15,8 @@ namespace plan = augur::plan;
 TEST_CASE("dedup lists each id once in first-occurrence order with an exact inverse") {
   const int64_t b = 1000;
   std::vector<uint32_t> ids(kNumSparse * b);
+  SparseSliceView view;
+  for (int f = 0; f < kNumSparse; ++f) view.push_back(std::span<const uint32_t>(ids).subspan(f * b, b));
   std::mt19937 rng(5);
   for (int f = 0; f < kNumSparse; ++f) {
     std::uniform_int_distribution<uint32_t> d(0, f == 3 ? 0xffffffffu : uint32_t(f * 10 + 1));
@@ -23,7 +25,7 @@ TEST_CASE("dedup lists each id once in first-occurrence order with an exact inve
   BatchDeduplicator dedup;
   DedupedSlice out;
   for (int round = 0; round < 2; ++round) {  // the second round reuses the scratch table
-    dedup.Dedup(ids, b, &out);
+    dedup.Dedup(view, &out);
     for (int f = 0; f < kNumSparse; ++f) {
       auto u = out.unique_ids(f);
       std::set<uint32_t> distinct(ids.begin() + f * b, ids.begin() + (f + 1) * b);

@@ -36,7 +36,7 @@ absl::StatusOr<PrepResult> Prep(std::vector<std::string> in, const std::string& 
 // All column files of a dataset, concatenated in canonical order.
 std::string Columns(const std::string& dir) {
   std::string all;
-  for (int i = 0; i < kNumCriteoFields; ++i) all += ReadFile(dir + "/" + ColumnFileName(i));
+  for (const auto& c : ExpectedColumns(FeatureLayout::Criteo())) all += ReadFile(dir + "/" + c.file);
   return all;
 }
 

@@ -19,7 +19,7 @@ namespace {
 
 std::string AllColumns(const std::string& dir) {
   std::string all;
-  for (int i = 0; i < kNumCriteoFields; ++i) all += ReadFile(dir + "/" + ColumnFileName(i));
+  for (const auto& c : ExpectedColumns(FeatureLayout::Criteo())) all += ReadFile(dir + "/" + c.file);
   return all;
 }
 

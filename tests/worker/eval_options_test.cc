@@ -23,6 +23,17 @@ TEST_CASE("The evaluation model is sized for the evaluation batch, not the train
   CHECK(worker::ComputeOptionsOf(spec, *config, 1000).max_batch_size == 65536);
 }
 
+TEST_CASE("A multi-hot evaluation model holds every id one evaluation slice can read") {
+  job::JobSpec spec;
+  spec.training.batch_size = 512;
+  auto config = model::DlrmPreset("kaggle");
+  REQUIRE(config.ok());
+  // MLPerf DLRMv2 bags: 214 ids per sample instead of 26.
+  const auto co = worker::EvalComputeOptionsOf(spec, *config, 512, 0, /*ids_per_sample=*/214);
+  CHECK(co.capacity == 512 * 214);
+  CHECK(worker::EvalComputeOptionsOf(spec, *config, 512).capacity == 512 * 26);
+}
+
 TEST_CASE("A training batch below the cap is also the evaluation batch") {
   job::JobSpec spec;
   spec.training.batch_size = 100;

@@ -13,6 +13,10 @@ absl::StatusOr<model::DlrmConfig> ModelConfigOf(const job::JobSpec& spec) {
   if (!spec.model.bottom.empty()) c.bottom = spec.model.bottom;
   if (!spec.model.top.empty()) c.top = spec.model.top;
   c.self_interaction = spec.model.self_interaction;
+  // The input widths come from the dataset (the oracle records them in data.*); the presets'
+  // 13 and 26 are Criteo's.
+  if (spec.data.num_dense >= 0) c.num_dense = spec.data.num_dense;
+  if (spec.data.num_sparse > 0) c.num_sparse = spec.data.num_sparse;
   auto st = model::ValidateDlrmConfig(c);
   if (!st.ok()) return absl::InvalidArgumentError("model: " + std::string(st.message()));
   return c;

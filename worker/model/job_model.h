@@ -11,8 +11,8 @@
 
 namespace augur::worker {
 
-// Converts the job's model section to the compute library's config. INVALID_ARGUMENT ("model:
-// ...") when the shape is unusable.
+// Converts the job's model section (and data.num_dense / num_sparse, when known) to the compute
+// library's config. INVALID_ARGUMENT ("model: ...") when the shape is unusable.
 absl::StatusOr<model::DlrmConfig> ModelConfigOf(const job::JobSpec& spec);
 
 // Floats in the job's flat dense-weight vector (model::DenseLayout::total_floats).

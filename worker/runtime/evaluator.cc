@@ -51,22 +51,22 @@ absl::StatusOr<EvalResult> Evaluate(const data::Dataset& eval, int64_t batch, in
   const int rf = compute->row_floats();
   data::Slice slice(batch);
   std::vector<float> probs, labels, scratch(batch);
-  std::vector<int64_t> offsets(static_cast<size_t>(F) * (batch + 1));
-  std::vector<model::SlotIndex> slots(static_cast<size_t>(F) * batch);
+  std::vector<model::SlotIndex> slots;
   for (int64_t b = 0; b < batches; ++b) {
-    AUGUR_RETURN_IF_ERROR(eval.FillSlice(b, 0, shape, slice.spans()));
+    AUGUR_RETURN_IF_ERROR(eval.FillSlice(b, 0, shape, &slice));
+    if (slice.num_sparse != F)
+      return absl::FailedPreconditionError("the eval set's features do not match the model's");
     absl::flat_hash_map<plan::RowKey, model::SlotIndex> slot_of;
     std::vector<plan::RowKey> keys;
+    slots.resize(slice.sparse.size());
     for (int f = 0; f < F; ++f) {
-      auto ids = slice.ids(f);
-      for (int64_t s = 0; s < batch; ++s) {
-        plan::RowKey k = plan::MakeKey(f, ids[s]);
+      const int64_t begin = slice.offsets[f * (batch + 1)], end = slice.offsets[f * (batch + 1) + batch];
+      for (int64_t j = begin; j < end; ++j) {
+        plan::RowKey k = plan::MakeKey(f, slice.sparse[j]);
         auto [it, fresh] = slot_of.try_emplace(k, static_cast<model::SlotIndex>(keys.size()));
         if (fresh) keys.push_back(k);
-        slots[f * batch + s] = it->second;
-        offsets[f * (batch + 1) + s] = f * batch + s;
+        slots[j] = it->second;
       }
-      offsets[f * (batch + 1) + batch] = (f + 1) * batch;
     }
     std::vector<std::vector<size_t>> index;
     auto rows = shards->Lookup(BlocksByTable(keys, &index), /*with_state=*/true).get();
@@ -86,7 +86,7 @@ absl::StatusOr<EvalResult> Evaluate(const data::Dataset& eval, int64_t batch, in
     mb.global_batch_size = batch;
     mb.dense = slice.dense;
     mb.labels = slice.labels;
-    mb.offsets = offsets;
+    mb.offsets = slice.offsets;
     mb.slots = slots;
     AUGUR_RETURN_IF_ERROR(compute->Predict(mb, absl::MakeSpan(scratch)));
     probs.insert(probs.end(), scratch.begin(), scratch.end());

@@ -43,7 +43,8 @@ class Loop {
     if (d.metrics) {
       MetricLabels l{{"worker", std::to_string(w_)}};
       for (int t = 0; t < d.compute->config().num_sparse; ++t) {
-        MetricLabels lt{{"worker", std::to_string(w_)}, {"table", "C" + std::to_string(t + 1)}};
+        MetricLabels lt{{"worker", std::to_string(w_)},
+                        {"table", d.train->manifest().sparse[t].name}};
         hits_c_.push_back(d.metrics->GetCounter("augur_worker_cache_hits_total",
                                                 "Rows a step found in the cache", lt));
         miss_c_.push_back(d.metrics->GetCounter(
@@ -86,7 +87,6 @@ class Loop {
   const bool none_;
   SlotCache cache_;
   data::Slice slice_;
-  std::vector<int64_t> offsets_;
   std::vector<model::SlotIndex> slots_;
   std::vector<float> reduce_;
   // Fills + transfers-in per table, by the iteration needing them.
@@ -111,23 +111,23 @@ class Loop {
 absl::Status Loop::BuildMinibatch(int64_t i, model::Minibatch* mb) {
   data::BatchShape shape{B_, W_};
   int64_t batch = i % d_.train->num_batches(shape);
-  AUGUR_RETURN_IF_ERROR(d_.train->FillSlice(batch, w_, shape, slice_.spans()));
+  AUGUR_RETURN_IF_ERROR(d_.train->FillSlice(batch, w_, shape, &slice_));
   const int F = d_.compute->config().num_sparse;
-  offsets_.resize(static_cast<size_t>(F) * (B_ + 1));
-  slots_.resize(static_cast<size_t>(F) * B_);
+  if (slice_.num_sparse != F || static_cast<int64_t>(slice_.dense.size()) !=
+                                    B_ * d_.compute->config().num_dense)
+    return absl::FailedPreconditionError("the dataset's features do not match the model's");
+  slots_.resize(slice_.sparse.size());
   for (int f = 0; f < F; ++f) {
-    auto ids = slice_.ids(f);
-    for (int64_t b = 0; b < B_; ++b) {
-      offsets_[f * (B_ + 1) + b] = f * B_ + b;
-      AUGUR_ASSIGN_OR_RETURN(slots_[f * B_ + b], cache_.SlotOf(plan::MakeKey(f, ids[b])));
+    const int64_t begin = slice_.offsets[f * (B_ + 1)], end = slice_.offsets[f * (B_ + 1) + B_];
+    for (int64_t j = begin; j < end; ++j) {
+      AUGUR_ASSIGN_OR_RETURN(slots_[j], cache_.SlotOf(plan::MakeKey(f, slice_.sparse[j])));
     }
-    offsets_[f * (B_ + 1) + B_] = (f + 1) * B_;
   }
   mb->batch_size = static_cast<int>(B_);
   mb->global_batch_size = B_ * W_;
   mb->dense = slice_.dense;
   mb->labels = slice_.labels;
-  mb->offsets = offsets_;
+  mb->offsets = slice_.offsets;
   mb->slots = slots_;
   return absl::OkStatus();
 }
@@ -397,7 +397,8 @@ absl::Status Loop::EvaluateNow(int64_t completed, bool flushed) {
   if (!eval_model_) {
     AUGUR_ASSIGN_OR_RETURN(eval_model_,
                            model::CreateDenseCompute(EvalComputeOptionsOf(
-                               d_.spec, d_.compute->config(), batch, d_.cuda_device)));
+                               d_.spec, d_.compute->config(), batch, d_.cuda_device,
+                               d_.eval->manifest().max_ids_per_sample())));
   }
   AUGUR_ASSIGN_OR_RETURN(auto weights, d_.compute->GetDenseWeights());
   AUGUR_RETURN_IF_ERROR(eval_model_->SetDenseWeights(weights));
@@ -460,9 +461,11 @@ int64_t EvalBatchOf(const job::JobSpec& spec) {
 
 model::DenseComputeOptions EvalComputeOptionsOf(const job::JobSpec& spec,
                                                 const model::DlrmConfig& config,
-                                                int64_t eval_batch, int cuda_device) {
+                                                int64_t eval_batch, int cuda_device,
+                                                int64_t ids_per_sample) {
+  if (ids_per_sample <= 0) ids_per_sample = config.num_sparse;
   model::DenseComputeOptions co =
-      ComputeOptionsOf(spec, config, eval_batch * config.num_sparse, cuda_device);
+      ComputeOptionsOf(spec, config, eval_batch * ids_per_sample, cuda_device);
   // Not the training batch: for mlperf at 65,536 that pre-sized about 4.4 GB of device
   // buffers for evaluation batches of at most 1,024.
   co.max_batch_size = static_cast<int>(eval_batch);

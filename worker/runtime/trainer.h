@@ -66,11 +66,13 @@ model::DenseComputeOptions ComputeOptionsOf(const job::JobSpec& spec,
 // Worker 0's evaluation batch: the training batch, capped so the evaluation model stays small.
 inline constexpr int64_t kMaxEvalBatch = 1024;
 int64_t EvalBatchOf(const job::JobSpec& spec);
-// The options of worker 0's evaluation model: a slot array of eval_batch x num_sparse rows and
+// The options of worker 0's evaluation model: a slot array of eval_batch x ids_per_sample rows
+// (the eval set's Manifest::max_ids_per_sample; 0 = one id per sparse feature) and
 // buffers pre-sized for eval_batch, not for the training batch (on CUDA every activation
 // buffer is allocated for max_batch_size up front).
 model::DenseComputeOptions EvalComputeOptionsOf(const job::JobSpec& spec,
                                                 const model::DlrmConfig& config,
-                                                int64_t eval_batch, int cuda_device = 0);
+                                                int64_t eval_batch, int cuda_device = 0,
+                                                int64_t ids_per_sample = 0);
 
 }  // namespace augur::worker

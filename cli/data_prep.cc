@@ -1,4 +1,5 @@
-// `augur data prep IN... --out DIR`: raw Criteo TSV/CSV (optionally .gz) -> binary dataset.
+// `augur data prep IN... --out DIR [--schema NAME|FILE]`: raw click logs (optionally .gz) ->
+// binary dataset.
 #include <cstdio>
 #include <memory>
 
@@ -16,6 +17,7 @@ struct PrepFlags {
   std::vector<std::string> inputs;
   std::string out;
   std::string format = "tsv";
+  std::string schema;
   std::string on_bad_line = "fail";
   uint64_t max_rows = 0;
   uint64_t min_count = 0;
@@ -26,6 +28,7 @@ absl::Status RunPrep(const PrepFlags& f) {
   data::PrepOptions o;
   o.inputs = f.inputs;
   o.out_dir = f.out;
+  o.schema = f.schema;
   o.format = f.format == "csv" ? data::InputFormat::kCsv : data::InputFormat::kTsv;
   o.on_bad_line = f.on_bad_line == "skip" ? data::BadLinePolicy::kSkip : data::BadLinePolicy::kFail;
   if (f.max_rows > 0) {
@@ -51,11 +54,17 @@ absl::Status RunPrep(const PrepFlags& f) {
 void RegisterPrepCommand(CLI::App* data, CommandAction* action) {
   auto flags = std::make_shared<PrepFlags>();
   CLI::App* cmd = data->add_subcommand(
-      "prep", "convert raw Criteo files (TSV or CSV, optionally .gz) into a binary dataset");
+      "prep", "convert raw click logs (Criteo TSV/CSV, or any delimited text with --schema; "
+              "optionally .gz) into a binary dataset");
   cmd->add_option("inputs", flags->inputs, "input files, concatenated in order")->required();
   cmd->add_option("--out", flags->out, "output dataset directory (must not exist)")->required();
-  cmd->add_option("--format", flags->format, "tsv (raw Kaggle/Terabyte) or csv (with header)")
-      ->check(CLI::IsMember({"tsv", "csv"}));
+  auto* fmt = cmd->add_option("--format", flags->format,
+                              "Criteo only: tsv (raw Kaggle/Terabyte) or csv (with header)")
+                  ->check(CLI::IsMember({"tsv", "csv"}));
+  cmd->add_option("--schema", flags->schema,
+                  "criteo (default), avazu, or a schema YAML file naming the label, dense, "
+                  "sparse and multi-hot columns (docs/schema.md)")
+      ->excludes(fmt);
   cmd->add_option("--on-bad-line", flags->on_bad_line, "fail (default) or skip")
       ->check(CLI::IsMember({"fail", "skip"}));
   auto* mr = cmd->add_option("--max-rows", flags->max_rows,

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/data/line_reader.h"
+#include "common/data/schema.h"
 #include "common/status.h"
 
 namespace augur::data {
@@ -41,18 +42,69 @@ absl::Status PrepFile(const std::string& path, const PrepOptions& options, Datas
   return absl::OkStatus();
 }
 
+// Feeds one input file described by a schema into the writer.
+absl::Status PrepSchemaFile(const std::string& path, const Schema& schema,
+                            const PrepOptions& options, DatasetWriter* writer, PrepResult* result) {
+  AUGUR_ASSIGN_OR_RETURN(auto reader, LineReader::Open(path));
+  std::string_view line;
+  if (!reader->Next(&line)) return reader->status();  // an empty file adds nothing
+  BoundSchema bound = BindByPosition(schema);
+  bool pending_first = true;
+  if (LooksLikeHeader(schema, line)) {
+    auto b = BindByHeader(schema, line);
+    if (!b.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ":1: ", b.status().message()));
+    bound = *b;
+    pending_first = false;
+  }
+  RawRow row;
+  while (pending_first || reader->Next(&line)) {
+    pending_first = false;
+    if (options.cancelled && reader->line_number() % 4096 == 0 && options.cancelled())
+      return absl::CancelledError(absl::StrCat(path, ": conversion cancelled at line ",
+                                               reader->line_number()));
+    absl::Status e = ParseSchemaLine(line, bound, &row);
+    if (!e.ok()) {
+      std::string where = absl::StrCat(path, ":", reader->line_number(), ": ", e.message());
+      if (options.on_bad_line == BadLinePolicy::kFail) return absl::InvalidArgumentError(where);
+      if (result->bad_lines++ == 0) result->first_bad_line = where;
+      continue;
+    }
+    AUGUR_RETURN_IF_ERROR(writer->AppendRaw(row));
+  }
+  AUGUR_RETURN_IF_ERROR(reader->status());
+  result->input_bytes += reader->bytes_read();
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<PrepResult> PrepareDataset(const PrepOptions& options) {
   if (options.inputs.empty()) return absl::InvalidArgumentError("no input files");
-  AUGUR_ASSIGN_OR_RETURN(auto writer, DatasetWriter::Create(options.out_dir, options.writer));
+  const bool criteo = options.schema.empty() || options.schema == "criteo";
+  Schema schema;
+  DatasetWriterOptions wo = options.writer;
+  if (!criteo) {
+    AUGUR_ASSIGN_OR_RETURN(schema, LoadSchema(options.schema));
+    wo.layout = schema.layout();
+    wo.dense_transform = schema.DenseTransformText();
+  }
+  AUGUR_ASSIGN_OR_RETURN(auto writer, DatasetWriter::Create(options.out_dir, wo));
   PrepResult result;
   std::string files;
   for (const auto& path : options.inputs) {
-    AUGUR_RETURN_IF_ERROR(PrepFile(path, options, writer.get(), &result));
+    if (criteo) {
+      AUGUR_RETURN_IF_ERROR(PrepFile(path, options, writer.get(), &result));
+    } else {
+      AUGUR_RETURN_IF_ERROR(PrepSchemaFile(path, schema, options, writer.get(), &result));
+    }
     absl::StrAppend(&files, files.empty() ? "" : ",", path);
   }
-  writer->SetSource("kind", options.format == InputFormat::kTsv ? "criteo-tsv" : "criteo-csv");
+  if (!criteo) {
+    writer->SetSource("kind", "schema");
+    writer->SetSource("schema", schema.name);
+  } else {
+    writer->SetSource("kind", options.format == InputFormat::kTsv ? "criteo-tsv" : "criteo-csv");
+  }
   writer->SetSource("inputs", files);
   writer->SetSource("bad_lines_skipped", absl::StrCat(result.bad_lines));
   AUGUR_ASSIGN_OR_RETURN(result.manifest, writer->Finish());

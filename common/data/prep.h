@@ -1,4 +1,5 @@
-// `augur data prep`: raw Criteo files (TSV or CSV, optionally gzip) -> binary dataset directory.
+// `augur data prep`: raw click logs (Criteo TSV or CSV, or any delimited text a schema describes,
+// optionally gzip) -> binary dataset directory.
 //
 // Inputs are read in order and concatenated. A bad line (wrong field count after padding,
 // non-numeric integer, non-hex categorical, label not 0/1) either fails the whole run with
@@ -23,6 +24,10 @@ enum class BadLinePolicy { kFail, kSkip };
 struct PrepOptions {
   std::vector<std::string> inputs;
   std::string out_dir;
+  // Empty or "criteo": the Criteo layout with its own parser (`format` says TSV or CSV with a
+  // header). Otherwise a built-in schema name ("avazu") or a schema file (schema.h); `format`
+  // is then unused.
+  std::string schema;
   InputFormat format = InputFormat::kTsv;
   BadLinePolicy on_bad_line = BadLinePolicy::kFail;
   DatasetWriterOptions writer;  // categorical mapping: hash (default), mod, vocab
@@ -39,7 +44,8 @@ struct PrepResult {
   int64_t input_bytes = 0;       // uncompressed bytes read
 };
 
-// INVALID_ARGUMENT "file:line: reason" for a bad line under kFail or a bad CSV header; errors of
+// INVALID_ARGUMENT "file:line: reason" (with the column for a schema) for a bad line under kFail
+// or a bad header; INVALID_ARGUMENT / NOT_FOUND for a bad or missing schema; errors of
 // opening/reading an input (NOT_FOUND...) and of the writer pass through; CANCELLED when
 // options.cancelled said so.
 absl::StatusOr<PrepResult> PrepareDataset(const PrepOptions& options);

@@ -60,3 +60,38 @@ TEST_CASE("gen then analyze runs end to end and prints JSON lines") {
   CHECK(lines == 4);
   CHECK(a.out.find("\"policy\":\"min\"") != std::string::npos);
 }
+
+TEST_CASE("prep --schema: the Avazu built-in, a schema file's error with its key path, --format excluded") {
+  AUGUR_SHARED_DATA_OR_SKIP(shared);
+  augur::testing::ScratchDir tmp("cli-schema");
+  Run ok = Augur("data prep " + shared + "/avazu/deepctr_avazu_sample.csv --schema avazu --out " +
+                 tmp.path() + "/avazu");
+  INFO(ok.out);
+  REQUIRE(ok.code == 0);
+  CHECK(ok.out.find("wrote " + tmp.path() + "/avazu: 100 rows") != std::string::npos);
+  augur::testing::WriteFile(tmp.path() + "/s.yaml",
+                            "columns: [{name: y, type: label}, {name: c, type: sparse, encoding: b64}]\n");
+  Run bad = Augur("data prep " + shared + "/avazu/deepctr_avazu_sample.csv --schema " + tmp.path() +
+                  "/s.yaml --out " + tmp.path() + "/x");
+  CHECK(bad.code == 1);
+  CHECK(bad.out == "augur: " + tmp.path() +
+                       "/s.yaml: columns[1].encoding: expected string, hex, int or yymmddhh, got 'b64'\n");
+  Run both = Augur("data prep in.csv --schema avazu --format csv --out " + tmp.path() + "/y");
+  CHECK(both.code != 0);
+}
+
+TEST_CASE("gen --multi-hot mlperf writes bags, and analyze replays them per id") {
+  augur::testing::ScratchDir tmp("cli-multi");
+  Run g = Augur("data gen --samples 4000 --seed 2 --multi-hot mlperf --out " + tmp.path() + "/d");
+  INFO(g.out);
+  REQUIRE(g.code == 0);
+  const std::string manifest = augur::testing::ReadFile(tmp.path() + "/d/manifest.json");
+  CHECK(manifest.find("\"max_bag\": 100") != std::string::npos);
+  Run a = Augur("data analyze " + tmp.path() + "/d --batch 64 --workers 2 --capacity 50% " +
+                "--policies lru,batch-min --json");
+  INFO(a.out);
+  CHECK(a.code == 0);
+  Run bad = Augur("data gen --samples 10 --multi-hot 1,2 --out " + tmp.path() + "/e");
+  CHECK(bad.code == 1);
+  CHECK(bad.out.find("--multi-hot: 2 sizes given, 26 features to size") != std::string::npos);
+}

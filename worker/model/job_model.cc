@@ -13,6 +13,18 @@ absl::StatusOr<model::DlrmConfig> ModelConfigOf(const job::JobSpec& spec) {
   if (!spec.model.bottom.empty()) c.bottom = spec.model.bottom;
   if (!spec.model.top.empty()) c.top = spec.model.top;
   c.self_interaction = spec.model.self_interaction;
+  // The spec was validated: the interaction is dot or dcn.
+  auto interaction = model::ParseInteraction(job::EffectiveInteraction(spec.model));
+  if (!interaction.ok()) {
+    return absl::InvalidArgumentError("model: " + std::string(interaction.status().message()));
+  }
+  c.interaction = *interaction;
+  if (spec.model.cross_layers > 0) c.cross_layers = spec.model.cross_layers;
+  if (spec.model.cross_rank > 0) c.cross_rank = spec.model.cross_rank;
+  if (c.interaction == model::Interaction::kDot) {
+    c.cross_layers = 0;  // "preset: dlrmv2, interaction: dot" drops the preset's cross network
+    c.cross_rank = 0;
+  }
   auto st = model::ValidateDlrmConfig(c);
   if (!st.ok()) return absl::InvalidArgumentError("model: " + std::string(st.message()));
   return c;

@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+#include "tests/support/test_paths.h"
+
 namespace augur::worker {
 namespace {
 
@@ -54,6 +56,22 @@ TEST_CASE("Jobs that never name an interaction get the dot model") {
   CHECK(c.interaction == model::Interaction::kDot);
   CHECK(c.cross_layers == 0);
   CHECK(model::MakeDenseLayout(c).total_floats == 475985);
+}
+
+TEST_CASE("deploy/jobs/dlrmv2.yaml describes the dlrmv2 preset's model") {
+  auto spec = job::LoadJobSpec(testing::SourceFile("deploy/jobs/dlrmv2.yaml"));
+  INFO(spec.status().ToString());
+  REQUIRE(spec.ok());
+  auto c = ModelConfigOf(*spec);
+  REQUIRE(c.ok());
+  model::DlrmConfig preset = *model::DlrmPreset("dlrmv2");
+  CHECK(c->dim == preset.dim);
+  CHECK(c->bottom == preset.bottom);
+  CHECK(c->top == preset.top);
+  CHECK(c->interaction == model::Interaction::kDcn);
+  CHECK(c->cross_layers == preset.cross_layers);
+  CHECK(c->cross_rank == preset.cross_rank);
+  CHECK(spec->data.train == "run/dlrmv2/train");
 }
 
 }  // namespace

@@ -2,9 +2,11 @@
 # gpu_run.sh: run ON THE GPU MACHINE, from the repository root, after bench/model/gpu_prepare.sh
 # packed the binaries into .device-bundle.tar.xz. One pass, sized to fit a 15-minute device
 # lease (about 6 minutes on an H100):
-#   1. CPU/CUDA parity (model_cuda_parity_test: tiny, kaggle and mlperf configs, 1e-5 relative);
+#   1. CPU/CUDA parity (model_cuda_parity_test: tiny, kaggle, mlperf, dlrmv2 (DCNv2) and
+#      num_dense-0 configs, 1e-5 relative);
 #   2. model_bench --backend cuda: kaggle FP32, mlperf FP32 and TF32 at batch 16384, and mlperf
-#      TF32 once more with row gradients through the host (the multi-worker path);
+#      TF32 once more with row gradients through the host (the multi-worker path); dlrmv2 FP32
+#      and TF32 with MLPerf's multi-hot bags;
 #   3. the PyTorch yardstick (bench/model/torch_dlrm.py) on the same card, same configs,
 #      interleaved with step 2 so both see the same machine state;
 #   4. a real one-worker cluster (deploy/local/up.sh --backend cuda) training a small synthetic
@@ -45,6 +47,14 @@ for spec in "kaggle" "mlperf" "mlperf --tf32"; do
 done
 run "$bin/model_bench" --backend cuda --config mlperf --tf32 --batch 16384 --iters 20 --repeats 3 \
   --host-embedding-grads --json
+for spec in "dlrmv2" "dlrmv2 --tf32"; do
+  run "$bin/model_bench" --backend cuda --config $spec --multi-hot mlperf --batch 16384 --iters 20 \
+    --repeats 3 --json
+  if [[ $have_torch == 1 ]]; then
+    run python3 bench/model/torch_dlrm.py --device cuda --config $spec --multi-hot mlperf \
+      --batch 16384 --iters 20 --json
+  fi
+done
 rm -f "$out/last.err"
 
 # 4. The worker runtime on the GPU: one shard, the oracle and one CUDA worker as processes.

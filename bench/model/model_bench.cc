@@ -1,6 +1,8 @@
 // model_bench: dense training throughput of one DenseCompute backend with every embedding row
 // already resident in the slot array (the steady state the oracle's prefetching aims for).
-// Slot ids are Zipf-skewed per feature, as real categorical data is. Each step is a full
+// Slot ids are Zipf-skewed per feature, as real categorical data is; --multi-hot gives each
+// feature a fixed bag size (MLPerf DLRMv2's 26 sizes with `mlperf`), one id per bag otherwise.
+// Each step is a full
 // training step: ForwardBackward, (local) dense all-reduce, dense optimizer, embedding row
 // updates. The row updates take the one-worker path by default (gradients kept in the backend,
 // ApplyEmbeddingGradients: on CUDA they never leave the GPU); --host-embedding-grads takes the
@@ -11,6 +13,9 @@
 #include <cmath>
 #include <cstdio>
 #include <random>
+#include <sstream>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -22,8 +27,14 @@
 namespace augur::model {
 namespace {
 
+// Ids per bag of each of the 26 sparse features in MLPerf DLRMv2's multi-hot Criteo 1TB.
+const std::vector<int> kMlperfMultiHot = {3, 2, 1, 2, 6,  1,   1,  1,  1, 7, 3, 8, 1,
+                                          6, 9, 5, 1, 1, 12, 100, 27, 10, 3, 1, 1, 1};
+
 struct BenchArgs {
   std::string backend = "cpu", config = "kaggle";
+  std::string multi_hot;  // "", "mlperf" or a comma-separated list of bag sizes
+  std::vector<int> bag_sizes;  // per sparse feature, from multi_hot (all 1 when empty)
   int batch = 2048, iters = 20, warmup = 3, threads = 0, rows_per_feature = 20000;
   int distinct_batches = 4, repeats = 3;
   double zipf = 1.05;
@@ -63,21 +74,63 @@ Batch MakeBatch(const DlrmConfig& c, const BenchArgs& a, const Zipf& zipf, uint6
   for (int f = 0; f < c.num_sparse; ++f) {
     for (int i = 0; i < a.batch; ++i) {
       b.offsets.push_back(static_cast<int64_t>(b.slots.size()));
-      // Scatter hot rows across the feature's slot range, as an allocator would.
-      const uint64_t r = static_cast<uint64_t>(zipf(g)) * 2654435761u % a.rows_per_feature;
-      b.slots.push_back(static_cast<SlotIndex>(f * static_cast<int64_t>(a.rows_per_feature) + r));
+      for (int k = 0; k < a.bag_sizes[f]; ++k) {
+        // Scatter hot rows across the feature's slot range, as an allocator would.
+        const uint64_t r = static_cast<uint64_t>(zipf(g)) * 2654435761u % a.rows_per_feature;
+        b.slots.push_back(
+            static_cast<SlotIndex>(f * static_cast<int64_t>(a.rows_per_feature) + r));
+      }
     }
     b.offsets.push_back(static_cast<int64_t>(b.slots.size()));
   }
   return b;
 }
 
-int Run(const BenchArgs& a) {
+// Fills a->bag_sizes from a->multi_hot for `num_sparse` features; false (with a message) when
+// the list is malformed.
+bool ParseMultiHot(int num_sparse, BenchArgs* a) {
+  a->bag_sizes.assign(num_sparse, 1);
+  if (a->multi_hot.empty()) return true;
+  std::vector<int> sizes;
+  if (a->multi_hot == "mlperf") {
+    sizes = kMlperfMultiHot;
+  } else {
+    std::stringstream ss(a->multi_hot);
+    for (std::string item; std::getline(ss, item, ',');) {
+      try {
+        size_t used = 0;
+        sizes.push_back(std::stoi(item, &used));
+        if (used != item.size()) throw std::invalid_argument(item);
+      } catch (const std::exception&) {
+        fprintf(stderr, "--multi-hot: '%s' is not an integer\n", item.c_str());
+        return false;
+      }
+    }
+  }
+  if (static_cast<int>(sizes.size()) != num_sparse) {
+    fprintf(stderr, "--multi-hot: %zu bag sizes for %d sparse features\n", sizes.size(),
+            num_sparse);
+    return false;
+  }
+  for (int s : sizes) {
+    if (s < 1 || s > 10000) {
+      fprintf(stderr, "--multi-hot: bag sizes must be in 1..10000, got %d\n", s);
+      return false;
+    }
+  }
+  a->bag_sizes = sizes;
+  return true;
+}
+
+int Run(BenchArgs a) {
   auto preset = DlrmPreset(a.config);
   if (!preset.ok()) {
     fprintf(stderr, "%s\n", preset.status().ToString().c_str());
     return 2;
   }
+  if (!ParseMultiHot(preset->num_sparse, &a)) return 2;
+  int64_t ids_per_sample = 0;
+  for (int s : a.bag_sizes) ids_per_sample += s;
   DenseComputeOptions o;
   o.backend = a.backend;
   o.model = *preset;
@@ -154,6 +207,9 @@ int Run(const BenchArgs& a) {
                       {"tf32", a.tf32},       {"threads", o.threads}, {"iters", a.iters},
                       {"repeats", rates.size()},
                       {"embedding_path", a.host_embedding_grads ? "host" : "kept"},
+                      {"interaction", InteractionName(o.model.interaction)},
+                      {"multi_hot", a.multi_hot.empty() ? "none" : a.multi_hot},
+                      {"ids_per_sample", ids_per_sample},
                       {"samples_per_s", sps}, {"samples_per_s_each", rates},
                       {"flops_per_sample", flops}, {"gflops", sps * flops / 1e9}};
   if (a.json) {
@@ -172,7 +228,10 @@ int main(int argc, char** argv) {
   augur::model::BenchArgs a;
   CLI::App app{"Dense DLRM training throughput with embeddings resident in the slot array"};
   app.add_option("--backend", a.backend, "cpu or cuda");
-  app.add_option("--config", a.config, "kaggle or mlperf");
+  app.add_option("--config", a.config, "kaggle, mlperf or dlrmv2");
+  app.add_option("--multi-hot", a.multi_hot,
+                 "ids per bag of each sparse feature: 'mlperf' (MLPerf DLRMv2's 26 sizes) or a "
+                 "comma-separated list; default one id per bag");
   app.add_option("--batch", a.batch, "samples per step");
   app.add_option("--iters", a.iters, "timed steps per repeat");
   app.add_option("--repeats", a.repeats, "timed windows; the median is reported");

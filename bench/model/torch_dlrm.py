@@ -5,12 +5,14 @@ What it measures: samples/s of full DLRM training steps (zero_grad, forward, BCE
 loss, backward, SGD step) in stock PyTorch, on exactly the workload model_bench runs, so the
 two can be quoted as a ratio measured on the same machine in the same run:
 
-  * model as worker/model/dlrm_config.h documents it (presets kaggle and mlperf): bottom MLP
-    with ReLU after EVERY layer; one sum-pooled EmbeddingBag per sparse feature (one id per
-    bag); interaction Z = [bottom_out, emb_1 .. emb_26], dot products <Z_i, Z_j> for i > j in
-    tril order (bmm + tril_indices(offset=-1), as the reference dlrm_s_pytorch.py); top input
-    [bottom_out, dots]; top MLP with ReLU after all but the last layer; loss averaged over the
-    batch;
+  * model as worker/model/dlrm_config.h documents it (presets kaggle, mlperf and dlrmv2):
+    bottom MLP with ReLU after EVERY layer; one sum-pooled EmbeddingBag per sparse feature
+    (one id per bag, or --multi-hot fixed bag sizes, bags given by offsets); Z = [bottom_out,
+    emb_1 .. emb_26]; dot interaction (kaggle, mlperf): dot products <Z_i, Z_j> for i > j in
+    tril order (bmm + tril_indices(offset=-1), as the reference dlrm_s_pytorch.py), top input
+    [bottom_out, dots]; DCNv2 (dlrmv2: TorchRec's LowRankCrossNet in plain torch ops):
+    x0 = concat(Z), x = x0 * ((x @ V.T) @ W.T + b) + x per cross layer, top input the last x;
+    top MLP with ReLU after all but the last layer; loss averaged over the batch;
   * every embedding row resident (rows_per_feature rows per feature, sparse gradients), plain
     SGD (lr 0.01) for embeddings and dense weights, as model_bench uses;
   * ids per feature Zipf(s) over [0, rows) by inverse CDF on a precomputed table, scattered as
@@ -43,14 +45,23 @@ CONFIGS = {
     # name: (num_dense, num_sparse, dim, bottom widths, top widths)
     "kaggle": (13, 26, 16, [512, 256, 64, 16], [512, 256, 1]),
     "mlperf": (13, 26, 128, [512, 256, 128], [1024, 1024, 512, 256, 1]),
+    "dlrmv2": (13, 26, 128, [512, 256, 128], [1024, 1024, 512, 256, 1]),
 }
+# DCNv2 cross networks: name -> (cross layers, rank); configs not listed use the dot interaction.
+CROSS = {"dlrmv2": (3, 512)}
+# Ids per bag of each sparse feature in MLPerf DLRMv2's multi-hot Criteo 1TB (model_bench's).
+MLPERF_MULTI_HOT = [3, 2, 1, 2, 6, 1, 1, 1, 1, 7, 3, 8, 1, 6, 9, 5, 1, 1, 1, 12, 100, 27, 10,
+                    3, 1, 1]
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(
         description="PyTorch DLRM training throughput, mirroring bench/model/model_bench")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    p.add_argument("--config", default="kaggle", help="kaggle or mlperf")
+    p.add_argument("--config", default="kaggle", help="kaggle, mlperf or dlrmv2")
+    p.add_argument("--multi-hot", default="",
+                   help="ids per bag of each sparse feature: 'mlperf' or a comma-separated "
+                        "list (default one id per bag)")
     p.add_argument("--batch", type=int, default=2048, help="samples per step")
     p.add_argument("--iters", type=int, default=20, help="timed steps")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps first")
@@ -93,6 +104,10 @@ def dense_layout_floats(config):
     for w in bottom:
         total, fan_in = total + w * fan_in + w, w
     fan_in = dim + n * (n - 1) // 2
+    if config in CROSS:
+        layers, rank = CROSS[config]
+        fan_in = n * dim
+        total += layers * (2 * fan_in * rank + fan_in)
     for w in top:
         total, fan_in = total + w * fan_in + w, w
     return total
@@ -124,7 +139,22 @@ def build(torch, config, rows, dense_only):
             self.num_sparse, self.dim = num_sparse, dim
             self.bottom = mlp(num_dense, bottom, relu_last=True)
             n = num_sparse + 1
-            self.top = mlp(dim + n * (n - 1) // 2, top, relu_last=False)
+            self.dcn = config in CROSS
+            self.cross_v = nn.ParameterList()
+            self.cross_w = nn.ParameterList()
+            self.cross_b = nn.ParameterList()
+            if self.dcn:
+                layers, rank = CROSS[config]
+                width = n * dim
+                for _ in range(layers):  # TorchRec's init: Xavier normal V and W, zero bias
+                    self.cross_v.append(nn.Parameter(nn.init.xavier_normal_(
+                        torch.empty(rank, width))))
+                    self.cross_w.append(nn.Parameter(nn.init.xavier_normal_(
+                        torch.empty(width, rank))))
+                    self.cross_b.append(nn.Parameter(torch.zeros(width)))
+                self.top = mlp(width, top, relu_last=False)
+            else:
+                self.top = mlp(dim + n * (n - 1) // 2, top, relu_last=False)
             li, lj = torch.tril_indices(n, n, offset=-1)  # i > j, i-major
             self.register_buffer("li", li, persistent=False)
             self.register_buffer("lj", lj, persistent=False)
@@ -138,10 +168,17 @@ def build(torch, config, rows, dense_only):
 
         def forward(self, dense, ids=None, offsets=None, pooled=None):
             x = self.bottom(dense)  # [B, dim]
-            if pooled is None:  # ids: [F, B], one id per bag
+            if pooled is None:  # ids[f]: feature f's ids, its bags given by offsets[f]
                 pooled = torch.stack(
-                    [bag(ids[f], offsets) for f, bag in enumerate(self.emb)], dim=1)
+                    [bag(ids[f], offsets[f]) for f, bag in enumerate(self.emb)], dim=1)
             z = torch.cat([x.unsqueeze(1), pooled], dim=1)  # [B, F+1, dim]
+            if self.dcn:
+                x0 = z.reshape(z.shape[0], -1)  # [B, (F+1) * dim]
+                xl = x0
+                for v, w, b in zip(self.cross_v, self.cross_w, self.cross_b):
+                    xl = x0 * torch.nn.functional.linear(
+                        torch.nn.functional.linear(xl, v), w, b) + xl
+                return self.top(xl).squeeze(1)  # [B] logits
             zz = torch.bmm(z, z.transpose(1, 2))  # [B, F+1, F+1]
             dots = zz[:, self.li, self.lj]  # [B, pairs]
             return self.top(torch.cat([x, dots], dim=1)).squeeze(1)  # [B] logits
@@ -166,20 +203,38 @@ def make_batches(torch, a, device):
             b["pooled"] = torch.empty(a.batch, num_sparse, dim).uniform_(-0.05, 0.05,
                                                                          generator=g)
         else:
-            u = torch.rand(num_sparse, a.batch, dtype=torch.float64, generator=g)
-            # lower_bound == searchsorted(side left); clamp guards u > cdf[-1] by rounding.
-            z = torch.searchsorted(cdf, u).clamp_(max=a.rows_per_feature - 1)
-            # int64 exact: z < 2^31, so z * 2654435761 < 2^63 (model_bench: uint64 math).
-            b["ids"] = (z.to(torch.int64) * 2654435761) % a.rows_per_feature
-            b["offsets"] = torch.arange(a.batch, dtype=torch.int64)
-        batches.append({key: t.to(device) for key, t in b.items()})
+            ids, offsets = [], []
+            for f in range(num_sparse):
+                n = a.bag_sizes[f]
+                u = torch.rand(a.batch * n, dtype=torch.float64, generator=g)
+                # lower_bound == searchsorted(side left); clamp guards u > cdf[-1] by rounding.
+                z = torch.searchsorted(cdf, u).clamp_(max=a.rows_per_feature - 1)
+                # int64 exact: z < 2^31, so z * 2654435761 < 2^63 (model_bench: uint64 math).
+                ids.append((z.to(torch.int64) * 2654435761) % a.rows_per_feature)
+                offsets.append(torch.arange(a.batch, dtype=torch.int64) * n)
+            b["ids"] = ids
+            b["offsets"] = offsets
+        batches.append({key: ([x.to(device) for x in t] if isinstance(t, list) else t.to(device))
+                        for key, t in b.items()})
     return batches
 
 
 def main(argv=None):
     a = parse_args(argv)
     if a.config not in CONFIGS:
-        fail("unknown DLRM preset '%s' (expected kaggle or mlperf)" % a.config)
+        fail("unknown DLRM preset '%s' (expected kaggle, mlperf or dlrmv2)" % a.config)
+    num_sparse = CONFIGS[a.config][1]
+    if a.multi_hot == "":
+        a.bag_sizes = [1] * num_sparse
+    elif a.multi_hot == "mlperf":
+        a.bag_sizes = list(MLPERF_MULTI_HOT)
+    else:
+        try:
+            a.bag_sizes = [int(s) for s in a.multi_hot.split(",")]
+        except ValueError:
+            fail("--multi-hot: expected 'mlperf' or a comma-separated list of integers")
+    if len(a.bag_sizes) != num_sparse or not all(1 <= s <= 10000 for s in a.bag_sizes):
+        fail("--multi-hot: need %d bag sizes in 1..10000" % num_sparse)
     for name in ("batch", "iters", "rows_per_feature", "distinct_batches"):
         if getattr(a, name) <= 0:
             fail("--%s must be positive" % name.replace("_", "-"))
@@ -260,6 +315,8 @@ def main(argv=None):
     out = {
         "backend": "pytorch-" + a.device, "config": a.config, "batch": a.batch,
         "tf32": a.tf32, "threads": threads, "iters": a.iters, "dense_only": a.dense_only,
+        "interaction": "dcn" if a.config in CROSS else "dot",
+        "multi_hot": a.multi_hot or "none", "ids_per_sample": sum(a.bag_sizes),
         "samples_per_s": sps, "torch_version": torch.__version__, "device_name": device_name,
     }
     if a.json:

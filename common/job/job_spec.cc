@@ -125,6 +125,30 @@ MapReader::Handler Optimizer(OptimizerConfig* o) {
   };
 }
 
+// The interaction keys: their values, and that each is used with the interaction it belongs to.
+absl::Status ValidateInteraction(const ModelSpec& m) {
+  if (!m.interaction.empty() && m.interaction != "dot" && m.interaction != "dcn")
+    return Bad("model.interaction", "expected dot or dcn, got " + Echo(m.interaction));
+  if (m.cross_layers < 0 || m.cross_layers > 64)
+    return Bad("model.cross_layers", "must be in 1..64 (0 or absent: the preset's)");
+  if (m.cross_rank < 0 || m.cross_rank > 65536)
+    return Bad("model.cross_rank", "must be in 1..65536 (0 or absent: the preset's)");
+  const bool dcn = EffectiveInteraction(m) == "dcn";
+  if (!dcn) {
+    if (m.cross_layers > 0) return Bad("model.cross_layers", "only for interaction: dcn");
+    if (m.cross_rank > 0) return Bad("model.cross_rank", "only for interaction: dcn");
+    return absl::OkStatus();
+  }
+  if (m.self_interaction) return Bad("model.self_interaction", "only for interaction: dot");
+  if (m.preset != "dlrmv2") {  // dlrmv2 brings its cross network; the others have none
+    if (m.cross_layers == 0)
+      return Bad("model.cross_layers", "required with interaction: dcn (preset " + m.preset + ")");
+    if (m.cross_rank == 0)
+      return Bad("model.cross_rank", "required with interaction: dcn (preset " + m.preset + ")");
+  }
+  return absl::OkStatus();
+}
+
 // Bounds on everything that sizes an allocation or travels in a message (common/limits.h).
 absl::Status ValidateSizes(const JobSpec& s) {
   AUGUR_RETURN_IF_ERROR(CheckLength("name", s.name, kMaxNameBytes));
@@ -166,10 +190,12 @@ absl::Status Validate(const JobSpec& s) {
       if (v == a) return true;
     return false;
   };
-  if (!oneof(s.model.preset, {"kaggle", "mlperf", "custom"}))
-    return Bad("model.preset", "expected kaggle, mlperf or custom, got " + Echo(s.model.preset));
+  if (!oneof(s.model.preset, {"kaggle", "mlperf", "dlrmv2", "custom"}))
+    return Bad("model.preset",
+               "expected kaggle, mlperf, dlrmv2 or custom, got " + Echo(s.model.preset));
   if (s.model.preset == "custom" && (s.model.dim <= 0 || s.model.bottom.empty() || s.model.top.empty()))
     return Bad("model", "a custom model needs dim, bottom and top");
+  AUGUR_RETURN_IF_ERROR(ValidateInteraction(s.model));
   if (s.data.train.empty()) return Bad("data.train", "required (a dataset directory)");
   if (s.training.batch_size < 1) return Bad("training.batch_size", "must be >= 1");
   if (s.training.iterations < 0) return Bad("training.iterations", "must be >= 0");
@@ -203,6 +229,11 @@ void EmitOptimizer(YAML::Emitter& e, const char* key, const OptimizerConfig& o) 
 
 }  // namespace
 
+std::string EffectiveInteraction(const ModelSpec& m) {
+  if (!m.interaction.empty()) return m.interaction;
+  return m.preset == "dlrmv2" ? "dcn" : "dot";
+}
+
 int EditDistance(const std::string& a, const std::string& b) {
   std::vector<int> prev(b.size() + 1), cur(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) prev[j] = static_cast<int>(j);
@@ -235,6 +266,9 @@ absl::StatusOr<JobSpec> ParseJobSpec(const std::string& yaml_text) {
                   .On("bottom", List(&s.model.bottom, "integers"))
                   .On("top", List(&s.model.top, "integers"))
                   .On("self_interaction", Bool(&s.model.self_interaction))
+                  .On("interaction", Str(&s.model.interaction))
+                  .On("cross_layers", Int(&s.model.cross_layers))
+                  .On("cross_rank", Int(&s.model.cross_rank))
                   .Run();
             })
             .On("data", [&](const YAML::Node& n, const std::string& p) {
@@ -312,8 +346,14 @@ std::string ToYaml(const JobSpec& s) {
   e << YAML::Key << "model" << YAML::Value << YAML::BeginMap << YAML::Key << "preset" << YAML::Value
     << s.model.preset << YAML::Key << "dim" << YAML::Value << s.model.dim << YAML::Key << "bottom"
     << YAML::Value << YAML::Flow << s.model.bottom << YAML::Key << "top" << YAML::Value << YAML::Flow
-    << s.model.top << YAML::Key << "self_interaction" << YAML::Value << s.model.self_interaction
-    << YAML::EndMap;
+    << s.model.top << YAML::Key << "self_interaction" << YAML::Value << s.model.self_interaction;
+  // Only when set, so the canonical YAML of a job that does not use them is what it always was.
+  if (!s.model.interaction.empty())
+    e << YAML::Key << "interaction" << YAML::Value << s.model.interaction;
+  if (s.model.cross_layers != 0)
+    e << YAML::Key << "cross_layers" << YAML::Value << s.model.cross_layers;
+  if (s.model.cross_rank != 0) e << YAML::Key << "cross_rank" << YAML::Value << s.model.cross_rank;
+  e << YAML::EndMap;
   e << YAML::Key << "data" << YAML::Value << YAML::BeginMap << YAML::Key << "train" << YAML::Value
     << s.data.train << YAML::Key << "eval" << YAML::Value << s.data.eval << YAML::Key
     << "max_rows" << YAML::Value << s.data.max_rows << YAML::Key << "schema" << YAML::Value

@@ -17,12 +17,21 @@
 
 namespace augur::job {
 
+// The model section (worker/model/dlrm_config.h describes the model; worker/model/job_model.h
+// turns this into its config).
 struct ModelSpec {
-  std::string preset = "kaggle";  // kaggle | mlperf | custom (then dim/bottom/top are required)
+  std::string preset = "kaggle";  // kaggle | mlperf | dlrmv2 | custom (then dim/bottom/top are
+                                  // required, and cross_layers/cross_rank for dcn)
   int dim = 0;                    // overrides the preset when > 0
   std::vector<int> bottom, top;   // override the preset when non-empty
-  bool self_interaction = false;
+  bool self_interaction = false;  // dot only
+  std::string interaction;        // dot | dcn; empty: the preset's (dcn for dlrmv2, else dot)
+  int cross_layers = 0;           // dcn only: overrides the preset when > 0
+  int cross_rank = 0;             // dcn only: overrides the preset when > 0
 };
+
+// The interaction a model section asks for: `interaction`, or the preset's when empty.
+std::string EffectiveInteraction(const ModelSpec& m);
 
 struct DataSpec {
   std::string train;  // dataset directory (augur data prep / gen), or a Criteo TSV to convert

@@ -40,12 +40,22 @@ struct Trained {
   cli::TrainedModel model;
 };
 
-void Train(const std::string& shared, Trained* t) {
+// TinyJobYaml's model with the DCNv2 interaction instead of dot.
+std::string DcnJobYaml(const std::string& train) {
+  std::string y = testing::TinyJobYaml(train, 12);
+  const std::string dot_model = "top: [8, 1]}";
+  const size_t at = y.find(dot_model);
+  REQUIRE(at != std::string::npos);
+  return y.replace(at, dot_model.size(),
+                   "top: [8, 1], interaction: dcn, cross_layers: 2, cross_rank: 3}");
+}
+
+void Train(const std::string& shared, Trained* t, bool dcn = false) {
   auto c = testing::LocalCluster::Start(2);
   REQUIRE(c.ok());
   t->cluster = std::move(*c);
   t->train = testing::PrepareTinyCriteo(shared, t->dir.path());
-  auto spec = job::ParseJobSpec(testing::TinyJobYaml(t->train, 12));
+  auto spec = job::ParseJobSpec(dcn ? DcnJobYaml(t->train) : testing::TinyJobYaml(t->train, 12));
   REQUIRE(spec.ok());
   auto st = t->cluster->RunJob(*spec, t->dir.path() + "/out");
   REQUIRE(st.ok());
@@ -121,25 +131,8 @@ void WriteSamples(const data::Dataset& ds, int num_dense, int num_sparse, const 
   REQUIRE(cli::WriteNpy(dir + "/sparse.npy", std::span<const uint64_t>(sparse), {kSamples, num_sparse}).ok());
 }
 
-}  // namespace
-
-TEST_CASE("an exported model read by numpy predicts what the C++ model predicts") {
-  AUGUR_SHARED_DATA_OR_SKIP(shared);
-  Trained t;
-  Train(shared, &t);
-  auto shards = t.cluster->ConnectShards(t.model.job_id);
-  REQUIRE(shards.ok());
-  std::string out = t.dir.path() + "/export";
-  auto summary = cli::ExportModel(t.model, shards->get(), out);
-  REQUIRE(summary.ok());
-  CHECK(summary->layers == 4);
-  CHECK(summary->tables == 26);
-  CHECK(summary->rows > 0);
-  CHECK(std::filesystem::exists(out + "/bottom_0_weight.npy"));
-  CHECK(std::filesystem::exists(out + "/top_1_bias.npy"));
-  CHECK(std::filesystem::exists(out + "/emb_C1_ids.npy"));
-  CHECK(std::filesystem::exists(out + "/manifest.json"));
-
+// dlrm_numpy.py on the export in `out` against CxxPredict; skipped without numpy.
+void CheckNumpyAgrees(const Trained& t, const std::string& out) {
   auto ds = data::Dataset::Open(t.train);
   REQUIRE(ds.ok());
   std::vector<float> cxx = CxxPredict(t, **ds);
@@ -161,6 +154,52 @@ TEST_CASE("an exported model read by numpy predicts what the C++ model predicts"
     INFO("sample " << i << ": C++ " << cxx[i] << " numpy " << numpy_probs[i]);
     CHECK(std::abs(numpy_probs[i] - cxx[i]) < 1e-4);
   }
+}
+
+}  // namespace
+
+TEST_CASE("an exported model read by numpy predicts what the C++ model predicts") {
+  AUGUR_SHARED_DATA_OR_SKIP(shared);
+  Trained t;
+  Train(shared, &t);
+  auto shards = t.cluster->ConnectShards(t.model.job_id);
+  REQUIRE(shards.ok());
+  std::string out = t.dir.path() + "/export";
+  auto summary = cli::ExportModel(t.model, shards->get(), out);
+  REQUIRE(summary.ok());
+  CHECK(summary->layers == 4);
+  CHECK(summary->tables == 26);
+  CHECK(summary->rows > 0);
+  CHECK(std::filesystem::exists(out + "/bottom_0_weight.npy"));
+  CHECK(std::filesystem::exists(out + "/top_1_bias.npy"));
+  CHECK(std::filesystem::exists(out + "/emb_C1_ids.npy"));
+  CHECK(std::filesystem::exists(out + "/manifest.json"));
+  CHECK_FALSE(std::filesystem::exists(out + "/cross_0_v.npy"));
+  const std::string manifest = testing::ReadText(out + "/manifest.json");
+  CHECK(manifest.find("interaction_kind") == std::string::npos);  // the classic manifest
+  CheckNumpyAgrees(t, out);
+}
+
+TEST_CASE("an exported dcn model read by numpy predicts what the C++ model predicts") {
+  AUGUR_SHARED_DATA_OR_SKIP(shared);
+  Trained t;
+  Train(shared, &t, /*dcn=*/true);
+  auto shards = t.cluster->ConnectShards(t.model.job_id);
+  REQUIRE(shards.ok());
+  std::string out = t.dir.path() + "/export";
+  auto summary = cli::ExportModel(t.model, shards->get(), out);
+  REQUIRE(summary.ok());
+  CHECK(summary->layers == 6);  // bottom 2, cross 2, top 2
+  for (const char* f : {"cross_0_v.npy", "cross_0_w.npy", "cross_0_bias.npy", "cross_1_v.npy",
+                        "cross_1_w.npy", "cross_1_bias.npy", "top_1_bias.npy"}) {
+    INFO(f);
+    CHECK(std::filesystem::exists(out + "/" + f));
+  }
+  CHECK_FALSE(std::filesystem::exists(out + "/cross_2_v.npy"));
+  const std::string manifest = testing::ReadText(out + "/manifest.json");
+  CHECK(manifest.find("\"interaction_kind\": \"dcn\"") != std::string::npos);
+  CHECK(manifest.find("\"cross_rank\": 3") != std::string::npos);
+  CheckNumpyAgrees(t, out);
 }
 
 TEST_CASE("an export lists exactly the embedding rows the shards stored") {

@@ -69,3 +69,61 @@ TEST_CASE("Bad values are rejected before anything starts") {
   CHECK(Message("[1, 2]").find("expected a mapping") != std::string::npos);
   CHECK(Message("a: [").find("not valid YAML") != std::string::npos);
 }
+
+TEST_CASE("The dlrmv2 preset and the dcn keys parse and round-trip") {
+  auto s = ParseJobSpec("data: {train: /x}\nmodel: {preset: dlrmv2}\n");
+  REQUIRE(s.ok());
+  CHECK(s->model.interaction.empty());
+  CHECK(EffectiveInteraction(s->model) == "dcn");
+  auto c = ParseJobSpec(
+      "data: {train: /x}\n"
+      "model: {preset: custom, dim: 8, bottom: [16, 8], top: [8, 1], interaction: dcn, "
+      "cross_layers: 2, cross_rank: 4}\n");
+  REQUIRE(c.ok());
+  CHECK(c->model.interaction == "dcn");
+  CHECK(c->model.cross_layers == 2);
+  CHECK(c->model.cross_rank == 4);
+  auto again = ParseJobSpec(ToYaml(*c));
+  REQUIRE(again.ok());
+  CHECK(again->model.interaction == "dcn");
+  CHECK(again->model.cross_layers == 2);
+  CHECK(again->model.cross_rank == 4);
+  CHECK(ToYaml(*again) == ToYaml(*c));
+  auto m = ParseJobSpec("data: {train: /x}\nmodel: {preset: mlperf, interaction: dcn, "
+                        "cross_layers: 1, cross_rank: 64}\n");
+  REQUIRE(m.ok());
+  CHECK(ParseJobSpec("data: {train: /x}\nmodel: {preset: dlrmv2, interaction: dot}\n").ok());
+}
+
+TEST_CASE("A spec without the dcn keys keeps its canonical YAML") {
+  auto s = ParseJobSpec("data: {train: /x}\nmodel: {preset: mlperf}\n");
+  REQUIRE(s.ok());
+  std::string y = ToYaml(*s);
+  CHECK(y.find(" interaction:") == std::string::npos);  // not self_interaction
+  CHECK(y.find("cross_") == std::string::npos);
+}
+
+TEST_CASE("Bad interaction settings are rejected with their key path") {
+  CHECK(Message("data: {train: /x}\nmodel: {preset: dlrm3}\n") ==
+        "model.preset: expected kaggle, mlperf, dlrmv2 or custom, got 'dlrm3'");
+  CHECK(Message("data: {train: /x}\nmodel: {interaction: cross}\n") ==
+        "model.interaction: expected dot or dcn, got 'cross'");
+  CHECK(Message("data: {train: /x}\nmodel: {cross_layers: 2}\n") ==
+        "model.cross_layers: only for interaction: dcn");
+  CHECK(Message("data: {train: /x}\nmodel: {preset: dlrmv2, interaction: dot, cross_rank: 8}\n") ==
+        "model.cross_rank: only for interaction: dcn");
+  CHECK(Message("data: {train: /x}\nmodel: {preset: mlperf, interaction: dcn}\n") ==
+        "model.cross_layers: required with interaction: dcn (preset mlperf)");
+  CHECK(Message("data: {train: /x}\nmodel: {preset: mlperf, interaction: dcn, cross_layers: 3}\n") ==
+        "model.cross_rank: required with interaction: dcn (preset mlperf)");
+  CHECK(Message("data: {train: /x}\nmodel: {preset: dlrmv2, self_interaction: true}\n") ==
+        "model.self_interaction: only for interaction: dot");
+  CHECK(Message("data: {train: /x}\nmodel: {preset: dlrmv2, cross_layers: -1}\n")
+            .find("model.cross_layers: must be in 1..64") == 0);
+  CHECK(Message("data: {train: /x}\nmodel: {preset: dlrmv2, cross_rank: 100000}\n")
+            .find("model.cross_rank: must be in 1..65536") == 0);
+  CHECK(Message("data: {train: /x}\nmodel: {preset: dlrmv2, cross_layers: two}\n") ==
+        "model.cross_layers: expected an integer, got 'two'");
+  CHECK(Message("data: {train: /x}\nmodel: {crosslayers: 2}\n") ==
+        "model.crosslayers: unknown key (did you mean 'cross_layers'?)");
+}

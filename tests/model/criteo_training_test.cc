@@ -62,12 +62,13 @@ struct Batch {
     return Minibatch{n, global, dense, labels, offsets, slots};
   }
 };
-Batch MakeBatch(const std::vector<Sample>& data, size_t begin, int n) {
+// Without dense features (num_dense 0) the integer columns are dropped.
+Batch MakeBatch(const std::vector<Sample>& data, size_t begin, int n, bool with_dense = true) {
   Batch b;
   for (int i = 0; i < n; ++i) {
     const Sample& s = data[begin + i];
     b.labels.push_back(s.label);
-    b.dense.insert(b.dense.end(), s.dense, s.dense + kDense);
+    if (with_dense) b.dense.insert(b.dense.end(), s.dense, s.dense + kDense);
   }
   for (int f = 0; f < kSparse; ++f) {
     for (int i = 0; i < n; ++i) {
@@ -79,7 +80,11 @@ Batch MakeBatch(const std::vector<Sample>& data, size_t begin, int n) {
   return b;
 }
 
-TEST_CASE("Training on the Criteo sample beats the label-entropy baseline") {
+// One pass over the Criteo sample with the model dim 8, bottom 32-8, top 32-1 as `shape` changes
+// it; its training loss over the second half and its held-out loss must be below the
+// label-entropy baselines by the margins given.
+template <typename Shape>
+void TrainBeatsBaseline(Shape shape, double train_margin = 0.04, double dev_margin = 0.02) {
   AUGUR_SHARED_DATA_OR_SKIP(data_dir);
   const std::vector<Sample> data = ReadCriteo(data_dir + "/criteo-kaggle/wideresdnn_train.tsv");
   REQUIRE(data.size() > 5000);
@@ -92,6 +97,8 @@ TEST_CASE("Training on the Criteo sample beats the label-entropy baseline") {
   o.model.dim = 8;
   o.model.bottom = {32, 8};
   o.model.top = {32, 1};
+  shape(&o.model);
+  const bool with_dense = o.model.num_dense > 0;
   o.capacity = kSparse * kSlotsPerFeature;
   o.embedding_optimizer.kind = OptimizerKind::kAdagrad;
   o.embedding_optimizer.lr = 0.05f;
@@ -121,7 +128,7 @@ TEST_CASE("Training on the Criteo sample beats the label-entropy baseline") {
   size_t late_samples = 0;
   EmbeddingGradients emb;
   for (size_t i = 0; i < steps; ++i) {
-    Batch b = MakeBatch(data, i * batch, batch);
+    Batch b = MakeBatch(data, i * batch, batch, with_dense);
     auto loss = dc.ForwardBackward(b.view(batch, batch), &emb);
     REQUIRE(loss.ok());
     if (i >= steps / 2) {
@@ -135,7 +142,7 @@ TEST_CASE("Training on the Criteo sample beats the label-entropy baseline") {
   // Held-out samples: the model must generalise, not only memorise the training rows.
   const std::vector<Sample> dev = ReadCriteo(data_dir + "/criteo-kaggle/wideresdnn_dev.tsv");
   REQUIRE(dev.size() > 300);
-  Batch db = MakeBatch(dev, 0, static_cast<int>(dev.size()));
+  Batch db = MakeBatch(dev, 0, static_cast<int>(dev.size()), with_dense);
   std::vector<float> prob(dev.size());
   REQUIRE(dc.Predict(db.view(static_cast<int>(dev.size()), 0), absl::MakeSpan(prob)).ok());
   double dev_loss = 0, dev_pos = 0;
@@ -150,8 +157,36 @@ TEST_CASE("Training on the Criteo sample beats the label-entropy baseline") {
   INFO("baseline " << baseline << " nats; training loss over the second half " << late_loss
                    << "; held-out loss " << dev_loss << " vs its baseline " << dev_baseline);
   CHECK(baseline == Approx(0.52).margin(0.02));
-  CHECK(late_loss < baseline - 0.04);
-  CHECK(dev_loss < dev_baseline - 0.02);
+  CHECK(late_loss < baseline - train_margin);
+  CHECK(dev_loss < dev_baseline - dev_margin);
+}
+
+TEST_CASE("Training on the Criteo sample beats the label-entropy baseline") {
+  TrainBeatsBaseline([](DlrmConfig*) {});
+}
+
+TEST_CASE("A DCNv2 model trained on the Criteo sample beats the label-entropy baseline") {
+  TrainBeatsBaseline([](DlrmConfig* c) {
+    c->interaction = Interaction::kDcn;
+    c->cross_layers = 2;
+    c->cross_rank = 16;
+  });
+}
+
+// The 26 categoricals hashed into 128 rows each carry less than the whole sample: measured
+// 0.4956 training / 0.521-0.524 held-out (baselines 0.5207 / 0.5361) for dot and dcn, so the
+// margins are smaller, yet still well above what an untrained or dense-blind-and-broken
+// model gets (the baseline or worse).
+TEST_CASE("Models without dense features learn the Criteo sample from its categoricals alone") {
+  TrainBeatsBaseline([](DlrmConfig* c) { c->num_dense = 0; }, 0.015, 0.008);
+  TrainBeatsBaseline(
+      [](DlrmConfig* c) {
+        c->num_dense = 0;
+        c->interaction = Interaction::kDcn;
+        c->cross_layers = 2;
+        c->cross_rank = 16;
+      },
+      0.015, 0.008);
 }
 
 }  // namespace

@@ -56,32 +56,30 @@ void CheckClose(double analytic, double numeric) {
   CHECK(analytic == Approx(numeric).epsilon(1e-5).margin(1e-9));
 }
 
-// Checks every parameter of one layer against central differences.
-void CheckLayer(DoubleProblem& p, const LayerSlice& l) {
+// Checks the dense weights [offset, offset + n) against central differences.
+void CheckDenseRange(DoubleProblem& p, int64_t offset, int64_t n) {
   std::vector<double> dense, row_grads;
   std::vector<SlotIndex> slots;
   p.Gradients(&dense, &slots, &row_grads);
-  const int64_t n = static_cast<int64_t>(l.in) * l.out;
-  for (int64_t i = 0; i < n; ++i) {
-    CheckClose(dense[l.weight_offset + i], Central(p, &p.weights[l.weight_offset + i]));
-  }
-  for (int o = 0; o < l.out; ++o) {
-    CheckClose(dense[l.bias_offset + o], Central(p, &p.weights[l.bias_offset + o]));
-  }
+  for (int64_t i = offset; i < offset + n; ++i) CheckClose(dense[i], Central(p, &p.weights[i]));
 }
 
-TEST_CASE("Every bottom MLP layer's gradient matches finite differences") {
-  DoubleProblem p(testing::TinyConfig(), 6, 10, 11);
-  for (const auto& l : p.model.layout().bottom) CheckLayer(p, l);
+// Checks every parameter of one layer against central differences.
+void CheckLayer(DoubleProblem& p, const LayerSlice& l) {
+  CheckDenseRange(p, l.weight_offset, static_cast<int64_t>(l.in) * l.out);
+  CheckDenseRange(p, l.bias_offset, l.out);
 }
 
-TEST_CASE("Every top MLP layer's gradient matches finite differences") {
-  DoubleProblem p(testing::TinyConfig(), 6, 10, 12);
-  for (const auto& l : p.model.layout().top) CheckLayer(p, l);
+// Checks V_l, W_l and b_l of one cross layer.
+void CheckCrossLayer(DoubleProblem& p, const CrossSlice& l) {
+  const int64_t n = static_cast<int64_t>(l.in) * l.rank;
+  REQUIRE(l.w_offset == l.v_offset + n);
+  REQUIRE(l.bias_offset == l.w_offset + n);
+  CheckDenseRange(p, l.v_offset, 2 * n + l.in);
 }
 
-TEST_CASE("Embedding row gradients through pooling and interaction match finite differences") {
-  DoubleProblem p(testing::TinyConfig(), 6, 10, 13);
+// Every touched row's gradient against central differences; untouched rows have none.
+void CheckEmbeddingRows(DoubleProblem& p) {
   std::vector<double> dense, row_grads;
   std::vector<SlotIndex> slots;
   p.Gradients(&dense, &slots, &row_grads);
@@ -99,22 +97,9 @@ TEST_CASE("Embedding row gradients through pooling and interaction match finite 
   }
 }
 
-TEST_CASE("Self-interaction gradients match finite differences") {
-  DoubleProblem p(testing::TinyConfig(/*self_interaction=*/true), 5, 8, 14);
-  CheckLayer(p, p.model.layout().top[0]);
-  CheckLayer(p, p.model.layout().bottom.back());
-  std::vector<double> dense, row_grads;
-  std::vector<SlotIndex> slots;
-  p.Gradients(&dense, &slots, &row_grads);
-  for (int d = 0; d < p.config.dim; ++d) {
-    CheckClose(row_grads[d], Central(p, &p.rows[static_cast<size_t>(slots[0]) * p.config.dim + d]));
-  }
-}
-
-TEST_CASE("The whole-model gradient matches finite differences as one vector") {
-  // A directional derivative along a random direction over ALL dense weights and rows checks
-  // that no parameter's gradient is missing or mis-scaled (global-batch averaging included).
-  DoubleProblem p(testing::TinyConfig(), 7, 9, 15);
+// A directional derivative along a random direction over ALL dense weights and rows checks
+// that no parameter's gradient is missing or mis-scaled (global-batch averaging included).
+void CheckWholeModel(DoubleProblem& p) {
   std::vector<double> dense, row_grads;
   std::vector<SlotIndex> slots;
   p.Gradients(&dense, &slots, &row_grads);
@@ -141,6 +126,109 @@ TEST_CASE("The whole-model gradient matches finite differences as one vector") {
   };
   const double h = 1e-6;
   CheckClose(analytic, (shifted(h) - shifted(-h)) / (2 * h));
+}
+
+TEST_CASE("Every bottom MLP layer's gradient matches finite differences") {
+  DoubleProblem p(testing::TinyConfig(), 6, 10, 11);
+  for (const auto& l : p.model.layout().bottom) CheckLayer(p, l);
+}
+
+TEST_CASE("Every top MLP layer's gradient matches finite differences") {
+  DoubleProblem p(testing::TinyConfig(), 6, 10, 12);
+  for (const auto& l : p.model.layout().top) CheckLayer(p, l);
+}
+
+TEST_CASE("Embedding row gradients through pooling and interaction match finite differences") {
+  DoubleProblem p(testing::TinyConfig(), 6, 10, 13);
+  CheckEmbeddingRows(p);
+}
+
+TEST_CASE("Self-interaction gradients match finite differences") {
+  DoubleProblem p(testing::TinyConfig(/*self_interaction=*/true), 5, 8, 14);
+  CheckLayer(p, p.model.layout().top[0]);
+  CheckLayer(p, p.model.layout().bottom.back());
+  std::vector<double> dense, row_grads;
+  std::vector<SlotIndex> slots;
+  p.Gradients(&dense, &slots, &row_grads);
+  for (int d = 0; d < p.config.dim; ++d) {
+    CheckClose(row_grads[d], Central(p, &p.rows[static_cast<size_t>(slots[0]) * p.config.dim + d]));
+  }
+}
+
+TEST_CASE("The whole-model gradient matches finite differences as one vector") {
+  DoubleProblem p(testing::TinyConfig(), 7, 9, 15);
+  CheckWholeModel(p);
+}
+
+// DCNv2 (F=3, dim 4, 2 cross layers of rank 3). The weights are perturbed away from the init
+// first: the init's zero cross biases would leave the bias-times-x0 paths at a special point.
+void Perturb(DoubleProblem* p, uint32_t seed) {
+  std::vector<float> noise = testing::RandomRows(1, static_cast<int>(p->weights.size()), seed);
+  for (size_t i = 0; i < p->weights.size(); ++i) p->weights[i] += 0.2 * noise[i];
+}
+
+TEST_CASE("Every cross layer's gradient matches finite differences") {
+  DoubleProblem p(testing::TinyDcnConfig(), 6, 10, 21);
+  Perturb(&p, 1);
+  REQUIRE(p.model.layout().cross.size() == 2);
+  for (const auto& l : p.model.layout().cross) CheckCrossLayer(p, l);
+}
+
+TEST_CASE("With the cross network, MLP layer gradients match finite differences") {
+  DoubleProblem p(testing::TinyDcnConfig(), 5, 10, 22);
+  Perturb(&p, 2);
+  for (const auto& l : p.model.layout().bottom) CheckLayer(p, l);
+  for (const auto& l : p.model.layout().top) CheckLayer(p, l);
+}
+
+TEST_CASE("Embedding row gradients through the cross network match finite differences") {
+  DoubleProblem p(testing::TinyDcnConfig(), 6, 10, 23);
+  Perturb(&p, 3);
+  CheckEmbeddingRows(p);
+}
+
+TEST_CASE("The whole dcn model's gradient matches finite differences as one vector") {
+  DoubleProblem p(testing::TinyDcnConfig(), 7, 9, 24);
+  Perturb(&p, 4);
+  CheckWholeModel(p);
+}
+
+TEST_CASE("Without dense features the dot model's gradients match finite differences") {
+  DoubleProblem p(testing::TinyNoDenseConfig(), 6, 10, 31);
+  REQUIRE(p.model.layout().bottom.empty());
+  REQUIRE(p.model.layout().top[0].in == 3);  // the 3 dots of F=3, no dense part
+  for (const auto& l : p.model.layout().top) CheckLayer(p, l);
+  CheckEmbeddingRows(p);
+  CheckWholeModel(p);
+}
+
+TEST_CASE("Without dense features the self-interaction model's gradients match") {
+  DlrmConfig c = testing::TinyNoDenseConfig();
+  c.self_interaction = true;
+  DoubleProblem p(c, 5, 8, 32);
+  REQUIRE(p.model.layout().top[0].in == 6);
+  CheckLayer(p, p.model.layout().top[0]);
+  CheckEmbeddingRows(p);
+}
+
+TEST_CASE("Without dense features the dcn model's gradients match finite differences") {
+  DoubleProblem p(testing::TinyNoDenseConfig(Interaction::kDcn), 6, 10, 33);
+  Perturb(&p, 5);
+  REQUIRE(p.model.layout().bottom.empty());
+  REQUIRE(p.model.layout().cross[0].in == 12);  // x0 = [emb_1, emb_2, emb_3]
+  for (const auto& l : p.model.layout().cross) CheckCrossLayer(p, l);
+  CheckLayer(p, p.model.layout().top[0]);
+  CheckEmbeddingRows(p);
+  CheckWholeModel(p);
+}
+
+TEST_CASE("Multi-hot bags of up to 8 rows pool by sum in the dcn gradients") {
+  DlrmConfig c = testing::TinyDcnConfig();
+  DoubleProblem p(c, 5, 12, 34);
+  p.batch = testing::RandomBatch(c, 5, 12, 34, /*max_bag=*/8);
+  Perturb(&p, 6);
+  CheckEmbeddingRows(p);
+  CheckWholeModel(p);
 }
 
 TEST_CASE("The loss is the summed BCE with logits of the local samples") {

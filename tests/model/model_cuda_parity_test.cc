@@ -220,6 +220,30 @@ int main() {
   o.embedding_optimizer.kind = OptimizerKind::kAdam;
   o.dense_optimizer.kind = OptimizerKind::kSgd;
   ran &= RunCase("mlperf preset, adam rows, sgd dense", o, 256, 5000, 3);
+  // DCNv2 and models without dense features (issue 13). Written without a GPU at hand: the
+  // first GPU run of these cases is their first run at all.
+  o.model = testing::TinyDcnConfig();
+  o.embedding_optimizer.kind = OptimizerKind::kAdagrad;
+  o.dense_optimizer.kind = OptimizerKind::kAdam;
+  ran &= RunCase("tiny dcn (2 cross layers, rank 3), adagrad rows, adam dense", o, 33, 40, 3);
+  o.model = testing::TinyNoDenseConfig();
+  ran &= RunCase("tiny, no dense features, dot", o, 33, 40, 3);
+  o.model = testing::TinyNoDenseConfig(Interaction::kDcn);
+  ran &= RunCase("tiny, no dense features, dcn", o, 33, 40, 3);
+  o.model = *DlrmPreset("dlrmv2");
+  o.model.cross_layers = 2;
+  o.model.cross_rank = 64;
+  o.model.top = {256, 64, 1};
+  o.embedding_optimizer.kind = OptimizerKind::kSgd;
+  o.dense_optimizer.kind = OptimizerKind::kAdagrad;
+  ran &= RunCase("dlrmv2-shaped small (dim 128, 2 cross layers, rank 64)", o, 128, 3000, 3);
+  o.model = *DlrmPreset("dlrmv2");
+  o.embedding_optimizer.kind = OptimizerKind::kAdam;
+  o.dense_optimizer.kind = OptimizerKind::kSgd;
+  ran &= RunCase("dlrmv2 preset, adam rows, sgd dense", o, 256, 5000, 3);
+  o.model = *DlrmPreset("dlrmv2");
+  o.model.num_dense = 0;
+  ran &= RunCase("dlrmv2 preset without dense features", o, 256, 5000, 3);
   printf("%s (%d failed checks)\n", ran && failures == 0 ? "PASS" : "FAIL", failures);
   return ran && failures == 0 ? 0 : 1;
 }

@@ -24,6 +24,23 @@ inline DlrmConfig TinyConfig(bool self_interaction = false) {
   return c;
 }
 
+// TinyConfig with the DCNv2 interaction: F=3, dim 4 (cross width 16), 2 cross layers of rank 3.
+inline DlrmConfig TinyDcnConfig(int num_dense = 4) {
+  DlrmConfig c = TinyConfig();
+  c.num_dense = num_dense;
+  c.interaction = Interaction::kDcn;
+  c.cross_layers = 2;
+  c.cross_rank = 3;
+  return c;
+}
+
+// TinyConfig without dense features (no bottom MLP; `bottom` stays set and is ignored).
+inline DlrmConfig TinyNoDenseConfig(Interaction interaction = Interaction::kDot) {
+  DlrmConfig c = interaction == Interaction::kDcn ? TinyDcnConfig(0) : TinyConfig();
+  c.num_dense = 0;
+  return c;
+}
+
 // A minibatch whose bags name "rows" 0..num_rows-1; SlotsFor maps rows to slots.
 struct OwnedBatch {
   int batch = 0;

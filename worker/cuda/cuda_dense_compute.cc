@@ -27,6 +27,9 @@ CudaDenseCompute::CudaDenseCompute(const DenseComputeOptions& o)
   v_ = model::InteractionVectors(o.model);
   pairs_ = model::InteractionPairs(o.model);
   tw_ = model::TopInputWidth(o.model);
+  first_emb_ = model::FirstEmbeddingVector(o.model);
+  lead_ = model::HasBottom(o.model) ? o.model.dim : 0;
+  dcn_ = o.model.interaction == model::Interaction::kDcn;
   width_max_ = std::max(o.model.num_dense, tw_);
   for (const auto& l : layout_.bottom) width_max_ = std::max(width_max_, l.out);
   for (const auto& l : layout_.top) width_max_ = std::max(width_max_, l.out);
@@ -37,8 +40,14 @@ CudaDenseCompute::CudaDenseCompute(const DenseComputeOptions& o)
   for (size_t i = 0; i < layout_.top.size(); ++i) {
     top_.push_back(std::make_unique<DeviceArray<float>>());
   }
+  for (size_t i = 0; i < layout_.cross.size(); ++i) {
+    cross_x_.push_back(std::make_unique<DeviceArray<float>>());
+    cross_u_.push_back(std::make_unique<DeviceArray<float>>());
+    cross_t_.push_back(std::make_unique<DeviceArray<float>>());
+  }
   bottom_plans_ = std::vector<LayerPlan>(layout_.bottom.size());
   top_plans_ = std::vector<LayerPlan>(layout_.top.size());
+  cross_plans_ = std::vector<CrossPlan>(layout_.cross.size());
 }
 
 CudaDenseCompute::~CudaDenseCompute() {
@@ -48,6 +57,7 @@ CudaDenseCompute::~CudaDenseCompute() {
   if (stream_ != nullptr) cudaStreamSynchronize(stream_);
   bottom_plans_.clear();
   top_plans_.clear();
+  cross_plans_.clear();
   if (lt_ != nullptr) cublasLtDestroy(lt_);
   if (stream_ != nullptr) cudaStreamDestroy(stream_);
 }

@@ -57,6 +57,11 @@ class CudaDenseCompute final : public model::DenseCompute {
     LtGemm fwd, dw, dx;
     bool has_dx = false;
   };
+  // One DCNv2 cross layer's GEMMs (cuda_dlrm_step.cc has their shapes): forward u = V x and
+  // t = W u + b; backward dW, du = dt W, dV, and dx = du V.
+  struct CrossPlan {
+    LtGemm u_fwd, t_fwd, dw, du, dv, dx;
+  };
 
   // Makes options_.device current on the calling thread. The current device is per host
   // thread and Init ran on whichever thread created the instance; the thread that drives it
@@ -67,8 +72,13 @@ class CudaDenseCompute final : public model::DenseCompute {
   absl::Status Reserve(int batch, int64_t occurrences);
   absl::Status BuildPlans(int batch);
   absl::Status Upload(const Minibatch& mb, bool labels);
+  absl::Status BuildCrossPlans(int batch);
   absl::Status Forward(int batch);
+  absl::Status CrossForward(int batch);
   absl::Status Backward(int batch);
+  absl::Status CrossBackward(int batch);
+  // The top MLP's input on the device: x_L (dcn) or top_in_ (dot).
+  float* TopInput() const;
   absl::Status StageSlots(absl::Span<const SlotIndex> slots);
   // Device pointer of the ping-pong gradient buffer used at backward stage s.
   float* GradBuffer(int stage) const { return (stage % 2 == 0 ? grad_a_ : grad_b_).get(); }
@@ -76,6 +86,8 @@ class CudaDenseCompute final : public model::DenseCompute {
   DenseComputeOptions options_;
   model::DenseLayout layout_;
   int row_floats_ = 0, v_ = 0, pairs_ = 0, tw_ = 0, width_max_ = 0, slot_bits_ = 1;
+  int first_emb_ = 1, lead_ = 0;  // index of emb_1 in z; dims of bottom_out in top_in (dot)
+  bool dcn_ = false;
   int64_t dense_steps_ = 0;
 
   cudaStream_t stream_ = nullptr;
@@ -89,6 +101,9 @@ class CudaDenseCompute final : public model::DenseCompute {
   int reserved_batch_ = 0, planned_batch_ = 0;
   DeviceArray<float> input_, labels_, z_, dz_, top_in_, grad_a_, grad_b_, probs_, bias_partial_;
   std::vector<std::unique_ptr<DeviceArray<float>>> bottom_, top_;
+  // dcn: per cross layer x_{l+1} (B x cw), u_l (B x rank), t_l (B x cw); backward scratch.
+  std::vector<std::unique_ptr<DeviceArray<float>>> cross_x_, cross_u_, cross_t_;
+  DeviceArray<float> cross_dt_, cross_du_;
   DeviceArray<double> loss_;
   DeviceArray<int64_t> offsets_;
   DeviceArray<uint32_t> slots_in_, out_slots_;
@@ -101,6 +116,7 @@ class CudaDenseCompute final : public model::DenseCompute {
   bool emb_pending_ = false;
   int32_t pending_rows_ = 0;
   std::vector<LayerPlan> bottom_plans_, top_plans_;
+  std::vector<CrossPlan> cross_plans_;
   // Staging for slot fills, reads and updates.
   DeviceArray<uint32_t> stage_slots_;
   DeviceArray<float> stage_rows_;

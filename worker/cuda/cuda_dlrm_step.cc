@@ -4,6 +4,13 @@
 //   forward   Y (out x B) = W^T (out x in) . X (in x B)            [+ bias, ReLU epilogue]
 //   weight    dW (in x out) = X (in x B) . dY^T (B x out)          == row-major out x in
 //   input     dX (in x B) = W (in x out) . dY (out x B)
+// A DCNv2 cross layer (cw = cross width, r = rank; V row-major r x cw is column-major cw x r,
+// W row-major cw x r is column-major r x cw) runs the same three kinds of GEMM twice:
+//   forward   U (r x B) = V^T X_l        T (cw x B) = W^T U  [+ b epilogue]
+//   weights   dW (r x cw) = U . dT^T     dV (cw x r) = X_l . dU^T
+//   inputs    dU (r x B) = W . dT        dX (cw x B) = V . dU
+// with the elementwise parts (x_{l+1} = x0 * t + x_l; dt = g * x0; dx0 += g * t; g += dX) in
+// small kernels, in the CPU backend's order (cpu_dlrm.cc CrossBackward).
 #include <algorithm>
 
 #include "common/status.h"
@@ -34,7 +41,16 @@ absl::Status CudaDenseCompute::Reserve(int batch, int64_t occurrences) {
   }
   AUGUR_RETURN_IF_ERROR(grow(z_, b * v_ * c.dim));
   AUGUR_RETURN_IF_ERROR(grow(dz_, b * v_ * c.dim));
-  AUGUR_RETURN_IF_ERROR(grow(top_in_, b * tw_));
+  AUGUR_RETURN_IF_ERROR(grow(top_in_, dcn_ ? 1 : b * tw_));  // dcn: the top reads x_L
+  for (size_t l = 0; l < layout_.cross.size(); ++l) {
+    AUGUR_RETURN_IF_ERROR(grow(*cross_x_[l], b * layout_.cross[l].in));
+    AUGUR_RETURN_IF_ERROR(grow(*cross_u_[l], b * layout_.cross[l].rank));
+    AUGUR_RETURN_IF_ERROR(grow(*cross_t_[l], b * layout_.cross[l].in));
+  }
+  if (dcn_) {
+    AUGUR_RETURN_IF_ERROR(grow(cross_dt_, b * layout_.cross[0].in));
+    AUGUR_RETURN_IF_ERROR(grow(cross_du_, b * layout_.cross[0].rank));
+  }
   AUGUR_RETURN_IF_ERROR(grow(grad_a_, b * width_max_));
   AUGUR_RETURN_IF_ERROR(grow(grad_b_, b * width_max_));
   AUGUR_RETURN_IF_ERROR(bias_partial_.Reserve(
@@ -85,7 +101,7 @@ absl::Status CudaDenseCompute::BuildPlans(int batch) {
     return absl::OkStatus();
   };
   for (int l = 0; l < nt; ++l) {
-    const float* x = l == 0 ? top_in_.get() : top_[l - 1]->get();
+    const float* x = l == 0 ? TopInput() : top_[l - 1]->get();
     AUGUR_RETURN_IF_ERROR(plan(layout_.top[l], &top_plans_[l], x, top_[l]->get(), nt - 1 - l, true));
   }
   const int nb = static_cast<int>(layout_.bottom.size());
@@ -94,8 +110,51 @@ absl::Status CudaDenseCompute::BuildPlans(int batch) {
     AUGUR_RETURN_IF_ERROR(plan(layout_.bottom[l], &bottom_plans_[l], x, bottom_[l]->get(),
                                nt + nb - 1 - l, l > 0));
   }
+  AUGUR_RETURN_IF_ERROR(BuildCrossPlans(batch));
   planned_batch_ = batch;
   return absl::OkStatus();
+}
+
+absl::Status CudaDenseCompute::BuildCrossPlans(int batch) {
+  const float* w = weights_.get();
+  float* g = grads_.get();
+  void* ws = lt_workspace_.get();
+  const size_t wsb = lt_workspace_.capacity();
+  const bool tf32 = options_.tf32;
+  // Cross backward runs after the top MLP's: it reads dL/dx_L from GradBuffer(nt), keeps the
+  // running dL/dx_l there, and takes GradBuffer(nt + 1) for du V.
+  const int nt = static_cast<int>(layout_.top.size());
+  float* tmp = GradBuffer(nt + 1);
+  for (size_t l = 0; l < layout_.cross.size(); ++l) {
+    const model::CrossSlice& s = layout_.cross[l];
+    const int cw = s.in, r = s.rank;
+    CrossPlan& p = cross_plans_[l];
+    const float* x = l == 0 ? z_.get() : cross_x_[l - 1]->get();
+    float* u = cross_u_[l]->get();
+    float* t = cross_t_[l]->get();
+    AUGUR_RETURN_IF_ERROR(p.u_fwd.Init(lt_, LtGemmShape{true, false, r, batch, cw, cw, cw, r},
+                                       w + s.v_offset, x, u, nullptr, false, tf32, ws, wsb));
+    AUGUR_RETURN_IF_ERROR(p.t_fwd.Init(lt_, LtGemmShape{true, false, cw, batch, r, r, r, cw},
+                                       w + s.w_offset, u, t, w + s.bias_offset, false, tf32, ws,
+                                       wsb));
+    AUGUR_RETURN_IF_ERROR(p.dw.Init(lt_, LtGemmShape{false, true, r, cw, batch, r, cw, r}, u,
+                                    cross_dt_.get(), g + s.w_offset, nullptr, false, tf32, ws,
+                                    wsb));
+    AUGUR_RETURN_IF_ERROR(p.du.Init(lt_, LtGemmShape{false, false, r, batch, cw, r, cw, r},
+                                    w + s.w_offset, cross_dt_.get(), cross_du_.get(), nullptr,
+                                    false, tf32, ws, wsb));
+    AUGUR_RETURN_IF_ERROR(p.dv.Init(lt_, LtGemmShape{false, true, cw, r, batch, cw, r, cw}, x,
+                                    cross_du_.get(), g + s.v_offset, nullptr, false, tf32, ws,
+                                    wsb));
+    AUGUR_RETURN_IF_ERROR(p.dx.Init(lt_, LtGemmShape{false, false, cw, batch, r, cw, r, cw},
+                                    w + s.v_offset, cross_du_.get(), tmp, nullptr, false, tf32,
+                                    ws, wsb));
+  }
+  return absl::OkStatus();
+}
+
+float* CudaDenseCompute::TopInput() const {
+  return dcn_ ? cross_x_.back()->get() : top_in_.get();
 }
 
 absl::Status CudaDenseCompute::Upload(const Minibatch& mb, bool labels) {
@@ -129,16 +188,64 @@ absl::Status CudaDenseCompute::Forward(int batch) {
   for (size_t l = 0; l < layout_.bottom.size(); ++l) {
     AUGUR_RETURN_IF_ERROR(layer(layout_.bottom[l], bottom_plans_[l], bottom_[l]->get()));
   }
-  AUGUR_CUDA_RETURN_IF_ERROR(
-      LaunchCopyBottom(batch, v_, c.dim, bottom_.back()->get(), z_.get(), stream_));
-  AUGUR_CUDA_RETURN_IF_ERROR(LaunchPool(batch, c.num_sparse, v_, c.dim, offsets_.get(),
-                                        slots_in_.get(), slot_array_.get(), row_floats_,
-                                        z_.get(), stream_));
-  AUGUR_CUDA_RETURN_IF_ERROR(
-      LaunchInteract(batch, v_, c.dim, pairs_, pairs_dev_.get(), z_.get(), top_in_.get(), stream_));
+  if (!bottom_.empty()) {
+    AUGUR_CUDA_RETURN_IF_ERROR(
+        LaunchCopyBottom(batch, v_, c.dim, bottom_.back()->get(), z_.get(), stream_));
+  }
+  AUGUR_CUDA_RETURN_IF_ERROR(LaunchPool(batch, c.num_sparse, v_, first_emb_, c.dim,
+                                        offsets_.get(), slots_in_.get(), slot_array_.get(),
+                                        row_floats_, z_.get(), stream_));
+  if (dcn_) {
+    AUGUR_RETURN_IF_ERROR(CrossForward(batch));
+  } else {
+    AUGUR_CUDA_RETURN_IF_ERROR(LaunchInteract(batch, v_, c.dim, lead_, pairs_, pairs_dev_.get(),
+                                              z_.get(), top_in_.get(), stream_));
+  }
   for (size_t l = 0; l < layout_.top.size(); ++l) {
     AUGUR_RETURN_IF_ERROR(layer(layout_.top[l], top_plans_[l], top_[l]->get()));
   }
+  return absl::OkStatus();
+}
+
+absl::Status CudaDenseCompute::CrossForward(int batch) {
+  for (size_t l = 0; l < layout_.cross.size(); ++l) {
+    const model::CrossSlice& s = layout_.cross[l];
+    const CrossPlan& p = cross_plans_[l];
+    float* t = cross_t_[l]->get();
+    AUGUR_RETURN_IF_ERROR(p.u_fwd.Run(stream_));
+    AUGUR_RETURN_IF_ERROR(p.t_fwd.Run(stream_));
+    if (!p.t_fwd.fused_bias()) {
+      AUGUR_CUDA_RETURN_IF_ERROR(
+          LaunchBiasRelu(batch, s.in, weights_.get() + s.bias_offset, false, t, stream_));
+    }
+    const float* x = l == 0 ? z_.get() : cross_x_[l - 1]->get();
+    AUGUR_CUDA_RETURN_IF_ERROR(LaunchCrossCombine(static_cast<int64_t>(batch) * s.in, z_.get(),
+                                                  t, x, cross_x_[l]->get(), stream_));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CudaDenseCompute::CrossBackward(int batch) {
+  const int nt = static_cast<int>(layout_.top.size());
+  const int nl = static_cast<int>(layout_.cross.size());
+  float* g = GradBuffer(nt);
+  const float* tmp = GradBuffer(nt + 1);
+  const int64_t n = static_cast<int64_t>(batch) * layout_.cross[0].in;
+  for (int l = nl - 1; l >= 0; --l) {
+    const model::CrossSlice& s = layout_.cross[l];
+    const CrossPlan& p = cross_plans_[l];
+    AUGUR_CUDA_RETURN_IF_ERROR(LaunchCrossBackwardTerms(n, g, z_.get(), cross_t_[l]->get(),
+                                                        l == nl - 1, cross_dt_.get(), dz_.get(),
+                                                        stream_));
+    AUGUR_RETURN_IF_ERROR(p.dw.Run(stream_));
+    AUGUR_CUDA_RETURN_IF_ERROR(LaunchBiasGrad(batch, s.in, cross_dt_.get(), bias_partial_.get(),
+                                              grads_.get() + s.bias_offset, stream_));
+    AUGUR_RETURN_IF_ERROR(p.du.Run(stream_));
+    AUGUR_RETURN_IF_ERROR(p.dv.Run(stream_));
+    AUGUR_RETURN_IF_ERROR(p.dx.Run(stream_));
+    AUGUR_CUDA_RETURN_IF_ERROR(LaunchAddInPlace(n, tmp, g, stream_));
+  }
+  AUGUR_CUDA_RETURN_IF_ERROR(LaunchAddInPlace(n, g, dz_.get(), stream_));
   return absl::OkStatus();
 }
 
@@ -162,11 +269,18 @@ absl::Status CudaDenseCompute::Backward(int batch) {
   for (int l = nt - 1; l >= 0; --l) {
     AUGUR_RETURN_IF_ERROR(layer(layout_.top[l], top_plans_[l], top_[l]->get(), nt - 1 - l));
   }
-  AUGUR_CUDA_RETURN_IF_ERROR(LaunchInteractBackward(batch, v_, c.dim, pairs_,
-                                                    c.self_interaction, pair_of_.get(),
-                                                    GradBuffer(nt), z_.get(), dz_.get(), stream_));
-  AUGUR_CUDA_RETURN_IF_ERROR(
-      LaunchCopyBottomGrad(batch, v_, c.dim, dz_.get(), GradBuffer(nt), stream_));
+  if (dcn_) {
+    AUGUR_RETURN_IF_ERROR(CrossBackward(batch));
+  } else {
+    AUGUR_CUDA_RETURN_IF_ERROR(LaunchInteractBackward(batch, v_, c.dim, lead_, pairs_,
+                                                      c.self_interaction, pair_of_.get(),
+                                                      GradBuffer(nt), z_.get(), dz_.get(),
+                                                      stream_));
+  }
+  if (nb > 0) {
+    AUGUR_CUDA_RETURN_IF_ERROR(
+        LaunchCopyBottomGrad(batch, v_, c.dim, dz_.get(), GradBuffer(nt), stream_));
+  }
   for (int l = nb - 1; l >= 0; --l) {
     AUGUR_RETURN_IF_ERROR(
         layer(layout_.bottom[l], bottom_plans_[l], bottom_[l]->get(), nt + nb - 1 - l));
@@ -189,7 +303,8 @@ absl::StatusOr<double> CudaDenseCompute::ForwardBackward(const Minibatch& mb,
                                        GradBuffer(0), loss_.get(), stream_));
   AUGUR_RETURN_IF_ERROR(Backward(batch));
   AUGUR_CUDA_RETURN_IF_ERROR(LaunchEmbeddingGradients(
-      batch, c.num_sparse, v_, c.dim, static_cast<int64_t>(mb.slots.size()), slot_bits_,
+      batch, c.num_sparse, v_, first_emb_, c.dim, static_cast<int64_t>(mb.slots.size()),
+      slot_bits_,
       offsets_.get(), slots_in_.get(), dz_.get(), emb_workspace_.get(), emb_workspace_bytes_,
       out_slots_.get(), out_grads_.get(), num_unique_.get(), stream_));
   int32_t num_unique = 0;

@@ -80,7 +80,7 @@ __global__ void BagCountKernel(int batch, int num_sparse, const int64_t* offsets
   count[i] = off[b + 1] - off[b];
 }
 
-__global__ void OrderKernel(int batch, int num_sparse, int v, const int64_t* offsets,
+__global__ void OrderKernel(int batch, int num_sparse, int v, int first, const int64_t* offsets,
                             const uint32_t* slots, const int64_t* start, uint32_t* ordered_slot,
                             int32_t* ordered_src, uint32_t* rank_iota) {
   int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
@@ -90,7 +90,7 @@ __global__ void OrderKernel(int batch, int num_sparse, int v, const int64_t* off
   int64_t r = start[i];
   for (int64_t k = off[b]; k < off[b + 1]; ++k, ++r) {
     ordered_slot[r] = slots[k];
-    ordered_src[r] = b * v + 1 + f;
+    ordered_src[r] = b * v + first + f;
     rank_iota[r] = static_cast<uint32_t>(r);
   }
 }
@@ -138,7 +138,8 @@ size_t EmbeddingGradWorkspaceBytes(int64_t max_occurrences, int batch, int num_s
     if (e_ != cudaSuccess) return e_;          \
   } while (0)
 
-cudaError_t LaunchEmbeddingGradients(int batch, int num_sparse, int v, int dim, int64_t n,
+cudaError_t LaunchEmbeddingGradients(int batch, int num_sparse, int v, int first, int dim,
+                                     int64_t n,
                                      int slot_bits, const int64_t* offsets, const uint32_t* slots,
                                      const float* dz, void* workspace, size_t workspace_bytes,
                                      uint32_t* out_slots, float* out_grads, int32_t* num_unique,
@@ -154,8 +155,9 @@ cudaError_t LaunchEmbeddingGradients(int batch, int num_sparse, int v, int dim, 
   AUGUR_CUDA_OK(cudaGetLastError());
   AUGUR_CUDA_OK(cub::DeviceScan::ExclusiveSum(w.temp, tb, w.bag_count, w.bag_start,
                                               static_cast<int>(m), s));
-  OrderKernel<<<Blocks(m), kThreads, 0, s>>>(batch, num_sparse, v, offsets, slots, w.bag_start,
-                                             w.ordered_slot, w.ordered_src, w.rank_iota);
+  OrderKernel<<<Blocks(m), kThreads, 0, s>>>(batch, num_sparse, v, first, offsets, slots,
+                                             w.bag_start, w.ordered_slot, w.ordered_src,
+                                             w.rank_iota);
   AUGUR_CUDA_OK(cudaGetLastError());
   tb = w.temp_bytes;
   AUGUR_CUDA_OK(cub::DeviceRadixSort::SortPairs(w.temp, tb, w.ordered_slot, w.sorted_slot,

@@ -91,7 +91,8 @@ __global__ void CopyBottomGradKernel(int batch, int v, int dim, const float* dz,
 }
 
 // One thread per (feature, sample, d): the bag's rows in bag order, starting from 0.
-__global__ void PoolKernel(int batch, int num_sparse, int v, int dim, const int64_t* offsets,
+__global__ void PoolKernel(int batch, int num_sparse, int v, int first, int dim,
+                           const int64_t* offsets,
                            const uint32_t* slots, const float* arr, int rf, float* z) {
   int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (i >= static_cast<int64_t>(num_sparse) * batch * dim) return;
@@ -101,7 +102,7 @@ __global__ void PoolKernel(int batch, int num_sparse, int v, int dim, const int6
   const int64_t* off = offsets + static_cast<int64_t>(f) * (batch + 1);
   float acc = 0.0f;
   for (int64_t k = off[b]; k < off[b + 1]; ++k) acc += arr[static_cast<int64_t>(slots[k]) * rf + d];
-  z[(static_cast<int64_t>(b) * v + 1 + f) * dim + d] = acc;
+  z[(static_cast<int64_t>(b) * v + first + f) * dim + d] = acc;
 }
 
 // The CPU's Dot: eight interleaved lanes, then the lanes in order.
@@ -117,18 +118,18 @@ __device__ float Dot8(const float* a, const float* b, int n) {
   return s;
 }
 
-__global__ void InteractKernel(int batch, int v, int dim, int num_pairs, const int2* pairs,
-                               const float* z, float* top_in) {
-  const int tw = dim + num_pairs;
+__global__ void InteractKernel(int batch, int v, int dim, int lead, int num_pairs,
+                               const int2* pairs, const float* z, float* top_in) {
+  const int tw = lead + num_pairs;
   int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (i >= static_cast<int64_t>(batch) * tw) return;
   int64_t b = i / tw;
   int c = static_cast<int>(i % tw);
   const float* zb = z + b * v * dim;
-  if (c < dim) {
+  if (c < lead) {
     top_in[i] = zb[c];
   } else {
-    int2 p = pairs[c - dim];
+    int2 p = pairs[c - lead];
     top_in[i] = Dot8(zb + p.x * dim, zb + p.y * dim, dim);
   }
 }
@@ -136,39 +137,39 @@ __global__ void InteractKernel(int batch, int v, int dim, int num_pairs, const i
 // One block per sample: the sample's v vectors are staged in shared memory with a row stride
 // of dim + 1 floats, so the threads of a warp (consecutive pairs, mostly one shared first
 // vector and distinct second vectors) read distinct banks. Same Dot8 order as above.
-__global__ void InteractSharedKernel(int v, int dim, int num_pairs, const int2* pairs,
+__global__ void InteractSharedKernel(int v, int dim, int lead, int num_pairs, const int2* pairs,
                                      const float* z, float* top_in) {
   extern __shared__ float zs[];
-  const int tw = dim + num_pairs, stride = dim + 1;
+  const int tw = lead + num_pairs, stride = dim + 1;
   const int64_t b = blockIdx.x;
   const float* zb = z + b * v * dim;
   for (int k = threadIdx.x; k < v * dim; k += blockDim.x) zs[(k / dim) * stride + k % dim] = zb[k];
   __syncthreads();
   float* out = top_in + b * tw;
   for (int c = threadIdx.x; c < tw; c += blockDim.x) {
-    if (c < dim) {
+    if (c < lead) {
       out[c] = zs[c];
     } else {
-      const int2 p = pairs[c - dim];
+      const int2 p = pairs[c - lead];
       out[c] = Dot8(zs + p.x * stride, zs + p.y * stride, dim);
     }
   }
 }
 
 // One thread per (sample, vector r, d), adding the pair terms in the CPU's pair order.
-__global__ void InteractBackwardKernel(int batch, int v, int dim, int num_pairs, bool self,
-                                       const int* pair_of, const float* dtop, const float* z,
-                                       float* dz) {
-  const int tw = dim + num_pairs;
+__global__ void InteractBackwardKernel(int batch, int v, int dim, int lead, int num_pairs,
+                                       bool self, const int* pair_of, const float* dtop,
+                                       const float* z, float* dz) {
+  const int tw = lead + num_pairs;
   int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (i >= static_cast<int64_t>(batch) * v * dim) return;
   int d = static_cast<int>(i % dim);
   int64_t br = i / dim;
   int r = static_cast<int>(br % v);
   int64_t b = br / v;
-  const float* g = dtop + b * tw + dim;
+  const float* g = dtop + b * tw + lead;
   const float* zb = z + b * v * dim;
-  float acc = r == 0 ? dtop[b * tw + d] : 0.0f;
+  float acc = r == 0 && lead > 0 ? dtop[b * tw + d] : 0.0f;
   for (int j = 0; j < r; ++j) acc += g[pair_of[r * v + j]] * zb[j * dim + d];
   if (self) {
     float t = g[pair_of[r * v + r]] * zb[r * dim + d];
@@ -177,6 +178,27 @@ __global__ void InteractBackwardKernel(int batch, int v, int dim, int num_pairs,
   }
   for (int k = r + 1; k < v; ++k) acc += g[pair_of[k * v + r]] * zb[k * dim + d];
   dz[i] = acc;
+}
+
+__global__ void CrossCombineKernel(int64_t n, const float* x0, const float* t, const float* x,
+                                   float* y) {
+  int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i < n) y[i] = x0[i] * t[i] + x[i];
+}
+
+__global__ void CrossBackwardTermsKernel(int64_t n, const float* g, const float* x0,
+                                         const float* t, bool first_layer, float* dt, float* dz) {
+  int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i >= n) return;
+  const float gi = g[i];
+  dt[i] = gi * x0[i];
+  const float term = gi * t[i];
+  dz[i] = first_layer ? term : dz[i] + term;
+}
+
+__global__ void AddInPlaceKernel(int64_t n, const float* b, float* a) {
+  int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i < n) a[i] = a[i] + b[i];
 }
 
 __global__ void BceKernel(int batch, const float* logits, const float* labels, float inv_global,
@@ -249,30 +271,41 @@ cudaError_t LaunchCopyBottomGrad(int batch, int v, int dim, const float* dz, flo
                                  cudaStream_t s) {
   AUGUR_LAUNCH(static_cast<int64_t>(batch) * dim, CopyBottomGradKernel, batch, v, dim, dz, dst);
 }
-cudaError_t LaunchPool(int batch, int num_sparse, int v, int dim, const int64_t* offsets,
-                       const uint32_t* slots, const float* arr, int rf, float* z,
-                       cudaStream_t s) {
+cudaError_t LaunchPool(int batch, int num_sparse, int v, int first, int dim,
+                       const int64_t* offsets, const uint32_t* slots, const float* arr, int rf,
+                       float* z, cudaStream_t s) {
   AUGUR_LAUNCH(static_cast<int64_t>(num_sparse) * batch * dim, PoolKernel, batch, num_sparse, v,
-               dim, offsets, slots, arr, rf, z);
+               first, dim, offsets, slots, arr, rf, z);
 }
-cudaError_t LaunchInteract(int batch, int v, int dim, int num_pairs, const int2* pairs,
+cudaError_t LaunchInteract(int batch, int v, int dim, int lead, int num_pairs, const int2* pairs,
                            const float* z, float* top_in, cudaStream_t s) {
   const size_t shared = sizeof(float) * static_cast<size_t>(v) * (dim + 1);
   if (shared <= kInteractSharedBytes) {
     if (batch > 0) {
-      InteractSharedKernel<<<batch, kInteractThreads, shared, s>>>(v, dim, num_pairs, pairs, z,
-                                                                   top_in);
+      InteractSharedKernel<<<batch, kInteractThreads, shared, s>>>(v, dim, lead, num_pairs,
+                                                                   pairs, z, top_in);
     }
     return cudaGetLastError();
   }
-  AUGUR_LAUNCH(static_cast<int64_t>(batch) * (dim + num_pairs), InteractKernel, batch, v, dim,
-               num_pairs, pairs, z, top_in);
+  AUGUR_LAUNCH(static_cast<int64_t>(batch) * (lead + num_pairs), InteractKernel, batch, v, dim,
+               lead, num_pairs, pairs, z, top_in);
 }
-cudaError_t LaunchInteractBackward(int batch, int v, int dim, int num_pairs, bool self,
+cudaError_t LaunchInteractBackward(int batch, int v, int dim, int lead, int num_pairs, bool self,
                                    const int* pair_of, const float* dtop, const float* z,
                                    float* dz, cudaStream_t s) {
   AUGUR_LAUNCH(static_cast<int64_t>(batch) * v * dim, InteractBackwardKernel, batch, v, dim,
-               num_pairs, self, pair_of, dtop, z, dz);
+               lead, num_pairs, self, pair_of, dtop, z, dz);
+}
+cudaError_t LaunchCrossCombine(int64_t n, const float* x0, const float* t, const float* x,
+                               float* y, cudaStream_t s) {
+  AUGUR_LAUNCH(n, CrossCombineKernel, n, x0, t, x, y);
+}
+cudaError_t LaunchCrossBackwardTerms(int64_t n, const float* g, const float* x0, const float* t,
+                                     bool first_layer, float* dt, float* dz, cudaStream_t s) {
+  AUGUR_LAUNCH(n, CrossBackwardTermsKernel, n, g, x0, t, first_layer, dt, dz);
+}
+cudaError_t LaunchAddInPlace(int64_t n, const float* b, float* a, cudaStream_t s) {
+  AUGUR_LAUNCH(n, AddInPlaceKernel, n, b, a);
 }
 cudaError_t LaunchBce(int batch, const float* logits, const float* labels, float inv_global,
                       float* dlogits, double* loss, cudaStream_t s) {

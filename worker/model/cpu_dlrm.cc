@@ -82,6 +82,9 @@ CpuDlrm<T>::CpuDlrm(const DlrmConfig& config) : config_(config), layout_(MakeDen
   for (const auto& l : layout_.top) width_max_ = std::max(width_max_, l.out);
   bottom_.resize(layout_.bottom.size());
   top_.resize(layout_.top.size());
+  cross_x_.resize(layout_.cross.size());
+  cross_u_.resize(layout_.cross.size());
+  cross_t_.resize(layout_.cross.size());
 }
 
 template <typename T>
@@ -94,7 +97,16 @@ void CpuDlrm<T>::Reserve(int batch) {
   for (size_t i = 0; i < top_.size(); ++i) top_[i].resize(b * layout_.top[i].out);
   z_.resize(b * v * config_.dim);
   dz_.resize(b * v * config_.dim);
-  top_in_.resize(b * TopInputWidth(config_));
+  if (config_.interaction == Interaction::kDot) top_in_.resize(b * TopInputWidth(config_));
+  for (size_t i = 0; i < layout_.cross.size(); ++i) {
+    cross_x_[i].resize(b * layout_.cross[i].in);
+    cross_u_[i].resize(b * layout_.cross[i].rank);
+    cross_t_[i].resize(b * layout_.cross[i].in);
+  }
+  if (!layout_.cross.empty()) {
+    cross_dt_.resize(b * layout_.cross[0].in);
+    cross_du_.resize(b * layout_.cross[0].rank);
+  }
   grad_a_.resize(b * width_max_);
   grad_b_.resize(b * width_max_);
   dlogits_.resize(b);
@@ -104,10 +116,11 @@ void CpuDlrm<T>::Reserve(int batch) {
 template <typename T>
 void CpuDlrm<T>::Pool(const T* slot_array, int64_t row_stride, const Minibatch& mb) {
   const int dim = config_.dim, v = InteractionVectors(config_), batch = mb.batch_size;
+  const int first = FirstEmbeddingVector(config_);
   for (int f = 0; f < config_.num_sparse; ++f) {
     const int64_t* off = mb.offsets.data() + static_cast<int64_t>(f) * (batch + 1);
     for (int b = 0; b < batch; ++b) {
-      T* dst = z_.data() + (static_cast<int64_t>(b) * v + 1 + f) * dim;
+      T* dst = z_.data() + (static_cast<int64_t>(b) * v + first + f) * dim;
       std::fill(dst, dst + dim, T(0));
       for (int64_t k = off[b]; k < off[b + 1]; ++k) {  // bag position order
         const T* row = slot_array + static_cast<int64_t>(mb.slots[k]) * row_stride;
@@ -121,11 +134,12 @@ template <typename T>
 void CpuDlrm<T>::Interact(int batch) {
   const int dim = config_.dim, v = InteractionVectors(config_), tw = TopInputWidth(config_);
   const int self = config_.self_interaction ? 1 : 0;
+  const int lead = HasBottom(config_) ? dim : 0;  // bottom_out leads the top input
   for (int b = 0; b < batch; ++b) {
     const T* z = z_.data() + static_cast<int64_t>(b) * v * dim;
     T* out = top_in_.data() + static_cast<int64_t>(b) * tw;
-    std::memcpy(out, z, sizeof(T) * dim);
-    int p = dim;
+    std::memcpy(out, z, sizeof(T) * lead);
+    int p = lead;
     for (int i = 0; i < v; ++i) {
       for (int j = 0; j < i + self; ++j) out[p++] = Dot(z + i * dim, z + j * dim, dim);
     }
@@ -137,15 +151,16 @@ void CpuDlrm<T>::InteractBackward(int batch) {
   // grad_a_ holds dL/d(top input) (B x tw); writes dz_ (B x V x dim).
   const int dim = config_.dim, v = InteractionVectors(config_), tw = TopInputWidth(config_);
   const int self = config_.self_interaction ? 1 : 0;
+  const int lead = HasBottom(config_) ? dim : 0;
   for (int b = 0; b < batch; ++b) {
     const T* z = z_.data() + static_cast<int64_t>(b) * v * dim;
     const T* g = grad_a_.data() + static_cast<int64_t>(b) * tw;
     T* dz = dz_.data() + static_cast<int64_t>(b) * v * dim;
-    std::memcpy(dz, g, sizeof(T) * dim);
-    std::fill(dz + dim, dz + static_cast<int64_t>(v) * dim, T(0));
+    std::memcpy(dz, g, sizeof(T) * lead);
+    std::fill(dz + lead, dz + static_cast<int64_t>(v) * dim, T(0));
     // Row i of dz collects sum_j g_ij z_j over the pairs in reference order; the partner
     // contributions follow, so each dz row has a fixed summation order.
-    int p = dim;
+    int p = lead;
     for (int i = 0; i < v; ++i) {
       for (int j = 0; j < i + self; ++j, ++p) {
         const T gp = g[p];
@@ -161,6 +176,73 @@ void CpuDlrm<T>::InteractBackward(int batch) {
 }
 
 template <typename T>
+void CpuDlrm<T>::Cross(const T* weights, int batch) {
+  const int cw = CrossWidth(config_);
+  const int64_t n = static_cast<int64_t>(batch) * cw;
+  const T* x0 = z_.data();  // B x V x dim is B x cw: Z concatenated per sample
+  const T* x = x0;
+  for (size_t l = 0; l < layout_.cross.size(); ++l) {
+    const CrossSlice& s = layout_.cross[l];
+    T* u = cross_u_[l].data();
+    T* t = cross_t_[l].data();
+    T* y = cross_x_[l].data();
+    Gemm(false, true, batch, s.rank, cw, x, cw, weights + s.v_offset, cw, u, s.rank);
+    Gemm(false, true, batch, cw, s.rank, u, s.rank, weights + s.w_offset, s.rank, t, cw);
+    const T* bias = weights + s.bias_offset;
+    for (int r = 0; r < batch; ++r) {
+      T* tr = t + static_cast<int64_t>(r) * cw;
+      for (int i = 0; i < cw; ++i) tr[i] += bias[i];
+    }
+    for (int64_t i = 0; i < n; ++i) y[i] = x0[i] * t[i] + x[i];
+    x = y;
+  }
+}
+
+// Per layer, last first, with g = dL/dx_{l+1}: dt = g * x0 (dL/dt), dx0 += g * t, dW = dt^T u,
+// db = column sums of dt, du = dt W, dV = du^T x_l, and g becomes dL/dx_l = g + du V. dz_ (dx0)
+// sums the layers' g * t terms from the last layer down, then the residual chain's g.
+template <typename T>
+void CpuDlrm<T>::CrossBackward(const T* weights, int batch, T* dense_grad) {
+  const int cw = CrossWidth(config_), nl = static_cast<int>(layout_.cross.size());
+  const int64_t n = static_cast<int64_t>(batch) * cw;
+  const T* x0 = z_.data();
+  T* g = grad_a_.data();
+  T* tmp = grad_b_.data();
+  T* dz = dz_.data();
+  T* dt = cross_dt_.data();
+  T* du = cross_du_.data();
+  for (int l = nl - 1; l >= 0; --l) {
+    const CrossSlice& s = layout_.cross[l];
+    const T* u = cross_u_[l].data();
+    const T* t = cross_t_[l].data();
+    const T* xl = l == 0 ? x0 : cross_x_[l - 1].data();
+    for (int64_t i = 0; i < n; ++i) dt[i] = g[i] * x0[i];
+    if (l == nl - 1) {
+      for (int64_t i = 0; i < n; ++i) dz[i] = g[i] * t[i];
+    } else {
+      for (int64_t i = 0; i < n; ++i) dz[i] += g[i] * t[i];
+    }
+    Gemm(true, false, cw, s.rank, batch, dt, cw, u, s.rank, dense_grad + s.w_offset, s.rank);
+    T* db = dense_grad + s.bias_offset;
+    std::fill(db, db + cw, T(0));
+    for (int r = 0; r < batch; ++r) {  // sample order, as the CUDA column reduction
+      const T* dtr = dt + static_cast<int64_t>(r) * cw;
+      for (int i = 0; i < cw; ++i) db[i] += dtr[i];
+    }
+    Gemm(false, false, batch, s.rank, cw, dt, cw, weights + s.w_offset, s.rank, du, s.rank);
+    Gemm(true, false, s.rank, cw, batch, du, s.rank, xl, cw, dense_grad + s.v_offset, cw);
+    Gemm(false, false, batch, cw, s.rank, du, s.rank, weights + s.v_offset, cw, tmp, cw);
+    for (int64_t i = 0; i < n; ++i) g[i] += tmp[i];
+  }
+  for (int64_t i = 0; i < n; ++i) dz[i] += g[i];
+}
+
+template <typename T>
+const T* CpuDlrm<T>::TopInput() const {
+  return config_.interaction == Interaction::kDcn ? cross_x_.back().data() : top_in_.data();
+}
+
+template <typename T>
 void CpuDlrm<T>::Forward(const T* weights, const T* slot_array, int64_t row_stride,
                          const Minibatch& mb) {
   const int batch = mb.batch_size, dim = config_.dim, v = InteractionVectors(config_);
@@ -172,13 +254,19 @@ void CpuDlrm<T>::Forward(const T* weights, const T* slot_array, int64_t row_stri
     LinearForward(layout_.bottom[l], weights, batch, x, bottom_[l].data());
     x = bottom_[l].data();
   }
-  for (int b = 0; b < batch; ++b) {
-    std::memcpy(z_.data() + static_cast<int64_t>(b) * v * dim, x + static_cast<int64_t>(b) * dim,
-                sizeof(T) * dim);
+  if (HasBottom(config_)) {
+    for (int b = 0; b < batch; ++b) {
+      std::memcpy(z_.data() + static_cast<int64_t>(b) * v * dim,
+                  x + static_cast<int64_t>(b) * dim, sizeof(T) * dim);
+    }
   }
   Pool(slot_array, row_stride, mb);
-  Interact(batch);
-  x = top_in_.data();
+  if (config_.interaction == Interaction::kDcn) {
+    Cross(weights, batch);
+  } else {
+    Interact(batch);
+  }
+  x = TopInput();
   for (size_t l = 0; l < layout_.top.size(); ++l) {
     LinearForward(layout_.top[l], weights, batch, x, top_[l].data());
     x = top_[l].data();
@@ -211,16 +299,22 @@ void CpuDlrm<T>::Backward(const T* weights, const Minibatch& mb, T* dense_grad,
   // Top MLP, last layer first; grad_a_ always holds dL/d(current layer output).
   std::copy(dlogits_.begin(), dlogits_.begin() + batch, grad_a_.begin());
   for (int l = static_cast<int>(layout_.top.size()) - 1; l >= 0; --l) {
-    const T* x = l == 0 ? top_in_.data() : top_[l - 1].data();
+    const T* x = l == 0 ? TopInput() : top_[l - 1].data();
     LinearBackward(layout_.top[l], weights, batch, x, top_[l].data(), grad_a_.data(), dense_grad,
                    grad_b_.data());
     std::swap(grad_a_, grad_b_);
   }
-  InteractBackward(batch);
-  // Bottom MLP: its output gradient is dz_[b][0].
-  for (int b = 0; b < batch; ++b) {
-    std::memcpy(grad_a_.data() + static_cast<int64_t>(b) * dim,
-                dz_.data() + static_cast<int64_t>(b) * v * dim, sizeof(T) * dim);
+  if (config_.interaction == Interaction::kDcn) {
+    CrossBackward(weights, batch, dense_grad);
+  } else {
+    InteractBackward(batch);
+  }
+  // Bottom MLP (when there is one): its output gradient is dz_[b][0].
+  if (HasBottom(config_)) {
+    for (int b = 0; b < batch; ++b) {
+      std::memcpy(grad_a_.data() + static_cast<int64_t>(b) * dim,
+                  dz_.data() + static_cast<int64_t>(b) * v * dim, sizeof(T) * dim);
+    }
   }
   for (int l = static_cast<int>(layout_.bottom.size()) - 1; l >= 0; --l) {
     const T* x = l == 0 ? input_.data() : bottom_[l - 1].data();
@@ -232,10 +326,11 @@ void CpuDlrm<T>::Backward(const T* weights, const Minibatch& mb, T* dense_grad,
   // appearance and summed in (sample, feature, position) order, never in slot order.
   unique_slots->clear();
   row_grads->clear();
+  const int first = FirstEmbeddingVector(config_);
   for (int b = 0; b < batch; ++b) {
     for (int f = 0; f < config_.num_sparse; ++f) {
       const int64_t* off = mb.offsets.data() + static_cast<int64_t>(f) * (batch + 1);
-      const T* g = dz_.data() + (static_cast<int64_t>(b) * v + 1 + f) * dim;
+      const T* g = dz_.data() + (static_cast<int64_t>(b) * v + first + f) * dim;
       for (int64_t k = off[b]; k < off[b + 1]; ++k) {
         const SlotIndex s = mb.slots[k];
         int32_t u = slot_to_unique[s];

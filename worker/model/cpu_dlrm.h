@@ -1,4 +1,5 @@
-// The DLRM forward/backward math on the CPU, templated on the scalar type.
+// The DLRM forward/backward math on the CPU (dot or DCNv2 interaction, with or without dense
+// features; see dlrm_config.h), templated on the scalar type.
 //
 // CpuDenseCompute runs CpuDlrm<float>; the gradient-check tests run CpuDlrm<double> on the very
 // same code (cblas_dgemm instead of cblas_sgemm), so finite differences in double check the
@@ -47,6 +48,13 @@ class CpuDlrm {
   void Pool(const T* slot_array, int64_t row_stride, const Minibatch& mb);
   void Interact(int batch);
   void InteractBackward(int batch);
+  // DCNv2 cross network on z_ (x0); x_L lands in cross_x_.back().
+  void Cross(const T* weights, int batch);
+  // grad_a_ holds dL/dx_L on entry; writes the cross layers' gradients and dz_ (dL/dx0).
+  // Uses grad_b_ as scratch.
+  void CrossBackward(const T* weights, int batch, T* dense_grad);
+  // The top MLP's input: x_L (dcn) or top_in_ (dot).
+  const T* TopInput() const;
 
   DlrmConfig config_;
   DenseLayout layout_;
@@ -55,8 +63,12 @@ class CpuDlrm {
   std::vector<T> input_;                 // B x num_dense
   std::vector<std::vector<T>> bottom_;   // per bottom layer: B x out (post-ReLU)
   std::vector<std::vector<T>> top_;      // per top layer: B x out
-  std::vector<T> z_;                     // B x V x dim: [bottom_out, pooled emb ...]
-  std::vector<T> top_in_;                // B x TopInputWidth
+  std::vector<T> z_;                     // B x V x dim: [bottom_out (if any), pooled emb ...]
+  std::vector<T> top_in_;                // B x TopInputWidth (dot only)
+  std::vector<std::vector<T>> cross_x_;  // per cross layer l: x_{l+1}, B x CrossWidth
+  std::vector<std::vector<T>> cross_u_;  // per cross layer l: V_l x_l, B x rank
+  std::vector<std::vector<T>> cross_t_;  // per cross layer l: W_l u_l + b_l, B x CrossWidth
+  std::vector<T> cross_dt_, cross_du_;   // backward scratch: B x CrossWidth, B x rank
   std::vector<T> dz_;                    // B x V x dim
   std::vector<T> grad_a_, grad_b_;       // B x widest layer, ping-pong
   std::vector<T> dlogits_;               // B

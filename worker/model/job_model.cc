@@ -17,6 +17,18 @@ absl::StatusOr<model::DlrmConfig> ModelConfigOf(const job::JobSpec& spec) {
   // 13 and 26 are Criteo's.
   if (spec.data.num_dense >= 0) c.num_dense = spec.data.num_dense;
   if (spec.data.num_sparse > 0) c.num_sparse = spec.data.num_sparse;
+  // The spec was validated: the interaction is dot or dcn.
+  auto interaction = model::ParseInteraction(job::EffectiveInteraction(spec.model));
+  if (!interaction.ok()) {
+    return absl::InvalidArgumentError("model: " + std::string(interaction.status().message()));
+  }
+  c.interaction = *interaction;
+  if (spec.model.cross_layers > 0) c.cross_layers = spec.model.cross_layers;
+  if (spec.model.cross_rank > 0) c.cross_rank = spec.model.cross_rank;
+  if (c.interaction == model::Interaction::kDot) {
+    c.cross_layers = 0;  // "preset: dlrmv2, interaction: dot" drops the preset's cross network
+    c.cross_rank = 0;
+  }
   auto st = model::ValidateDlrmConfig(c);
   if (!st.ok()) return absl::InvalidArgumentError("model: " + std::string(st.message()));
   return c;

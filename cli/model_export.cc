@@ -75,6 +75,15 @@ json ArchitectureJson(const job::JobSpec& spec, const model::DlrmConfig& c) {
             {"activations", "bottom: ReLU after every layer; top: ReLU after all but the last, "
                             "then sigmoid"},
             {"weight_layout", "weight (out, in): y = x @ W.T + b"}};
+  if (!c.mean_pooling.empty()) {
+    std::vector<int> mean;
+    for (int f = 0; f < c.num_sparse; ++f)
+      if (model::MeanPooled(c, f)) mean.push_back(f);
+    a["mean_pooled"] = mean;
+    a["embedding_pooling"] =
+        "sum over the bag; features listed in mean_pooled: that sum times float32(1 / bag size) "
+        "(an empty bag is zero)";
+  }
   if (classic) return a;
   a["interaction_kind"] = std::string(model::InteractionName(c.interaction));
   const std::string z = model::HasBottom(c)

@@ -232,11 +232,10 @@ absl::Status JobRunner::Impl::Init(ShardTables* tables) {
         " has " + std::to_string(nd) + " and " + std::to_string(ns));
   spec_.data.num_dense = nd;
   spec_.data.num_sparse = ns;
+  spec_.data.mean_pooled.clear();
   for (int f = 0; f < ns; ++f) {
-    if (dataset_->manifest().sparse[f].pooling != data::Pooling::kSum)
-      return absl::InvalidArgumentError("data: feature " + dataset_->manifest().sparse[f].name +
-                                        " asks for mean pooling, which the model does not do yet "
-                                        "(prep it with pooling: sum)");
+    if (dataset_->manifest().sparse[f].pooling == data::Pooling::kMean)
+      spec_.data.mean_pooled.push_back(f);
   }
   if (auto c = worker::ModelConfigOf(spec_); !c.ok()) return c.status();
   std::vector<uint64_t> rows;

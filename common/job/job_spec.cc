@@ -159,6 +159,11 @@ absl::Status ValidateSizes(const JobSpec& s) {
     return Bad("data.num_dense", "must be -1 (from the dataset) or 0..1024");
   if (s.data.num_sparse < -1 || s.data.num_sparse == 0 || s.data.num_sparse > 1024)
     return Bad("data.num_sparse", "must be -1 (from the dataset) or 1..1024");
+  if (s.data.mean_pooled.size() > 1024) return Bad("data.mean_pooled", "more than 1024 features");
+  for (int f : s.data.mean_pooled)
+    if (f < 0 || f >= (s.data.num_sparse > 0 ? s.data.num_sparse : 1024))
+      return Bad("data.mean_pooled", "feature index " + std::to_string(f) +
+                                         " is outside the dataset's sparse features");
   AUGUR_RETURN_IF_ERROR(CheckLength("checkpoint.dir", s.checkpoint.dir, kMaxPathBytes));
   if (s.cluster.shards.size() > kMaxShards)
     return Bad("cluster.shards", "more than " + std::to_string(kMaxShards) + " shards");
@@ -279,6 +284,7 @@ absl::StatusOr<JobSpec> ParseJobSpec(const std::string& yaml_text) {
                   .On("schema", Str(&s.data.schema))
                   .On("num_dense", Int(&s.data.num_dense))
                   .On("num_sparse", Int(&s.data.num_sparse))
+                  .On("mean_pooled", List(&s.data.mean_pooled, "integers"))
                   .Run();
             })
             .On("training", [&](const YAML::Node& n, const std::string& p) {
@@ -358,7 +364,8 @@ std::string ToYaml(const JobSpec& s) {
     << s.data.train << YAML::Key << "eval" << YAML::Value << s.data.eval << YAML::Key
     << "max_rows" << YAML::Value << s.data.max_rows << YAML::Key << "schema" << YAML::Value
     << s.data.schema << YAML::Key << "num_dense" << YAML::Value << s.data.num_dense << YAML::Key
-    << "num_sparse" << YAML::Value << s.data.num_sparse << YAML::EndMap;
+    << "num_sparse" << YAML::Value << s.data.num_sparse << YAML::Key << "mean_pooled"
+    << YAML::Value << YAML::Flow << s.data.mean_pooled << YAML::EndMap;
   const auto& t = s.training;
   e << YAML::Key << "training" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "batch_size" << YAML::Value << t.batch_size << YAML::Key << "iterations"

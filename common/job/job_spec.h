@@ -45,6 +45,9 @@ struct DataSpec {
   // must match the dataset.
   int num_dense = -1;
   int num_sparse = -1;
+  // Sparse features whose bags pool by their mean (indices; filled in from the dataset with the
+  // counts above). Empty: every bag sums.
+  std::vector<int> mean_pooled;
 };
 
 struct TrainingSpec {

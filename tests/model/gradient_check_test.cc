@@ -231,6 +231,66 @@ TEST_CASE("Multi-hot bags of up to 8 rows pool by sum in the dcn gradients") {
   CheckWholeModel(p);
 }
 
+TEST_CASE("Mean-pooled bags (empty ones included) match finite differences, dot and dcn") {
+  for (DlrmConfig c : {testing::TinyConfig(), testing::TinyDcnConfig()}) {
+    c.mean_pooling = {1, 0, 1};  // features 0 and 2 average their bags, feature 1 sums
+    DoubleProblem p(c, 5, 12, 35);
+    p.batch = testing::RandomBatch(c, 5, 12, 35, /*max_bag=*/6);
+    Perturb(&p, 7);
+    CheckEmbeddingRows(p);
+    CheckWholeModel(p);
+  }
+}
+
+TEST_CASE("Mean pooling divides a bag's sum by its size, and changes nothing for bags of one") {
+  DlrmConfig sum = testing::TinyConfig();
+  DlrmConfig mean = sum;
+  mean.mean_pooling = {1, 1, 1};
+  DoubleProblem a(sum, 6, 10, 36), b(mean, 6, 10, 36);
+  // Bags of exactly one id: identical logits.
+  a.batch = testing::RandomBatch(sum, 6, 10, 36, /*max_bag=*/1);
+  bool all_single = true;
+  for (size_t i = 0; i + 1 < a.batch.offsets.size(); ++i) {
+    const int64_t n = a.batch.offsets[i + 1] - a.batch.offsets[i];
+    all_single = all_single && (n <= 1);
+  }
+  REQUIRE(all_single);
+  b.batch = a.batch;
+  CHECK(a.Loss() == b.Loss());
+  // A bag of two copies of one row pools, by its mean, to that row: the same loss as a bag
+  // holding the row once under sum pooling.
+  testing::OwnedBatch twice = a.batch, once = a.batch;
+  twice.rows.clear();
+  twice.offsets.clear();
+  for (int f = 0; f < 3; ++f) {
+    for (int s = 0; s < 6; ++s) {
+      twice.offsets.push_back(static_cast<int64_t>(twice.rows.size()));
+      const uint32_t r = static_cast<uint32_t>((f * 6 + s) % 10);
+      twice.rows.push_back(r);
+      twice.rows.push_back(r);
+    }
+    twice.offsets.push_back(static_cast<int64_t>(twice.rows.size()));
+  }
+  once.rows.clear();
+  once.offsets.clear();
+  for (int f = 0; f < 3; ++f) {
+    for (int s = 0; s < 6; ++s) {
+      once.offsets.push_back(static_cast<int64_t>(once.rows.size()));
+      once.rows.push_back(static_cast<uint32_t>((f * 6 + s) % 10));
+    }
+    once.offsets.push_back(static_cast<int64_t>(once.rows.size()));
+  }
+  std::vector<SlotIndex> identity(10);
+  for (int r = 0; r < 10; ++r) identity[r] = r;
+  twice.PlaceRows(identity);
+  once.PlaceRows(identity);
+  b.batch = twice;
+  a.batch = once;
+  CHECK(b.Loss() == Approx(a.Loss()).epsilon(1e-12));
+  a.batch = twice;  // summed, the doubled bags are another model input
+  CHECK(a.Loss() != Approx(b.Loss()).epsilon(1e-6));
+}
+
 TEST_CASE("The loss is the summed BCE with logits of the local samples") {
   DoubleProblem p(testing::TinyConfig(), 4, 6, 16);
   Minibatch mb = p.batch.view();

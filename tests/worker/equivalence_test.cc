@@ -100,7 +100,8 @@ std::string PrepareCriteo(const std::string& shared, const testing::ScratchDir& 
 
 // The Criteo sample rewritten with multi-hot columns and prepared through a schema: C1..C18
 // stay one-hot, four bags gather other categoricals (missing values dropped, so bag sizes vary
-// from 0 to 8 and some bags are empty). 22 sparse features, hashed mod kRows.
+// from 0 to 8 and some bags are empty; the third bag pools by its mean). 22 sparse features,
+// hashed mod kRows.
 constexpr int kMultiHotTables = 22;
 std::string PrepareMultiHot(const std::string& shared, const testing::ScratchDir& dir) {
   std::ifstream in(shared + "/criteo-kaggle/wideresdnn_train.tsv");
@@ -135,7 +136,8 @@ std::string PrepareMultiHot(const std::string& shared, const testing::ScratchDir
     schema += "  - {name: C" + std::to_string(c) + ", type: sparse, encoding: hex}\n";
   for (size_t b = 0; b < bags.size(); ++b)
     schema += "  - {name: B" + std::to_string(b + 1) +
-              ", type: multi_hot, separator: ',', encoding: hex}\n";
+              ", type: multi_hot, separator: ',', encoding: hex" +
+              (b == 2 ? ", pooling: mean}\n" : "}\n");
   std::ofstream(dir.path() + "/multi.tsv") << text;
   std::ofstream(dir.path() + "/multi.yaml") << schema;
   data::PrepOptions o;
@@ -148,6 +150,7 @@ std::string PrepareMultiHot(const std::string& shared, const testing::ScratchDir
   REQUIRE(r.ok());
   REQUIRE(r->manifest.num_sparse() == kMultiHotTables);
   REQUIRE(r->manifest.sparse[21].max_bag > 4);
+  REQUIRE(r->manifest.sparse[20].pooling == data::Pooling::kMean);
   return o.out_dir;
 }
 

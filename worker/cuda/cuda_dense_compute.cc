@@ -114,6 +114,13 @@ absl::Status CudaDenseCompute::Init() {
   AUGUR_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(pair_of_.get(), pair_of.data(),
                                              sizeof(int) * pair_of.size(),
                                              cudaMemcpyHostToDevice, stream_));
+  const auto& mean = options_.model.mean_pooling;
+  any_mean_ = std::any_of(mean.begin(), mean.end(), [](uint8_t m) { return m != 0; });
+  if (any_mean_) {
+    AUGUR_RETURN_IF_ERROR(mean_mask_.Reserve(mean.size()));
+    AUGUR_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(mean_mask_.get(), mean.data(), mean.size(),
+                                               cudaMemcpyHostToDevice, stream_));
+  }
   AUGUR_RETURN_IF_ERROR(lt_workspace_.Reserve(kLtWorkspaceBytes));
   if (options_.max_batch_size > 0) {
     // A guess at bag sizes; a larger batch of bags grows the buffers once.

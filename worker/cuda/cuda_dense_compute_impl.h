@@ -106,6 +106,8 @@ class CudaDenseCompute final : public model::DenseCompute {
   DeviceArray<float> cross_dt_, cross_du_;
   DeviceArray<double> loss_;
   DeviceArray<int64_t> offsets_;
+  DeviceArray<uint8_t> mean_mask_;  // per sparse feature, when any feature is mean-pooled
+  bool any_mean_ = false;
   DeviceArray<uint32_t> slots_in_, out_slots_;
   DeviceArray<float> out_grads_;
   DeviceArray<int32_t> num_unique_;

@@ -195,6 +195,11 @@ absl::Status CudaDenseCompute::Forward(int batch) {
   AUGUR_CUDA_RETURN_IF_ERROR(LaunchPool(batch, c.num_sparse, v_, first_emb_, c.dim,
                                         offsets_.get(), slots_in_.get(), slot_array_.get(),
                                         row_floats_, z_.get(), stream_));
+  if (any_mean_) {
+    AUGUR_CUDA_RETURN_IF_ERROR(LaunchMeanScale(batch, c.num_sparse, v_, first_emb_, c.dim,
+                                               offsets_.get(), mean_mask_.get(), z_.get(),
+                                               stream_));
+  }
   if (dcn_) {
     AUGUR_RETURN_IF_ERROR(CrossForward(batch));
   } else {
@@ -302,6 +307,11 @@ absl::StatusOr<double> CudaDenseCompute::ForwardBackward(const Minibatch& mb,
   AUGUR_CUDA_RETURN_IF_ERROR(LaunchBce(batch, top_.back()->get(), labels_.get(), inv_global,
                                        GradBuffer(0), loss_.get(), stream_));
   AUGUR_RETURN_IF_ERROR(Backward(batch));
+  if (any_mean_) {  // each member of a mean-pooled bag gets 1/n of the bag's gradient
+    AUGUR_CUDA_RETURN_IF_ERROR(LaunchMeanScale(batch, c.num_sparse, v_, first_emb_, c.dim,
+                                               offsets_.get(), mean_mask_.get(), dz_.get(),
+                                               stream_));
+  }
   AUGUR_CUDA_RETURN_IF_ERROR(LaunchEmbeddingGradients(
       batch, c.num_sparse, v_, first_emb_, c.dim, static_cast<int64_t>(mb.slots.size()),
       slot_bits_,

@@ -105,6 +105,22 @@ __global__ void PoolKernel(int batch, int num_sparse, int v, int first, int dim,
   z[(static_cast<int64_t>(b) * v + first + f) * dim + d] = acc;
 }
 
+// One thread per (feature, sample, d) of a mean-pooled feature's non-empty bag.
+__global__ void MeanScaleKernel(int batch, int num_sparse, int v, int first, int dim,
+                                const int64_t* offsets, const uint8_t* mean_mask, float* z) {
+  int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i >= static_cast<int64_t>(num_sparse) * batch * dim) return;
+  int d = static_cast<int>(i % dim);
+  int64_t fb = i / dim;
+  int b = static_cast<int>(fb % batch), f = static_cast<int>(fb / batch);
+  if (mean_mask[f] == 0) return;
+  const int64_t* off = offsets + static_cast<int64_t>(f) * (batch + 1);
+  const int64_t n = off[b + 1] - off[b];
+  if (n <= 0) return;
+  const float scale = 1.0f / static_cast<float>(n);  // IEEE division (no fast-math)
+  z[(static_cast<int64_t>(b) * v + first + f) * dim + d] *= scale;
+}
+
 // The CPU's Dot: eight interleaved lanes, then the lanes in order.
 __device__ float Dot8(const float* a, const float* b, int n) {
   float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -276,6 +292,12 @@ cudaError_t LaunchPool(int batch, int num_sparse, int v, int first, int dim,
                        float* z, cudaStream_t s) {
   AUGUR_LAUNCH(static_cast<int64_t>(num_sparse) * batch * dim, PoolKernel, batch, num_sparse, v,
                first, dim, offsets, slots, arr, rf, z);
+}
+cudaError_t LaunchMeanScale(int batch, int num_sparse, int v, int first, int dim,
+                            const int64_t* offsets, const uint8_t* mean_mask, float* z,
+                            cudaStream_t s) {
+  AUGUR_LAUNCH(static_cast<int64_t>(num_sparse) * batch * dim, MeanScaleKernel, batch, num_sparse,
+               v, first, dim, offsets, mean_mask, z);
 }
 cudaError_t LaunchInteract(int batch, int v, int dim, int lead, int num_pairs, const int2* pairs,
                            const float* z, float* top_in, cudaStream_t s) {

@@ -52,6 +52,12 @@ cudaError_t LaunchCopyBottom(int batch, int v, int dim, const float* bottom_out,
 cudaError_t LaunchPool(int batch, int num_sparse, int v, int first, int dim, const int64_t* offsets,
                        const uint32_t* slots, const float* slot_array, int row_floats, float* z,
                        cudaStream_t s);
+// Mean pooling: z's embedding vector (b, f) *= 1.0f / n for each feature with mean_mask[f] and a
+// non-empty bag of n ids (the CPU's MeanScale). Applied to the pooled z after LaunchPool and to
+// dz before the embedding gradients.
+cudaError_t LaunchMeanScale(int batch, int num_sparse, int v, int first, int dim,
+                            const int64_t* offsets, const uint8_t* mean_mask, float* z,
+                            cudaStream_t s);
 // pairs: P (i, j) index pairs in tril order; lead: dim (bottom_out copied first) or 0.
 cudaError_t LaunchInteract(int batch, int v, int dim, int lead, int num_pairs, const int2* pairs,
                            const float* z, float* top_in, cudaStream_t s);

@@ -12,6 +12,13 @@
 namespace augur::model {
 namespace {
 
+// A mean-pooled bag of n rows is its sum times 1/n, the reciprocal rounded once in T (the CUDA
+// backend computes 1.0f / n the same way).
+template <typename T>
+T MeanScale(int64_t n) {
+  return T(1) / static_cast<T>(n);
+}
+
 inline CBLAS_TRANSPOSE Tr(bool t) { return t ? CblasTrans : CblasNoTrans; }
 
 void Gemm(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
@@ -125,6 +132,10 @@ void CpuDlrm<T>::Pool(const T* slot_array, int64_t row_stride, const Minibatch& 
       for (int64_t k = off[b]; k < off[b + 1]; ++k) {  // bag position order
         const T* row = slot_array + static_cast<int64_t>(mb.slots[k]) * row_stride;
         for (int d = 0; d < dim; ++d) dst[d] += row[d];
+      }
+      if (MeanPooled(config_, f) && off[b + 1] > off[b]) {
+        const T scale = MeanScale<T>(off[b + 1] - off[b]);
+        for (int d = 0; d < dim; ++d) dst[d] *= scale;
       }
     }
   }
@@ -330,7 +341,11 @@ void CpuDlrm<T>::Backward(const T* weights, const Minibatch& mb, T* dense_grad,
   for (int b = 0; b < batch; ++b) {
     for (int f = 0; f < config_.num_sparse; ++f) {
       const int64_t* off = mb.offsets.data() + static_cast<int64_t>(f) * (batch + 1);
-      const T* g = dz_.data() + (static_cast<int64_t>(b) * v + first + f) * dim;
+      T* g = dz_.data() + (static_cast<int64_t>(b) * v + first + f) * dim;
+      if (MeanPooled(config_, f) && off[b + 1] > off[b]) {  // each member gets 1/n of it
+        const T scale = MeanScale<T>(off[b + 1] - off[b]);
+        for (int d = 0; d < dim; ++d) g[d] *= scale;
+      }
       for (int64_t k = off[b]; k < off[b + 1]; ++k) {
         const SlotIndex s = mb.slots[k];
         int32_t u = slot_to_unique[s];

@@ -85,6 +85,10 @@ absl::Status ValidateDlrmConfig(const DlrmConfig& c) {
   if (c.top.empty() || c.top.back() != 1) {
     return absl::InvalidArgumentError("the top MLP must end in one logit");
   }
+  if (!c.mean_pooling.empty() && static_cast<int>(c.mean_pooling.size()) != c.num_sparse) {
+    return absl::InvalidArgumentError(absl::StrCat("mean_pooling gives ", c.mean_pooling.size(),
+                                                   " features, the model has ", c.num_sparse));
+  }
   for (int w : c.top) {
     if (w <= 0) return absl::InvalidArgumentError("top MLP widths must be positive");
   }

@@ -13,8 +13,10 @@
 // Model:
 //   bottom MLP  num_dense -> bottom[0] -> ... -> bottom.back() (== dim), ReLU after EVERY layer
 //               (as the reference dlrm_s_pytorch.py does, including the last one);
-//   embeddings  one sum-pooled bag per sparse feature (multi-hot bags: the sum of the bag's
-//               rows; an empty bag pools to zeros), rows read from the worker's slot array;
+//   embeddings  one pooled bag per sparse feature (multi-hot bags: the sum of the bag's rows,
+//               or for a mean-pooled feature that sum times 1/n, n the bag's size, the
+//               reciprocal rounded once to float; an empty bag pools to zeros), rows read from
+//               the worker's slot array;
 //   vectors     Z = [bottom_out, emb_1 .. emb_F]: V = F+1 vectors of dim;
 //   interaction dot: the dot products <Z_i, Z_j> for i > j (i >= j with self_interaction),
 //               ordered i-major as the reference's tril_indices; the top input is
@@ -59,7 +61,15 @@ struct DlrmConfig {
   Interaction interaction = Interaction::kDot;
   int cross_layers = 0;           // dcn only (then >= 1): number of cross layers
   int cross_rank = 0;             // dcn only (then >= 1): rank of each layer's V_l / W_l
+  // Per sparse feature: 1 = its bag pools by the MEAN of its rows (the sum times 1/n, n the
+  // bag's size; an empty bag stays zero), 0 = by the sum. Empty = every feature sums.
+  std::vector<uint8_t> mean_pooling;
 };
+
+// Whether feature f pools by its mean (DlrmConfig::mean_pooling).
+inline bool MeanPooled(const DlrmConfig& c, int f) {
+  return f < static_cast<int>(c.mean_pooling.size()) && c.mean_pooling[f] != 0;
+}
 
 // "kaggle": dim 16, bottom 512-256-64-16, top 512-256-1, dot.
 // "mlperf": dim 128, bottom 512-256-128, top 1024-1024-512-256-1, dot (MLPerf DLRM v1).

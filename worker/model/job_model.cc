@@ -17,6 +17,16 @@ absl::StatusOr<model::DlrmConfig> ModelConfigOf(const job::JobSpec& spec) {
   // 13 and 26 are Criteo's.
   if (spec.data.num_dense >= 0) c.num_dense = spec.data.num_dense;
   if (spec.data.num_sparse > 0) c.num_sparse = spec.data.num_sparse;
+  if (!spec.data.mean_pooled.empty()) {
+    c.mean_pooling.assign(c.num_sparse, 0);
+    for (int f : spec.data.mean_pooled) {
+      if (f < 0 || f >= c.num_sparse)
+        return absl::InvalidArgumentError("data.mean_pooled: feature " + std::to_string(f) +
+                                          " is not one of the model's " +
+                                          std::to_string(c.num_sparse));
+      c.mean_pooling[f] = 1;
+    }
+  }
   // The spec was validated: the interaction is dot or dcn.
   auto interaction = model::ParseInteraction(job::EffectiveInteraction(spec.model));
   if (!interaction.ok()) {

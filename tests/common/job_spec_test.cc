@@ -114,7 +114,8 @@ TEST_CASE("Bad interaction settings are rejected with their key path") {
         "model.cross_rank: only for interaction: dcn");
   CHECK(Message("data: {train: /x}\nmodel: {preset: mlperf, interaction: dcn}\n") ==
         "model.cross_layers: required with interaction: dcn (preset mlperf)");
-  CHECK(Message("data: {train: /x}\nmodel: {preset: mlperf, interaction: dcn, cross_layers: 3}\n") ==
+  CHECK(Message("data: {train: /x}\n"
+                "model: {preset: mlperf, interaction: dcn, cross_layers: 3}\n") ==
         "model.cross_rank: required with interaction: dcn (preset mlperf)");
   CHECK(Message("data: {train: /x}\nmodel: {preset: dlrmv2, self_interaction: true}\n") ==
         "model.self_interaction: only for interaction: dot");

@@ -25,6 +25,16 @@ DenseComputeOptions TinyOptions(OptimizerKind emb_kind = OptimizerKind::kAdagrad
   return o;
 }
 
+// The model shapes the behaviour tests run on: dot, DCNv2, and both without dense features.
+DlrmConfig ModelShape(int i) {
+  switch (i) {
+    case 1: return testing::TinyDcnConfig();
+    case 2: return testing::TinyNoDenseConfig();
+    case 3: return testing::TinyNoDenseConfig(Interaction::kDcn);
+    default: return testing::TinyConfig();
+  }
+}
+
 std::unique_ptr<DenseCompute> Make(const DenseComputeOptions& o) {
   auto dc = CreateDenseCompute(o);
   REQUIRE(dc.ok());
@@ -100,6 +110,7 @@ TEST_CASE("UpdateSlots applies the shared row optimizer to each slot") {
 
 TEST_CASE("Predicted probabilities reproduce the training loss") {
   auto o = TinyOptions();
+  o.model = ModelShape(GENERATE(0, 1, 2, 3));
   auto dc = Make(o);
   std::vector<SlotIndex> slots(8);
   std::iota(slots.begin(), slots.end(), 0);
@@ -152,6 +163,7 @@ TEST_CASE("Dense gradients copy in and out through the host, sizes checked") {
 TEST_CASE("Training is bit-identical whatever slots hold the rows") {
   const int rows = 12, batch = 9;
   auto o = TinyOptions();
+  o.model = ModelShape(GENERATE(0, 1, 2, 3));
   auto a = Make(o), b = Make(o);
   // Instance a keeps row r in slot r; instance b scatters the rows in reverse, far apart.
   std::vector<SlotIndex> ident(rows), scattered(rows);
@@ -215,8 +227,10 @@ TEST_CASE("Embedding gradients list rows in order of first appearance") {
 }
 
 TEST_CASE("Embedding gradients kept in the backend update slots exactly as UpdateSlots") {
+  const int shape = GENERATE(0, 1, 2, 3);
   for (OptimizerKind kind : {OptimizerKind::kSgd, OptimizerKind::kAdagrad, OptimizerKind::kAdam}) {
     auto o = TinyOptions(kind);
+    o.model = ModelShape(shape);
     auto dc = Make(o);
     std::vector<SlotIndex> slots(10);
     for (int r = 0; r < 10; ++r) slots[r] = static_cast<SlotIndex>(60 - 5 * r);

@@ -132,7 +132,9 @@ TEST_CASE("Cross layers initialise after the MLPs, leaving the MLP init unchange
   for (const auto& l : lc.cross) {
     for (int i = 0; i < l.in; ++i) CHECK(wc[l.bias_offset + i] == 0.0f);
     double sum2 = 0;
-    for (int64_t k = 0; k < 2 * int64_t{l.in} * l.rank; ++k) sum2 += wc[l.v_offset + k] * wc[l.v_offset + k];
+    for (int64_t k = 0; k < 2 * int64_t{l.in} * l.rank; ++k) {
+      sum2 += wc[l.v_offset + k] * wc[l.v_offset + k];
+    }
     // Xavier normal: variance 2 / (in + rank) = 2/19; 96 draws.
     CHECK(sum2 / (2.0 * l.in * l.rank) == Approx(2.0 / 19).epsilon(0.5));
   }

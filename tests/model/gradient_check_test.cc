@@ -174,7 +174,7 @@ TEST_CASE("Every cross layer's gradient matches finite differences") {
   for (const auto& l : p.model.layout().cross) CheckCrossLayer(p, l);
 }
 
-TEST_CASE("With the cross network, MLP layer gradients match finite differences") {
+TEST_CASE("MLP layer gradients around the cross network match finite differences") {
   DoubleProblem p(testing::TinyDcnConfig(), 5, 10, 22);
   Perturb(&p, 2);
   for (const auto& l : p.model.layout().bottom) CheckLayer(p, l);

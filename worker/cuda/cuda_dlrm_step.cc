@@ -132,23 +132,22 @@ absl::Status CudaDenseCompute::BuildCrossPlans(int batch) {
     const float* x = l == 0 ? z_.get() : cross_x_[l - 1]->get();
     float* u = cross_u_[l]->get();
     float* t = cross_t_[l]->get();
-    AUGUR_RETURN_IF_ERROR(p.u_fwd.Init(lt_, LtGemmShape{true, false, r, batch, cw, cw, cw, r},
-                                       w + s.v_offset, x, u, nullptr, false, tf32, ws, wsb));
-    AUGUR_RETURN_IF_ERROR(p.t_fwd.Init(lt_, LtGemmShape{true, false, cw, batch, r, r, r, cw},
-                                       w + s.w_offset, u, t, w + s.bias_offset, false, tf32, ws,
-                                       wsb));
-    AUGUR_RETURN_IF_ERROR(p.dw.Init(lt_, LtGemmShape{false, true, r, cw, batch, r, cw, r}, u,
-                                    cross_dt_.get(), g + s.w_offset, nullptr, false, tf32, ws,
-                                    wsb));
-    AUGUR_RETURN_IF_ERROR(p.du.Init(lt_, LtGemmShape{false, false, r, batch, cw, r, cw, r},
-                                    w + s.w_offset, cross_dt_.get(), cross_du_.get(), nullptr,
-                                    false, tf32, ws, wsb));
-    AUGUR_RETURN_IF_ERROR(p.dv.Init(lt_, LtGemmShape{false, true, cw, r, batch, cw, r, cw}, x,
-                                    cross_du_.get(), g + s.v_offset, nullptr, false, tf32, ws,
-                                    wsb));
-    AUGUR_RETURN_IF_ERROR(p.dx.Init(lt_, LtGemmShape{false, false, cw, batch, r, cw, r, cw},
-                                    w + s.v_offset, cross_du_.get(), tmp, nullptr, false, tf32,
-                                    ws, wsb));
+    float* dt = cross_dt_.get();
+    float* du = cross_du_.get();
+    // Operands as gemm_shape.h documents them (a host test checks the shapes against them).
+    const CrossGemmShapes sh = CrossLayerShapes(cw, r, batch);
+    AUGUR_RETURN_IF_ERROR(p.u_fwd.Init(lt_, sh.u_fwd, w + s.v_offset, x, u, nullptr, false,
+                                       tf32, ws, wsb));
+    AUGUR_RETURN_IF_ERROR(p.t_fwd.Init(lt_, sh.t_fwd, w + s.w_offset, u, t, w + s.bias_offset,
+                                       false, tf32, ws, wsb));
+    AUGUR_RETURN_IF_ERROR(
+        p.dw.Init(lt_, sh.dw, u, dt, g + s.w_offset, nullptr, false, tf32, ws, wsb));
+    AUGUR_RETURN_IF_ERROR(
+        p.du.Init(lt_, sh.du, w + s.w_offset, dt, du, nullptr, false, tf32, ws, wsb));
+    AUGUR_RETURN_IF_ERROR(
+        p.dv.Init(lt_, sh.dv, x, du, g + s.v_offset, nullptr, false, tf32, ws, wsb));
+    AUGUR_RETURN_IF_ERROR(
+        p.dx.Init(lt_, sh.dx, w + s.v_offset, du, tmp, nullptr, false, tf32, ws, wsb));
   }
   return absl::OkStatus();
 }

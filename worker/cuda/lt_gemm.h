@@ -12,14 +12,9 @@
 #include <cuda_runtime.h>
 
 #include "absl/status/status.h"
+#include "worker/cuda/gemm_shape.h"
 
 namespace augur::cuda {
-
-struct LtGemmShape {
-  bool trans_a = false, trans_b = false;
-  int m = 0, n = 0, k = 0;
-  int lda = 0, ldb = 0, ldc = 0;
-};
 
 class LtGemm {
  public:

@@ -218,10 +218,10 @@ absl::Status Validate(const JobSpec& s) {
   if (s.cache.plans_in_flight < 1) return Bad("cache.plans_in_flight", "must be >= 1");
   if (s.cluster.workers < 1 || s.cluster.workers > static_cast<int>(kMaxWorkers))
     return Bad("cluster.workers", "must be in 1.." + std::to_string(kMaxWorkers));
-  return ValidateSizes(s);
   if (s.checkpoint.every < 0) return Bad("checkpoint.every", "must be >= 0");
-  if (s.checkpoint.every > 0 && s.checkpoint.dir.empty()) return Bad("checkpoint.dir", "required when checkpoint.every > 0");
-  return absl::OkStatus();
+  if (s.checkpoint.every > 0 && s.checkpoint.dir.empty())
+    return Bad("checkpoint.dir", "required when checkpoint.every > 0");
+  return ValidateSizes(s);
 }
 
 void EmitOptimizer(YAML::Emitter& e, const char* key, const OptimizerConfig& o) {

@@ -128,3 +128,22 @@ TEST_CASE("Bad interaction settings are rejected with their key path") {
   CHECK(Message("data: {train: /x}\nmodel: {crosslayers: 2}\n") ==
         "model.crosslayers: unknown key (did you mean 'cross_layers'?)");
 }
+
+TEST_CASE("Checkpoint settings and the data section's feature fields are checked") {
+  CHECK(Message("data: {train: /x}\ncheckpoint: {every: 5}\n") ==
+        "checkpoint.dir: required when checkpoint.every > 0");
+  CHECK(Message("data: {train: /x}\ncheckpoint: {every: -1}\n").find("checkpoint.every") == 0);
+  CHECK(Message("data: {train: /x, num_sparse: 0}\n").find("data.num_sparse") == 0);
+  CHECK(Message("data: {train: /x, num_dense: -2}\n").find("data.num_dense") == 0);
+  CHECK(Message("data: {train: /x, num_sparse: 3, mean_pooled: [3]}\n")
+            .find("data.mean_pooled: feature index 3") == 0);
+  auto s = ParseJobSpec("data: {train: /x, schema: avazu, num_dense: 0, num_sparse: 23, "
+                        "mean_pooled: [4, 7]}\n");
+  REQUIRE(s.ok());
+  auto back = ParseJobSpec(ToYaml(*s));
+  REQUIRE(back.ok());
+  CHECK(back->data.schema == "avazu");
+  CHECK(back->data.num_dense == 0);
+  CHECK(back->data.num_sparse == 23);
+  CHECK(back->data.mean_pooled == std::vector<int>{4, 7});
+}

@@ -35,6 +35,31 @@ else
   bad "augur-oracle --plan-only rejected criteo-kaggle.yaml: $(cat "$tmp/err")"
 fi
 
+# The other examples plan too: dlrmv2.yaml on a multi-hot dataset (MLPerf DLRMv2 bags),
+# avazu.yaml on the Avazu sample prepared through its built-in schema (when ../shared is here).
+"$bin/augur" data gen --profile criteo-kaggle --samples 8192 --seed 1 --multi-hot mlperf \
+  --out "$tmp/v2" >/dev/null
+sed -E "s|^(  train:) [^ ]+|\1 $tmp/v2|; s|^(  eval:) [^ ]+|\1 $tmp/v2|; s|^(  batch_size:) [0-9]+|\1 256|" \
+  "$src/deploy/jobs/dlrmv2.yaml" >"$tmp/v2.yaml"
+if (cd "$tmp" && "$bin/augur-oracle" --plan-only --job "$tmp/v2.yaml") >"$tmp/v2.json" 2>"$tmp/err"; then
+  ok "dlrmv2.yaml plans a multi-hot dataset: $(cut -c1-100 "$tmp/v2.json")..."
+else
+  bad "augur-oracle --plan-only rejected dlrmv2.yaml: $(cat "$tmp/err")"
+fi
+avazu=$src/../shared/data/avazu/wideresdnn_train.csv
+if [ -f "$avazu" ]; then
+  "$bin/augur" data prep "$avazu" --schema avazu --max-rows 100000 --out "$tmp/avazu" >/dev/null
+  sed -E "s|^(  train:) [^ ]+|\1 $tmp/avazu|; s|^(  eval:) [^ ]+|\1 $tmp/avazu|; s|^(  batch_size:) [0-9]+|\1 128|" \
+    "$src/deploy/jobs/avazu.yaml" >"$tmp/avazu.yaml"
+  if (cd "$tmp" && "$bin/augur-oracle" --plan-only --job "$tmp/avazu.yaml") >"$tmp/avazu.json" 2>"$tmp/err"; then
+    ok "avazu.yaml plans the prepared Avazu sample"
+  else
+    bad "augur-oracle --plan-only rejected avazu.yaml: $(cat "$tmp/err")"
+  fi
+else
+  echo "skip avazu.yaml: ../shared/data/avazu is absent"
+fi
+
 # Every field of every spec struct in job_spec.h appears as a key in the example.
 missing=()
 keys=$(python3 - "$src/common/job/job_spec.h" <<'PY'

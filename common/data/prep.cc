@@ -8,7 +8,32 @@
 namespace augur::data {
 namespace {
 
-// Feeds one input file into the writer.
+// Runs `parse(line)` on the reader's lines (starting with `first` when it is not null): it
+// returns "" when the line parsed and was appended, else the reason, which fails the file
+// ("file:line: reason") or is counted and skipped, as the options say. A template, not a
+// std::function: this is prep's hot loop.
+template <typename Parse>
+absl::Status FeedLines(const std::string& path, LineReader* reader, const std::string_view* first,
+                       const PrepOptions& options, PrepResult* result, Parse parse) {
+  std::string_view line;
+  if (first != nullptr) line = *first;
+  while (first != nullptr || reader->Next(&line)) {
+    first = nullptr;
+    if (options.cancelled && reader->line_number() % 4096 == 0 && options.cancelled())
+      return absl::CancelledError(absl::StrCat(path, ": conversion cancelled at line ",
+                                               reader->line_number()));
+    AUGUR_ASSIGN_OR_RETURN(std::string why, parse(line));
+    if (why.empty()) continue;
+    std::string where = absl::StrCat(path, ":", reader->line_number(), ": ", why);
+    if (options.on_bad_line == BadLinePolicy::kFail) return absl::InvalidArgumentError(where);
+    if (result->bad_lines++ == 0) result->first_bad_line = where;
+  }
+  AUGUR_RETURN_IF_ERROR(reader->status());
+  result->input_bytes += reader->bytes_read();
+  return absl::OkStatus();
+}
+
+// Feeds one Criteo input file into the writer.
 absl::Status PrepFile(const std::string& path, const PrepOptions& options, DatasetWriter* writer,
                       PrepResult* result) {
   AUGUR_ASSIGN_OR_RETURN(auto reader, LineReader::Open(path));
@@ -24,22 +49,13 @@ absl::Status PrepFile(const std::string& path, const PrepOptions& options, Datas
     layout = *l;
   }
   CriteoRow row;
-  while (reader->Next(&line)) {
-    if (options.cancelled && reader->line_number() % 4096 == 0 && options.cancelled())
-      return absl::CancelledError(absl::StrCat(path, ": conversion cancelled at line ",
-                                               reader->line_number()));
-    LineError e = ParseCriteoLine(line, layout, &row);
-    if (!e.ok()) {
-      std::string where = absl::StrCat(path, ":", reader->line_number(), ": ", e.ToString());
-      if (options.on_bad_line == BadLinePolicy::kFail) return absl::InvalidArgumentError(where);
-      if (result->bad_lines++ == 0) result->first_bad_line = where;
-      continue;
-    }
-    AUGUR_RETURN_IF_ERROR(writer->AppendRow(row));
-  }
-  AUGUR_RETURN_IF_ERROR(reader->status());
-  result->input_bytes += reader->bytes_read();
-  return absl::OkStatus();
+  return FeedLines(path, reader.get(), nullptr, options, result,
+                   [&](std::string_view l) -> absl::StatusOr<std::string> {
+                     LineError e = ParseCriteoLine(l, layout, &row);
+                     if (!e.ok()) return e.ToString();
+                     AUGUR_RETURN_IF_ERROR(writer->AppendRow(row));
+                     return std::string();
+                   });
 }
 
 // Feeds one input file described by a schema into the writer.
@@ -49,31 +65,20 @@ absl::Status PrepSchemaFile(const std::string& path, const Schema& schema,
   std::string_view line;
   if (!reader->Next(&line)) return reader->status();  // an empty file adds nothing
   BoundSchema bound = BindByPosition(schema);
-  bool pending_first = true;
-  if (LooksLikeHeader(schema, line)) {
+  const bool header = LooksLikeHeader(schema, line);
+  if (header) {
     auto b = BindByHeader(schema, line);
     if (!b.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ":1: ", b.status().message()));
     bound = *b;
-    pending_first = false;
   }
   RawRow row;
-  while (pending_first || reader->Next(&line)) {
-    pending_first = false;
-    if (options.cancelled && reader->line_number() % 4096 == 0 && options.cancelled())
-      return absl::CancelledError(absl::StrCat(path, ": conversion cancelled at line ",
-                                               reader->line_number()));
-    absl::Status e = ParseSchemaLine(line, bound, &row);
-    if (!e.ok()) {
-      std::string where = absl::StrCat(path, ":", reader->line_number(), ": ", e.message());
-      if (options.on_bad_line == BadLinePolicy::kFail) return absl::InvalidArgumentError(where);
-      if (result->bad_lines++ == 0) result->first_bad_line = where;
-      continue;
-    }
-    AUGUR_RETURN_IF_ERROR(writer->AppendRaw(row));
-  }
-  AUGUR_RETURN_IF_ERROR(reader->status());
-  result->input_bytes += reader->bytes_read();
-  return absl::OkStatus();
+  return FeedLines(path, reader.get(), header ? nullptr : &line, options, result,
+                   [&](std::string_view l) -> absl::StatusOr<std::string> {
+                     absl::Status e = ParseSchemaLine(l, bound, &row);
+                     if (!e.ok()) return std::string(e.message());
+                     AUGUR_RETURN_IF_ERROR(writer->AppendRaw(row));
+                     return std::string();
+                   });
 }
 
 }  // namespace

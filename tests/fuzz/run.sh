@@ -20,7 +20,7 @@ command -v clang++ >/dev/null || { echo "run.sh: clang++ is needed for libFuzzer
 build=${AUGUR_FUZZ_DIR:-$root/build-fuzz}
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] ||
-  targets=(criteo_line_fuzz job_spec_fuzz cluster_file_fuzz manifest_fuzz dataset_fuzz plan_decode_fuzz
+  targets=(criteo_line_fuzz job_spec_fuzz cluster_file_fuzz manifest_fuzz dataset_fuzz schema_fuzz plan_decode_fuzz
            shard_rpc_fuzz oracle_rpc_fuzz)
 
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -33,7 +33,8 @@ for t in "${targets[@]}"; do
   corpus=$build/corpus/$t
   mkdir -p "$corpus" "$build/crashes/$t"
   dirs=("$corpus")
-  [ -d "$root/tests/fuzz/seeds/$t" ] && dirs+=("$root/tests/fuzz/seeds/$t")
+  # Seeds live under the target's name without the _fuzz suffix (seeds/manifest, ...).
+  [ -d "$root/tests/fuzz/seeds/${t%_fuzz}" ] && dirs+=("$root/tests/fuzz/seeds/${t%_fuzz}")
   case $t in
     job_spec_fuzz) dirs+=("$root/deploy/jobs") ;;
     criteo_line_fuzz)

@@ -50,11 +50,24 @@ std::string DcnJobYaml(const std::string& train) {
                    "top: [8, 1], interaction: dcn, cross_layers: 2, cross_rank: 3}");
 }
 
-void Train(const std::string& shared, Trained* t, bool dcn = false) {
+// The Avazu sample through its built-in schema: 23 one-hot features, no dense feature.
+std::string PrepareTinyAvazu(const std::string& shared, const std::string& dir) {
+  data::PrepOptions p;
+  p.inputs = {shared + "/avazu/wideresdnn_train.csv"};
+  p.out_dir = dir + "/train";
+  p.schema = "avazu";
+  p.writer.transform = data::SparseTransform::kMod;
+  p.writer.max_rows = testing::kTinyRows;
+  REQUIRE(data::PrepareDataset(p).ok());
+  return p.out_dir;
+}
+
+void Train(const std::string& shared, Trained* t, bool dcn = false, bool avazu = false) {
   auto c = testing::LocalCluster::Start(2);
   REQUIRE(c.ok());
   t->cluster = std::move(*c);
-  t->train = testing::PrepareTinyCriteo(shared, t->dir.path());
+  t->train = avazu ? PrepareTinyAvazu(shared, t->dir.path())
+                   : testing::PrepareTinyCriteo(shared, t->dir.path());
   auto spec = job::ParseJobSpec(dcn ? DcnJobYaml(t->train) : testing::TinyJobYaml(t->train, 12));
   REQUIRE(spec.ok());
   auto st = t->cluster->RunJob(*spec, t->dir.path() + "/out");
@@ -141,7 +154,7 @@ void CheckNumpyAgrees(const Trained& t, const std::string& out) {
     WARN("skipped the numpy half: no python3 with numpy (deploy/install-deps.sh installs it)");
     return;
   }
-  WriteSamples(**ds, 13, 26, t.dir.path() + "/samples");
+  WriteSamples(**ds, (*ds)->num_dense(), (*ds)->num_sparse(), t.dir.path() + "/samples");
   auto r = testing::RunCommand(py + " " AUGUR_CLI_TEST_DIR "/dlrm_numpy.py " + out + " " +
                                t.dir.path() + "/samples");
   INFO(r.out << r.err);
@@ -199,6 +212,24 @@ TEST_CASE("an exported dcn model read by numpy predicts what the C++ model predi
   const std::string manifest = testing::ReadText(out + "/manifest.json");
   CHECK(manifest.find("\"interaction_kind\": \"dcn\"") != std::string::npos);
   CHECK(manifest.find("\"cross_rank\": 3") != std::string::npos);
+  CheckNumpyAgrees(t, out);
+}
+
+TEST_CASE("an exported model without dense features (Avazu) read by numpy predicts the same") {
+  AUGUR_SHARED_DATA_OR_SKIP(shared);
+  Trained t;
+  Train(shared, &t, /*dcn=*/false, /*avazu=*/true);
+  auto shards = t.cluster->ConnectShards(t.model.job_id);
+  REQUIRE(shards.ok());
+  std::string out = t.dir.path() + "/export";
+  auto summary = cli::ExportModel(t.model, shards->get(), out);
+  REQUIRE(summary.ok());
+  CHECK(summary->layers == 2);  // the top MLP only: no dense features, no bottom MLP
+  CHECK(summary->tables == 23);
+  CHECK(std::filesystem::exists(out + "/emb_hour_weekday_ids.npy"));
+  CHECK_FALSE(std::filesystem::exists(out + "/bottom_0_weight.npy"));
+  const std::string manifest = testing::ReadText(out + "/manifest.json");
+  CHECK(manifest.find("\"num_dense\": 0") != std::string::npos);
   CheckNumpyAgrees(t, out);
 }
 

@@ -6,6 +6,7 @@
 // host path's. What this cannot check: NCCL itself, a real device buffer, the timeouts.
 #include <catch2/catch.hpp>
 #include <atomic>
+#include <cmath>
 #include <fstream>
 #include <iterator>
 
@@ -24,6 +25,8 @@ constexpr uint64_t kRows = 300;
 struct Seen {
   std::atomic<int64_t> device_floats{0};    // floats all-reduced through AllReduceSum
   std::atomic<int64_t> dense_writebacks{0}; // WriteDenseGradients calls (the host path's)
+  int poison_step = -1;  // >= 0: every worker's ForwardBackward of that step leaves a NaN in
+                         // the dense gradients (the loss stays finite)
 };
 
 class DeviceLikeCompute final : public model::DenseCompute {
@@ -47,7 +50,9 @@ class DeviceLikeCompute final : public model::DenseCompute {
   }
   absl::StatusOr<double> ForwardBackward(const model::Minibatch& mb,
                                          model::EmbeddingGradients* emb) override {
-    return cpu_->ForwardBackward(mb, emb);
+    auto loss = cpu_->ForwardBackward(mb, emb);
+    if (loss.ok() && steps_++ == seen_->poison_step) cpu_->dense_gradients()[0] = std::nanf("");
+    return loss;
   }
   absl::Status ApplyEmbeddingGradients(const OptimizerConfig& opt) override {
     return cpu_->ApplyEmbeddingGradients(opt);
@@ -77,6 +82,7 @@ class DeviceLikeCompute final : public model::DenseCompute {
  private:
   std::unique_ptr<model::DenseCompute> cpu_;
   Seen* seen_;
+  int steps_ = 0;
 };
 
 class DeviceLikeCollective final : public model::Collective {
@@ -129,26 +135,29 @@ struct Model {
   std::vector<shard::RowBlock> rows;
 };
 
+// Makes the cluster's workers run on the device-path stand-ins.
+void UseStandIns(testing::LocalCluster* cluster, Seen* seen) {
+  cluster->SetWorkerFactories(
+      [seen](const model::DenseComputeOptions& o)
+          -> absl::StatusOr<std::unique_ptr<model::DenseCompute>> {
+        AUGUR_ASSIGN_OR_RETURN(auto cpu, model::CreateDenseCompute(o));
+        return std::unique_ptr<model::DenseCompute>(
+            new DeviceLikeCompute(std::move(cpu), seen));
+      },
+      [seen](const model::WorkerCollectiveOptions& o)
+          -> absl::StatusOr<std::unique_ptr<model::Collective>> {
+        AUGUR_ASSIGN_OR_RETURN(auto real, model::NewWorkerCollective(o));
+        if (o.size == 1) return real;  // one worker: the local collective, as on a GPU
+        return std::unique_ptr<model::Collective>(
+            new DeviceLikeCollective(std::move(real), seen));
+      });
+}
+
 // Trains the job; with `seen`, on the device-path stand-ins.
 Model Train(const std::string& dataset, int workers, const std::string& policy, Seen* seen) {
   auto cluster = testing::LocalCluster::Start(1);
   REQUIRE(cluster.ok());
-  if (seen != nullptr) {
-    (*cluster)->SetWorkerFactories(
-        [seen](const model::DenseComputeOptions& o)
-            -> absl::StatusOr<std::unique_ptr<model::DenseCompute>> {
-          AUGUR_ASSIGN_OR_RETURN(auto cpu, model::CreateDenseCompute(o));
-          return std::unique_ptr<model::DenseCompute>(
-              new DeviceLikeCompute(std::move(cpu), seen));
-        },
-        [seen](const model::WorkerCollectiveOptions& o)
-            -> absl::StatusOr<std::unique_ptr<model::Collective>> {
-          AUGUR_ASSIGN_OR_RETURN(auto real, model::NewWorkerCollective(o));
-          if (o.size == 1) return real;  // one worker: the local collective, as on a GPU
-          return std::unique_ptr<model::Collective>(
-              new DeviceLikeCollective(std::move(real), seen));
-        });
-  }
+  if (seen != nullptr) UseStandIns(cluster->get(), seen);
   testing::ScratchDir out("device-path-out");
   std::vector<absl::Status> results;
   auto status = (*cluster)->RunJob(Spec(dataset, workers, policy), out.path(), &results);
@@ -211,4 +220,29 @@ TEST_CASE("Two workers under the none policy on the device path end bit-identica
 
 TEST_CASE("One device worker keeps its dense gradients on the device and ends bit-identical") {
   CheckDevicePathMatchesHostPath(1, "oracle");
+}
+
+TEST_CASE("On the device path a NaN in the dense gradients alone fails the job before any update") {
+  AUGUR_SHARED_DATA_OR_SKIP(shared);
+  testing::ScratchDir dir("device-path");
+  const std::string dataset = dir.path() + "/train";
+  testing::PrepareCriteoSample(shared, "wideresdnn_train.tsv", kRows, dataset);
+  for (int workers : {1, 2}) {
+    INFO(workers << " workers");
+    auto cluster = testing::LocalCluster::Start(1);
+    REQUIRE(cluster.ok());
+    Seen seen;
+    seen.poison_step = 3;
+    UseStandIns(cluster->get(), &seen);
+    auto status = (*cluster)->RunJob(Spec(dataset, workers, "oracle"), "");
+    REQUIRE(status.ok());
+    INFO(status->reason);
+    CHECK(oracle::JobStateName(status->state) == std::string("FAILED"));
+    CHECK(status->reason.find("not finite") != std::string::npos);
+    CHECK(status->reason.find("iteration 3:") != std::string::npos);  // the poisoned step
+    auto rows = (*cluster)->ReadAllRows(26, kRows);
+    REQUIRE(rows.ok());
+    for (const auto& b : *rows)
+      for (float v : b.values) REQUIRE(std::isfinite(v));
+  }
 }

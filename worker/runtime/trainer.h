@@ -54,7 +54,8 @@ struct EvalResult {
 //            (staged by the collective). Divergence of the dense part is checked on the device.
 enum class DenseReducePath { kHost, kDevice };
 // kDevice when the gradients live on the device and either no peer needs them (one worker) or
-// the collective reduces device memory; kHost otherwise.
+// the collective reduces device memory; kHost otherwise. Every worker of a job has the same
+// backend and collective kind, so all take the same path and their collective calls match.
 DenseReducePath ChooseDenseReducePath(model::BufferKind collective, bool gradients_on_device,
                                       int workers);
 

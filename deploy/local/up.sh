@@ -21,7 +21,8 @@ usage: deploy/local/up.sh [options]
   --shards N          embedding shards (default 2)
   --workers W         training workers (default 2; 0: shards and oracle only, e.g. for a
                       benchmark that brings its own plan consumers)
-  --backend B         cpu | cuda (default cpu); cuda pins worker w to GPU w mod #GPUs.
+  --backend B         cpu | cuda (default cpu); cuda pins worker w to GPU w mod #GPUs
+                      (multi-worker CUDA jobs all-reduce over NCCL: one GPU per worker).
                       The backend a job trains on is its spec's training.backend.
   --run-dir DIR       logs, shard data, pids, cluster.yaml (default ./run/local)
   --base-port P       fixed ports from P (default: kernel-chosen free ports)
@@ -106,6 +107,11 @@ if [ "$backend" = cuda ]; then
   command -v nvidia-smi >/dev/null || augur_die "--backend cuda but nvidia-smi is not installed"
   ngpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ' || true)
   [ "$ngpus" -ge 1 ] || augur_die "--backend cuda but nvidia-smi lists no GPU"
+  # CUDA workers of one job all-reduce over NCCL, which refuses two ranks on one GPU.
+  if [ "$workers" -gt 1 ] && [ "$workers" -gt "$ngpus" ]; then
+    echo "up.sh: warning: $workers workers share $ngpus GPU(s); a job with training.backend cuda" \
+      "and more than one worker will fail (NCCL needs a GPU per worker)" >&2
+  fi
 fi
 
 mkdir -p "$run_dir"

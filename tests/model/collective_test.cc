@@ -40,9 +40,12 @@ std::string RunRank(const std::string& dir, int rank, int64_t n) {
   auto coll = NewGlooCollective(o);
   if (!coll.ok()) return coll.status().ToString();
   if ((*coll)->rank() != rank || (*coll)->size() != 2) return "wrong rank or size";
-  for (int round = 0; round < 2; ++round) {  // a second call must reuse the mesh cleanly
+  if ((*coll)->buffer_kind() != BufferKind::kHost) return "gloo does not reduce host buffers";
+  // A second call must reuse the mesh cleanly; the host entry point is the same reduction.
+  for (int round = 0; round < 2; ++round) {
     std::vector<float> data = Contribution(rank, n);
-    absl::Status s = (*coll)->AllReduceSum(data.data(), n);
+    absl::Status s = round == 0 ? (*coll)->AllReduceSum(data.data(), n)
+                                : (*coll)->AllReduceHostSum(data.data(), n);
     if (!s.ok()) return s.ToString();
     std::vector<float> a = Contribution(0, n), b = Contribution(1, n);
     for (int64_t i = 0; i < n; ++i) {
@@ -78,9 +81,29 @@ TEST_CASE("A local collective leaves the buffer untouched") {
   auto c = NewLocalCollective();
   std::vector<float> v{1.0f, -0.0f, 3.5f};
   REQUIRE(c->AllReduceSum(v.data(), 3).ok());
+  REQUIRE(c->AllReduceHostSum(v.data(), 3).ok());
   CHECK(v == std::vector<float>{1.0f, -0.0f, 3.5f});
   CHECK(std::signbit(v[1]));
   CHECK(c->size() == 1);
+}
+
+TEST_CASE("A local collective reduces host buffers") {
+  CHECK(NewLocalCollective()->buffer_kind() == BufferKind::kHost);
+}
+
+// A device collective that does not stage host buffers itself.
+class DeviceOnlyCollective final : public Collective {
+ public:
+  BufferKind buffer_kind() const override { return BufferKind::kDevice; }
+  absl::Status AllReduceSum(float*, int64_t) override { return absl::OkStatus(); }
+  int rank() const override { return 0; }
+  int size() const override { return 2; }
+};
+
+TEST_CASE("A device collective without host staging refuses host buffers") {
+  DeviceOnlyCollective c;
+  float x = 1.0f;
+  CHECK(c.AllReduceHostSum(&x, 1).code() == absl::StatusCode::kUnimplemented);
 }
 
 TEST_CASE("A rendezvous key that never appears times out") {

@@ -160,6 +160,22 @@ TEST_CASE("Dense gradients copy in and out through the host, sizes checked") {
   CHECK(dc->WriteDenseGradients(short_buf).code() == absl::StatusCode::kInvalidArgument);
 }
 
+TEST_CASE("DenseGradientsFinite finds a NaN or an infinity anywhere in the dense gradients") {
+  auto dc = Make(TinyOptions());
+  const size_t n = dc->dense_gradients().size();
+  std::vector<float> g(n, 0.5f);
+  REQUIRE(dc->WriteDenseGradients(g).ok());
+  CHECK(*dc->DenseGradientsFinite());
+  for (size_t at : {size_t{0}, n / 2, n - 1}) {
+    for (float bad : {std::nanf(""), INFINITY, -INFINITY}) {
+      std::vector<float> b = g;
+      b[at] = bad;
+      REQUIRE(dc->WriteDenseGradients(b).ok());
+      CHECK_FALSE(*dc->DenseGradientsFinite());
+    }
+  }
+}
+
 TEST_CASE("Training is bit-identical whatever slots hold the rows") {
   const int rows = 12, batch = 9;
   auto o = TinyOptions();

@@ -45,6 +45,8 @@ struct LocalCluster::Impl {
   int oracle_port = 0;
   std::vector<std::thread> workers;
   std::vector<absl::Status> results;
+  worker::ComputeFactory make_compute;
+  worker::CollectiveFactory make_collective;
 };
 
 LocalCluster::LocalCluster(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -119,8 +121,16 @@ void LocalCluster::StartWorkers(int workers, const std::string& output_dir) {
       o.output_dir = output_dir;
       o.register_timeout_s = 30;
       o.exit_after_job = true;
+      o.make_compute = impl_->make_compute;
+      o.make_collective = impl_->make_collective;
       impl_->results[w] = worker::RunOneJob(o);
     });
+}
+
+void LocalCluster::SetWorkerFactories(worker::ComputeFactory compute,
+                                      worker::CollectiveFactory collective) {
+  impl_->make_compute = std::move(compute);
+  impl_->make_collective = std::move(collective);
 }
 
 std::vector<absl::Status> LocalCluster::JoinWorkers() {

@@ -13,6 +13,7 @@
 #include "common/job/job_spec.h"
 #include "oracle_cacher/job_runner.h"
 #include "server/row_block.h"
+#include "worker/runtime/worker_runtime.h"
 
 namespace augur::oracle {
 class JobHost;
@@ -52,6 +53,9 @@ class LocalCluster {
   // The pieces of RunJob, for tests that act on a job while it runs.
   absl::StatusOr<std::string> Submit(job::JobSpec spec);
   void StartWorkers(int workers, const std::string& output_dir);
+  // The backend and collective factories of the workers started from now on (empty: the real
+  // ones), for jobs that run a device path on CPU stand-ins.
+  void SetWorkerFactories(worker::ComputeFactory compute, worker::CollectiveFactory collective);
   std::vector<absl::Status> JoinWorkers();
   oracle::JobHost* host();
   // The registry the shards and the oracle export (what /metrics would serve).

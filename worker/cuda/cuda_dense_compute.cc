@@ -214,6 +214,19 @@ absl::Status CudaDenseCompute::ReadDenseGradients(absl::Span<float> out) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> CudaDenseCompute::DenseGradientsFinite() {
+  AUGUR_RETURN_IF_ERROR(UseDevice());
+  AUGUR_RETURN_IF_ERROR(nonfinite_flag_.Reserve(1));
+  AUGUR_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(nonfinite_flag_.get(), 0, sizeof(int32_t), stream_));
+  AUGUR_CUDA_RETURN_IF_ERROR(
+      LaunchFlagNonFinite(layout_.total_floats, grads_.get(), nonfinite_flag_.get(), stream_));
+  int32_t flag = 0;
+  AUGUR_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(&flag, nonfinite_flag_.get(), sizeof(int32_t),
+                                             cudaMemcpyDeviceToHost, stream_));
+  AUGUR_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));
+  return flag == 0;
+}
+
 absl::Status CudaDenseCompute::WriteDenseGradients(absl::Span<const float> in) {
   AUGUR_RETURN_IF_ERROR(UseDevice());
   AUGUR_RETURN_IF_ERROR(CheckSize("dense gradients", in.size(), layout_.total_floats));

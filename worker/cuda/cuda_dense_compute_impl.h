@@ -46,6 +46,7 @@ class CudaDenseCompute final : public model::DenseCompute {
   absl::Status ReadDenseGradients(absl::Span<float> out) override;
   absl::Status WriteDenseGradients(absl::Span<const float> in) override;
   absl::Status ApplyDenseGradients() override;
+  absl::StatusOr<bool> DenseGradientsFinite() override;
   absl::StatusOr<std::vector<float>> GetDenseWeights() override;
   absl::Status SetDenseWeights(absl::Span<const float> weights) override;
   absl::Status Predict(const Minibatch& mb, absl::Span<float> probabilities) override;
@@ -111,6 +112,7 @@ class CudaDenseCompute final : public model::DenseCompute {
   DeviceArray<uint32_t> slots_in_, out_slots_;
   DeviceArray<float> out_grads_;
   DeviceArray<int32_t> num_unique_;
+  DeviceArray<int32_t> nonfinite_flag_;  // DenseGradientsFinite's one-int answer
   DeviceArray<char> emb_workspace_;
   size_t emb_workspace_bytes_ = 0;
   // Embedding gradients of the last ForwardBackward(mb, nullptr), still in out_slots_ /

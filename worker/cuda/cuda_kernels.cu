@@ -217,6 +217,12 @@ __global__ void AddInPlaceKernel(int64_t n, const float* b, float* a) {
   if (i < n) a[i] = a[i] + b[i];
 }
 
+// Every writer stores the same 1, so the race between them is benign.
+__global__ void FlagNonFiniteKernel(int64_t n, const float* x, int32_t* flag) {
+  int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i < n && !isfinite(x[i])) *flag = 1;
+}
+
 __global__ void BceKernel(int batch, const float* logits, const float* labels, float inv_global,
                           float* dlogits, double* loss) {
   int b = blockIdx.x * blockDim.x + threadIdx.x;
@@ -328,6 +334,9 @@ cudaError_t LaunchCrossBackwardTerms(int64_t n, const float* g, const float* x0,
 }
 cudaError_t LaunchAddInPlace(int64_t n, const float* b, float* a, cudaStream_t s) {
   AUGUR_LAUNCH(n, AddInPlaceKernel, n, b, a);
+}
+cudaError_t LaunchFlagNonFinite(int64_t n, const float* x, int32_t* flag, cudaStream_t s) {
+  AUGUR_LAUNCH(n, FlagNonFiniteKernel, n, x, flag);
 }
 cudaError_t LaunchBce(int batch, const float* logits, const float* labels, float inv_global,
                       float* dlogits, double* loss, cudaStream_t s) {

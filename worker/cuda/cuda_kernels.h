@@ -76,6 +76,8 @@ cudaError_t LaunchCrossBackwardTerms(int64_t n, const float* g, const float* x0,
                                      bool first_layer, float* dt, float* dz, cudaStream_t s);
 // a += b.
 cudaError_t LaunchAddInPlace(int64_t n, const float* b, float* a, cudaStream_t s);
+// *flag = 1 when some x[i] is NaN or infinite; untouched otherwise (the caller zeroes it).
+cudaError_t LaunchFlagNonFinite(int64_t n, const float* x, int32_t* flag, cudaStream_t s);
 // dbottom[b] = dz[b][0] (dim floats).
 cudaError_t LaunchCopyBottomGrad(int batch, int v, int dim, const float* dz, float* dbottom,
                                  cudaStream_t s);

@@ -15,6 +15,7 @@ namespace {
 
 class LocalCollective final : public Collective {
  public:
+  BufferKind buffer_kind() const override { return BufferKind::kHost; }
   absl::Status AllReduceSum(float*, int64_t n) override {
     if (n < 0) return absl::InvalidArgumentError("negative element count");
     return absl::OkStatus();
@@ -76,6 +77,11 @@ class FileRendezvousStore final : public RendezvousStore {
 };
 
 }  // namespace
+
+absl::Status Collective::AllReduceHostSum(float* data, int64_t n) {
+  if (buffer_kind() == BufferKind::kHost) return AllReduceSum(data, n);
+  return absl::UnimplementedError("this device collective cannot reduce host buffers");
+}
 
 std::unique_ptr<Collective> NewLocalCollective() { return std::make_unique<LocalCollective>(); }
 

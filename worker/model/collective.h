@@ -13,10 +13,17 @@
 // clusters, or any store the runtime implements (e.g. over the oracle's job service). Keys are
 // namespaced by a per-job prefix so several jobs can share one store.
 //
+// Memory: buffer_kind() says where AllReduceSum's buffer lives — host memory for Local and Gloo,
+// device memory of the rank's GPU for NCCL (which cannot read host memory). AllReduceHostSum
+// takes host memory from every collective: the same call as AllReduceSum on a host collective,
+// staged through a device buffer (one copy each way) on a device collective, so it suits small
+// buffers (flags, barriers, shared rows, row transfers), not the dense gradients.
+//
 // Thread-safety: a Collective is driven by one thread; calls are collective (every rank must
-// make the same sequence of calls with the same n). Errors: INVALID_ARGUMENT for bad options,
-// DEADLINE_EXCEEDED when rendezvous times out, UNAVAILABLE when a peer fails mid-operation
-// (the instance is then unusable).
+// make the same sequence of calls with the same n, AllReduceSum and AllReduceHostSum in the
+// same order). Errors: INVALID_ARGUMENT for bad options, DEADLINE_EXCEEDED when rendezvous
+// times out, UNAVAILABLE when a peer fails or does not answer within the collective's timeout
+// mid-operation (the instance is then unusable; NCCL answers every later call UNAVAILABLE).
 #pragma once
 
 #include <cstdint>
@@ -29,16 +36,25 @@
 
 namespace augur::model {
 
+// Where AllReduceSum's buffer lives.
+enum class BufferKind { kHost, kDevice };
+
 class Collective {
  public:
   virtual ~Collective() = default;
-  // In place; `data` is host memory for Local/Gloo, device memory for NCCL.
+  // kHost for Local and Gloo, kDevice for NCCL. Fixed for the instance's life.
+  virtual BufferKind buffer_kind() const = 0;
+  // In place; `data` is in buffer_kind() memory.
   virtual absl::Status AllReduceSum(float* data, int64_t n) = 0;
+  // In place on host memory whatever buffer_kind(). The default forwards to AllReduceSum for a
+  // host collective (identical results) and is UNIMPLEMENTED for a device one; device
+  // collectives override it with a staged copy.
+  virtual absl::Status AllReduceHostSum(float* data, int64_t n);
   virtual int rank() const = 0;
   virtual int size() const = 0;
 };
 
-// A one-worker "all-reduce": leaves data untouched.
+// A one-worker "all-reduce" on host memory: leaves data untouched.
 std::unique_ptr<Collective> NewLocalCollective();
 
 // A key/value board for rendezvous. Values are opaque bytes. Must be thread-safe.

@@ -2,10 +2,25 @@
 // so a malformed minibatch is an INVALID_ARGUMENT, never an out-of-bounds read on a device.
 #include "worker/model/dense_compute.h"
 
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 
 namespace augur::model {
+
+absl::StatusOr<bool> DenseCompute::DenseGradientsFinite() {
+  absl::Span<const float> g = dense_gradients();
+  std::vector<float> copy;
+  if (dense_gradients_on_device()) {
+    copy.resize(g.size());
+    AUGUR_RETURN_IF_ERROR(ReadDenseGradients(absl::MakeSpan(copy)));
+    g = copy;
+  }
+  return std::all_of(g.begin(), g.end(), [](float x) { return std::isfinite(x); });
+}
 
 absl::Status ValidateDenseComputeOptions(const DenseComputeOptions& o) {
   AUGUR_RETURN_IF_ERROR(ValidateDlrmConfig(o.model));

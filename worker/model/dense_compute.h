@@ -127,6 +127,11 @@ class DenseCompute {
   virtual absl::Status WriteDenseGradients(absl::Span<const float> in) = 0;
   // One dense optimizer step with the (all-reduced) contents of dense_gradients().
   virtual absl::Status ApplyDenseGradients() = 0;
+  // Whether every element of dense_gradients() is finite: the trainer's divergence check when
+  // the gradients are all-reduced in place on the device. The default scans host memory (a
+  // device buffer is copied out first); the CUDA backend checks on the device and copies one
+  // flag.
+  virtual absl::StatusOr<bool> DenseGradientsFinite();
 
   // Flat dense weights (DenseLayout), for tests, checkpoints and export. Setting them does not
   // reset the dense optimizer state.

@@ -47,6 +47,7 @@ class GlooCollective final : public Collective {
   explicit GlooCollective(std::shared_ptr<gloo::rendezvous::Context> ctx)
       : ctx_(std::move(ctx)) {}
 
+  BufferKind buffer_kind() const override { return BufferKind::kHost; }
   absl::Status AllReduceSum(float* data, int64_t n) override {
     if (n < 0) return absl::InvalidArgumentError("negative element count");
     if (n == 0 || ctx_->size == 1) return absl::OkStatus();

@@ -38,6 +38,8 @@ class Loop {
         B_(d.spec.training.batch_size),
         dim_(d.compute->config().dim),
         none_(d.spec.cache.policy == "none"),
+        dense_path_(ChooseDenseReducePath(d.collective->buffer_kind(),
+                                          d.compute->dense_gradients_on_device(), W_)),
         cache_(d.shards, d.compute),
         slice_(B_) {
     if (d.metrics) {
@@ -85,6 +87,7 @@ class Loop {
   const int64_t B_;
   const int dim_;
   const bool none_;
+  const DenseReducePath dense_path_;
   SlotCache cache_;
   data::Slice slice_;
   std::vector<model::SlotIndex> slots_;
@@ -132,24 +135,30 @@ absl::Status Loop::BuildMinibatch(int64_t i, model::Minibatch* mb) {
   return absl::OkStatus();
 }
 
-// One all-reduce: [dense gradients | shared rows' gradients | stop | diverged]. Every holder of a
-// touched row then applies the same update, so replicas stay bit-identical.
+// Host path (DenseReducePath::kHost): one all-reduce of [dense gradients | shared rows' gradients
+// | stop | diverged]. Device path: the dense gradients all-reduced in place on the device, then
+// [shared rows' gradients | stop | diverged] through the host. Every holder of a touched row then
+// applies the same update, so replicas stay bit-identical.
 absl::Status Loop::ReduceAndUpdate(const plan::WorkerIterationPlan& plan,
                                    const model::EmbeddingGradients& emb, bool kept, int64_t i,
                                    double loss, bool* stop) {
   // The dense gradients may live in device memory (cuda backend): copy, never dereference.
+  const bool on_device = dense_path_ == DenseReducePath::kDevice;
   const size_t nd = d_.compute->dense_gradients().size(), ns = none_ ? 0 : plan.shared.size();
+  const size_t rows_at = on_device ? 0 : nd;  // where the shared rows start in reduce_
   absl::flat_hash_map<model::SlotIndex, size_t> local;  // slot -> row in emb.grads
   if (ns > 0) {  // only shared rows are looked up; kept gradients have no rows here at all
     for (size_t r = 0; r < emb.slots.size(); ++r) local[emb.slots[r]] = r;
   }
-  reduce_.assign(nd + ns * dim_ + 2, -0.0f);
-  AUGUR_RETURN_IF_ERROR(d_.compute->ReadDenseGradients(absl::MakeSpan(reduce_.data(), nd)));
+  reduce_.assign(rows_at + ns * dim_ + 2, -0.0f);
+  if (!on_device)
+    AUGUR_RETURN_IF_ERROR(d_.compute->ReadDenseGradients(absl::MakeSpan(reduce_.data(), nd)));
   for (size_t s = 0; s < ns; ++s) {
     if (!cache_.Holds(plan.shared[s])) continue;
     auto it = local.find(*cache_.SlotOf(plan.shared[s]));
     if (it != local.end())
-      std::copy_n(emb.grads.begin() + it->second * dim_, dim_, reduce_.begin() + nd + s * dim_);
+      std::copy_n(emb.grads.begin() + it->second * dim_, dim_,
+                  reduce_.begin() + rows_at + s * dim_);
   }
   // Two flags ride along: stop (a cancel reached some worker) and diverged (some worker's loss
   // or row gradients are not finite). Every worker sees the same sums, so all stop together.
@@ -157,17 +166,28 @@ absl::Status Loop::ReduceAndUpdate(const plan::WorkerIterationPlan& plan,
   for (size_t k = 0; k < emb.grads.size() && !local_bad; ++k) local_bad = !std::isfinite(emb.grads[k]);
   reduce_[reduce_.size() - 2] = cancel_reason_.empty() ? -0.0f : 1.0f;
   reduce_.back() = local_bad ? 1.0f : -0.0f;
-  if (W_ > 1) AUGUR_RETURN_IF_ERROR(d_.collective->AllReduceSum(reduce_.data(), reduce_.size()));
+  if (W_ > 1 && on_device) {
+    absl::Span<float> dense = d_.compute->dense_gradients();
+    AUGUR_RETURN_IF_ERROR(d_.collective->AllReduceSum(dense.data(), dense.size()));
+  }
+  if (W_ > 1)
+    AUGUR_RETURN_IF_ERROR(d_.collective->AllReduceHostSum(reduce_.data(), reduce_.size()));
   *stop = reduce_[reduce_.size() - 2] > 0.0f;
   // Divergence ends the job here, before any dense weight, slot or shard row takes the update.
   bool diverged = reduce_.back() != 0.0f;
   for (size_t k = 0; k + 2 < reduce_.size() && !diverged; ++k) diverged = !std::isfinite(reduce_[k]);
+  if (!diverged && on_device) {  // the reduced dense gradients are equal on every rank
+    AUGUR_ASSIGN_OR_RETURN(bool finite, d_.compute->DenseGradientsFinite());
+    diverged = !finite;
+  }
   if (diverged)
     return absl::InternalError("iteration " + std::to_string(i) +
                                ": the training loss or gradients are not finite (the job "
                                "diverged; this worker's loss: " + std::to_string(loss) +
                                "); no update of this step was applied");
-  AUGUR_RETURN_IF_ERROR(d_.compute->WriteDenseGradients(absl::MakeConstSpan(reduce_.data(), nd)));
+  if (!on_device)
+    AUGUR_RETURN_IF_ERROR(
+        d_.compute->WriteDenseGradients(absl::MakeConstSpan(reduce_.data(), nd)));
   AUGUR_RETURN_IF_ERROR(d_.compute->ApplyDenseGradients());
   if (none_) return PushGradients(emb, i);
   if (kept) {
@@ -182,7 +202,8 @@ absl::Status Loop::ReduceAndUpdate(const plan::WorkerIterationPlan& plan,
   for (size_t s = 0; s < ns; ++s) {
     if (!cache_.Holds(plan.shared[s])) continue;
     slots.push_back(*cache_.SlotOf(plan.shared[s]));
-    grads.insert(grads.end(), reduce_.begin() + nd + s * dim_, reduce_.begin() + nd + (s + 1) * dim_);
+    grads.insert(grads.end(), reduce_.begin() + rows_at + s * dim_,
+                 reduce_.begin() + rows_at + (s + 1) * dim_);
   }
   for (size_t r = 0; r < emb.slots.size(); ++r) {
     plan::RowKey k = cache_.KeyOf(emb.slots[r]);
@@ -243,7 +264,7 @@ absl::Status Loop::Transfers(const plan::WorkerIterationPlan& plan, int64_t i) {
     std::copy_n(rows.data() + k * rf, rf, out);
     PackVersion(cache_.version(slots[k]), out + rf);
   }
-  if (W_ > 1) AUGUR_RETURN_IF_ERROR(d_.collective->AllReduceSum(buf.data(), buf.size()));
+  if (W_ > 1) AUGUR_RETURN_IF_ERROR(d_.collective->AllReduceHostSum(buf.data(), buf.size()));
   AUGUR_RETURN_IF_ERROR(cache_.Evict(plan.evictions, i));
   mine.clear();
   slots.clear();
@@ -336,7 +357,7 @@ absl::Status Loop::Finish(int64_t completed, bool cancelled) {
   AUGUR_RETURN_IF_ERROR(cache_.WaitWriteBacks(INT64_MAX).status());
   AUGUR_RETURN_IF_ERROR(WaitPushes(INT64_MAX));
   float barrier = 1.0f;  // every worker's rows are on the shards past this point
-  if (W_ > 1) AUGUR_RETURN_IF_ERROR(d_.collective->AllReduceSum(&barrier, 1));
+  if (W_ > 1) AUGUR_RETURN_IF_ERROR(d_.collective->AllReduceHostSum(&barrier, 1));
   if (w_ == 0) {
     AUGUR_ASSIGN_OR_RETURN(auto weights, d_.compute->GetDenseWeights());
     AUGUR_RETURN_IF_ERROR(d_.oracle->PutModel(d_.assignment.job_id, weights));
@@ -362,7 +383,7 @@ absl::Status Loop::FlushToShards(int64_t completed) {
   AUGUR_RETURN_IF_ERROR(cache_.WaitWriteBacks(INT64_MAX).status());
   AUGUR_RETURN_IF_ERROR(WaitPushes(INT64_MAX));
   float barrier = 1.0f;
-  if (W_ > 1) AUGUR_RETURN_IF_ERROR(d_.collective->AllReduceSum(&barrier, 1));
+  if (W_ > 1) AUGUR_RETURN_IF_ERROR(d_.collective->AllReduceHostSum(&barrier, 1));
   return absl::OkStatus();
 }
 
@@ -437,6 +458,13 @@ absl::Status Loop::Run() {
 }
 
 }  // namespace
+
+DenseReducePath ChooseDenseReducePath(model::BufferKind collective, bool gradients_on_device,
+                                      int workers) {
+  if (!gradients_on_device) return DenseReducePath::kHost;
+  return workers <= 1 || collective == model::BufferKind::kDevice ? DenseReducePath::kDevice
+                                                                  : DenseReducePath::kHost;
+}
 
 model::DenseComputeOptions ComputeOptionsOf(const job::JobSpec& spec,
                                             const model::DlrmConfig& config, int64_t capacity,

@@ -45,6 +45,20 @@ struct EvalResult {
   int64_t samples = 0;
 };
 
+// Where a step's dense gradients are all-reduced.
+//   kHost:   read out of the backend into the host buffer [dense | shared rows | stop |
+//            diverged], all-reduced with it in one call, written back (the CPU backend, whose
+//            buffer is host memory anyway; or device gradients behind a host collective).
+//   kDevice: left in device memory: all-reduced in place by a device collective (NCCL), or not
+//            at all with one worker; only [shared rows | stop | diverged] goes through the host
+//            (staged by the collective). Divergence of the dense part is checked on the device.
+enum class DenseReducePath { kHost, kDevice };
+// kDevice when the gradients live on the device and either no peer needs them (one worker) or
+// the collective reduces device memory; kHost otherwise. Every worker of a job has the same
+// backend and collective kind, so all take the same path and their collective calls match.
+DenseReducePath ChooseDenseReducePath(model::BufferKind collective, bool gradients_on_device,
+                                      int workers);
+
 // Runs the whole job. Reports progress, errors and completion to the oracle; returns the first
 // error (the job then fails with it) or CANCELLED when the oracle cancelled the job.
 absl::Status RunTrainer(const TrainerDeps& deps);

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/status.h"
+#include "worker/model/collective_factory.h"
 #include "worker/runtime/oracle_connection.h"
 #include "worker/runtime/trainer.h"
 
@@ -25,7 +26,7 @@ absl::Status RunOneJob(const WorkerOptions& o) {
   auto config = ModelConfigOf(*spec);
   if (!config.ok()) return fail(config.status());
   auto co = ComputeOptionsOf(*spec, *config, spec->cache.capacity, o.cuda_device);
-  auto compute = model::CreateDenseCompute(co);
+  auto compute = o.make_compute ? o.make_compute(co) : model::CreateDenseCompute(co);
   if (!compute.ok()) return fail(compute.status());
   auto train = data::Dataset::Open(spec->data.train);
   if (!train.ok()) return fail(train.status());
@@ -40,30 +41,31 @@ absl::Status RunOneJob(const WorkerOptions& o) {
   shard_options.job = a.job_id;  // the job's own tables on every shard
   auto shards = shard::ShardClient::Connect(spec->cluster.shards, shard_options);
   if (!shards.ok()) return fail(shards.status());
+  // One worker: no all-reduce. More: Gloo between CPU workers, NCCL between CUDA workers (the
+  // dense gradients stay on the device), both meeting through the oracle's rendezvous store.
   std::unique_ptr<model::RendezvousStore> store;
-  std::unique_ptr<model::Collective> collective;
-  if (spec->cluster.workers > 1) {
-    store = oracle.NewRendezvousStore();
-    model::GlooCollectiveOptions go;
-    go.rank = a.worker_index;
-    go.size = spec->cluster.workers;
-    go.store = store.get();
-    go.prefix = a.job_id;
-    go.hostname = o.collective_host;
-    go.timeout = absl::Seconds(60);
-    auto c = model::NewGlooCollective(go);
-    if (!c.ok()) return fail(c.status());
-    collective = std::move(*c);
-  } else {
-    collective = model::NewLocalCollective();
-  }
+  if (spec->cluster.workers > 1) store = oracle.NewRendezvousStore();
+  model::WorkerCollectiveOptions wo;
+  wo.backend = spec->training.backend;
+  wo.rank = a.worker_index;
+  wo.size = spec->cluster.workers;
+  wo.cuda_device = o.cuda_device;
+  wo.store = store.get();
+  wo.prefix = a.job_id;
+  wo.hostname = o.collective_host;
+  wo.timeout = absl::Seconds(60);
+  spdlog::info("worker {}: all-reduce over {} ({} workers, backend {})", a.worker_index,
+               model::CollectiveKindName(model::CollectiveKindFor(wo.backend, wo.size)), wo.size,
+               wo.backend);
+  auto collective = o.make_collective ? o.make_collective(wo) : model::NewWorkerCollective(wo);
+  if (!collective.ok()) return fail(collective.status());
   TrainerDeps d;
   d.assignment = a;
   d.spec = *spec;
   d.oracle = &oracle;
   d.shards = shards->get();
   d.compute = compute->get();
-  d.collective = collective.get();
+  d.collective = collective->get();
   d.train = train->get();
   d.eval = eval.get();
   d.metrics = o.metrics;

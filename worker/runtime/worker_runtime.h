@@ -2,10 +2,14 @@
 // shard client and the datasets it names, train, and go back for the next job.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "worker/model/collective_factory.h"
+#include "worker/model/dense_compute.h"
 
 namespace grpc {
 class ChannelCredentials;
@@ -16,6 +20,13 @@ class MetricsRegistry;
 }
 
 namespace augur::worker {
+
+// How a job's dense backend and collective are made (the device and transport seams, STYLE.md
+// item 7): tests stand CPU twins in for CUDA and NCCL through them.
+using ComputeFactory = std::function<absl::StatusOr<std::unique_ptr<model::DenseCompute>>(
+    const model::DenseComputeOptions&)>;
+using CollectiveFactory = std::function<absl::StatusOr<std::unique_ptr<model::Collective>>(
+    const model::WorkerCollectiveOptions&)>;
 
 struct WorkerOptions {
   std::string oracle;               // host:port
@@ -28,6 +39,9 @@ struct WorkerOptions {
   // Credentials for the oracle and the shards (common/grpc_security.h); null: plaintext.
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   MetricsRegistry* metrics = nullptr;
+  // Empty: model::CreateDenseCompute and model::NewWorkerCollective.
+  ComputeFactory make_compute;
+  CollectiveFactory make_collective;
 };
 
 // Runs jobs until registration times out (OK) or, with exit_after_job, after one job (its

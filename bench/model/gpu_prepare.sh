@@ -17,9 +17,10 @@ command -v nvcc >/dev/null || [[ -x /usr/local/cuda/bin/nvcc ]] ||
   { echo "gpu_prepare.sh: no nvcc; the CUDA toolkit is needed to build the GPU binaries" >&2; exit 2; }
 cmake -S . -B "$build" -G Ninja -DAUGUR_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/null
 bins=(model_cuda_parity_test model_bench augur augur-shard augur-oracle augur-worker)
-cmake --build "$build" --target "${bins[@]}"
+cmake --build "$build" --target "${bins[@]}" nccl_collective_test
 rm -rf .device-bundle .device-bundle.tar.xz
-../shared/tools/device-bundle.sh .device-bundle "${bins[@]/#/$build/bin/}"
+../shared/tools/device-bundle.sh .device-bundle "${bins[@]/#/$build/bin/}" \
+  "$build/tests/nccl_collective_test"
 tar -cJf .device-bundle.tar.xz .device-bundle
 rm -rf .device-bundle
 git ls-files --error-unmatch bench/model/torch_dlrm.py >/dev/null  # travels with the tree

@@ -11,6 +11,7 @@
 #      interleaved with step 2 so both see the same machine state;
 #   4. a real one-worker cluster (deploy/local/up.sh --backend cuda) training a small synthetic
 #      job with training.backend cuda to SUCCEEDED: the worker runtime on the GPU.
+#   (also nccl_collective_test's single-GPU cases, into $OUT/nccl.log)
 # Writes $OUT/parity.log, $OUT/bench.jsonl, $OUT/e2e_cuda.log and $OUT/gpu.txt (or ./gpu-out/
 # without $OUT).
 set -uo pipefail
@@ -25,6 +26,10 @@ nproc >> "$out/gpu.txt"
 
 timeout 240 "$bin/model_cuda_parity_test" 2>&1 | tee "$out/parity.log"
 echo "parity exit ${PIPESTATUS[0]}" | tee -a "$out/parity.log"
+# NCCL on one GPU: a one-rank collective, and init giving up with UNAVAILABLE when rank 1
+# never joins (the timeout path; the cases skip without a device).
+timeout 60 "$bin/nccl_collective_test" 2>&1 | tee "$out/nccl.log"
+echo "nccl exit ${PIPESTATUS[0]}" | tee -a "$out/nccl.log"
 
 have_torch=0
 python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null && have_torch=1

@@ -47,78 +47,48 @@ void CheckEqual(const Mat& got, const Mat& want) {
   for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == Approx(want[i]).epsilon(1e-12));
 }
 
+// The row-major product op(A) op(B), A rows_a x cols_a and B rows_b x cols_b as stored, each
+// transposed when asked: the independent reference each GEMM shape is held to.
+Mat RowMajorProduct(const Mat& a, int rows_a, int cols_a, bool ta, const Mat& b, int rows_b,
+                    int cols_b, bool tb) {
+  const int m = ta ? cols_a : rows_a, inner = ta ? rows_a : cols_a, n = tb ? rows_b : cols_b;
+  REQUIRE(inner == (tb ? cols_b : rows_b));
+  Mat c(static_cast<size_t>(m) * n, 0);
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) {
+      double s = 0;
+      for (int k = 0; k < inner; ++k)
+        s += (ta ? a[k * cols_a + i] : a[i * cols_a + k]) * (tb ? b[j * cols_b + k] : b[k * cols_b + j]);
+      c[i * n + j] = s;
+    }
+  return c;
+}
+
+// The GEMM `shape` on operands (a, b) must write exactly `want`.
+void CheckShape(const LtGemmShape& shape, const Mat& a, const Mat& b, const Mat& want) {
+  Mat got(want.size(), 0);
+  ColMajorGemm(shape, a, b, &got);
+  CheckEqual(got, want);
+}
+
 TEST_CASE("The CUDA cross-layer GEMM shapes compute the DCNv2 products") {
   const int cw = 7, r = 3, batch = 5;  // all different, so a swapped dimension shows
   const CrossGemmShapes sh = CrossLayerShapes(cw, r, batch);
   // Row-major operands: V r x cw, W cw x r, x / dt B x cw, u / du B x r.
   const Mat v = Random(r * cw, 1), w = Random(cw * r, 2), x = Random(batch * cw, 3);
   const Mat u = Random(batch * r, 4), dt = Random(batch * cw, 5), du = Random(batch * r, 6);
-  auto at = [](const Mat& m, int cols, int row, int col) { return m[row * cols + col]; };
-
-  Mat got(batch * r), want(batch * r);
-  ColMajorGemm(sh.u_fwd, v, x, &got);  // u = x V^T
-  for (int b = 0; b < batch; ++b)
-    for (int k = 0; k < r; ++k) {
-      double s = 0;
-      for (int i = 0; i < cw; ++i) s += at(v, cw, k, i) * at(x, cw, b, i);
-      want[b * r + k] = s;
-    }
-  CheckEqual(got, want);
-
-  got.assign(batch * cw, 0);
-  want.assign(batch * cw, 0);
-  ColMajorGemm(sh.t_fwd, w, u, &got);  // t = u W^T
-  for (int b = 0; b < batch; ++b)
-    for (int i = 0; i < cw; ++i) {
-      double s = 0;
-      for (int k = 0; k < r; ++k) s += at(w, r, i, k) * at(u, r, b, k);
-      want[b * cw + i] = s;
-    }
-  CheckEqual(got, want);
-
-  got.assign(cw * r, 0);
-  want.assign(cw * r, 0);
-  ColMajorGemm(sh.dw, u, dt, &got);  // dW (cw x r) = dt^T u
-  for (int i = 0; i < cw; ++i)
-    for (int k = 0; k < r; ++k) {
-      double s = 0;
-      for (int b = 0; b < batch; ++b) s += at(dt, cw, b, i) * at(u, r, b, k);
-      want[i * r + k] = s;
-    }
-  CheckEqual(got, want);
-
-  got.assign(batch * r, 0);
-  want.assign(batch * r, 0);
-  ColMajorGemm(sh.du, w, dt, &got);  // du = dt W
-  for (int b = 0; b < batch; ++b)
-    for (int k = 0; k < r; ++k) {
-      double s = 0;
-      for (int i = 0; i < cw; ++i) s += at(dt, cw, b, i) * at(w, r, i, k);
-      want[b * r + k] = s;
-    }
-  CheckEqual(got, want);
-
-  got.assign(r * cw, 0);
-  want.assign(r * cw, 0);
-  ColMajorGemm(sh.dv, x, du, &got);  // dV (r x cw) = du^T x
-  for (int k = 0; k < r; ++k)
-    for (int i = 0; i < cw; ++i) {
-      double s = 0;
-      for (int b = 0; b < batch; ++b) s += at(du, r, b, k) * at(x, cw, b, i);
-      want[k * cw + i] = s;
-    }
-  CheckEqual(got, want);
-
-  got.assign(batch * cw, 0);
-  want.assign(batch * cw, 0);
-  ColMajorGemm(sh.dx, v, du, &got);  // dx = du V
-  for (int b = 0; b < batch; ++b)
-    for (int i = 0; i < cw; ++i) {
-      double s = 0;
-      for (int k = 0; k < r; ++k) s += at(du, r, b, k) * at(v, cw, k, i);
-      want[b * cw + i] = s;
-    }
-  CheckEqual(got, want);
+  // u = x V^T
+  CheckShape(sh.u_fwd, v, x, RowMajorProduct(x, batch, cw, false, v, r, cw, true));
+  // t = u W^T
+  CheckShape(sh.t_fwd, w, u, RowMajorProduct(u, batch, r, false, w, cw, r, true));
+  // dW (cw x r) = dt^T u
+  CheckShape(sh.dw, u, dt, RowMajorProduct(dt, batch, cw, true, u, batch, r, false));
+  // du = dt W
+  CheckShape(sh.du, w, dt, RowMajorProduct(dt, batch, cw, false, w, cw, r, false));
+  // dV (r x cw) = du^T x
+  CheckShape(sh.dv, x, du, RowMajorProduct(du, batch, r, true, x, batch, cw, false));
+  // dx = du V
+  CheckShape(sh.dx, v, du, RowMajorProduct(du, batch, r, false, v, r, cw, false));
 }
 
 }  // namespace

@@ -152,7 +152,10 @@ absl::StatusOr<Manifest> Manifest::FromJson(const std::string& text) {
                        kManifestFormatVersion, ")"));
     }
     m.rows = j.at("rows").get<int64_t>();
-    if (m.rows < 0) return absl::InvalidArgumentError("negative rows");
+    // Bounded so that no file size computed from them (x 4, x 8, + 1) can overflow and let a
+    // short file pass for a long column.
+    if (m.rows < 0 || m.rows > kMaxRows)
+      return absl::InvalidArgumentError(absl::StrCat("rows must be in 0..", kMaxRows));
     m.dense_transform = j.at("dense_transform").get<std::string>();
     const json& st = j.at("sparse_transform");
     std::string kind = st.at("kind").get<std::string>();
@@ -192,6 +195,10 @@ absl::StatusOr<Manifest> Manifest::FromJson(const std::string& text) {
         f.pooling = *p;
         f.ids = fj.at("ids").get<uint64_t>();
         f.max_bag = fj.at("max_bag").get<uint64_t>();
+        if (f.ids > kMaxIds) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("feature ", f.name, ": more than ", kMaxIds, " ids"));
+        }
         if (!f.multi_hot && (f.ids != static_cast<uint64_t>(m.rows) || f.max_bag != 1)) {
           return absl::InvalidArgumentError(
               absl::StrCat("one-hot feature ", f.name, " must hold one id per row"));

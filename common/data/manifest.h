@@ -36,6 +36,9 @@ inline constexpr int kManifestFormatVersion = 2;
 inline constexpr char kManifestFile[] = "manifest.json";
 // Most features of either kind a dataset may have (table ids are feature indices).
 inline constexpr int kMaxFeatures = 1024;
+// Most samples (2^40) and most ids of one sparse feature (2^44) a manifest may declare.
+inline constexpr int64_t kMaxRows = int64_t{1} << 40;
+inline constexpr uint64_t kMaxIds = uint64_t{1} << 44;
 
 // How raw categorical values became row ids.
 enum class SparseTransform {

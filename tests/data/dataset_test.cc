@@ -113,6 +113,23 @@ TEST_CASE("opening a dataset with a missing or truncated column fails with DATA_
   CHECK(absl::StrContains(ds.status().message(), "C7.u32"));
 }
 
+TEST_CASE("a manifest whose row or id count would overflow a file size is refused") {
+  // rows = 2^62: rows x 4 wraps to 0, so empty column files would pass for the columns of a
+  // sparse-only open and every slice would read far past its mapping.
+  ScratchDir tmp("ds-overflow");
+  auto dir = MakeDataset(tmp, "d", 10);
+  std::string manifest = ReadFile(dir + "/manifest.json");
+  const std::string rows = "\"rows\": 10";
+  REQUIRE(manifest.find(rows) != std::string::npos);
+  std::string huge = manifest;
+  huge.replace(huge.find(rows), rows.size(), "\"rows\": 4611686018427387904");
+  WriteFile(dir + "/manifest.json", huge);
+  for (const auto& c : ExpectedColumns(FeatureLayout::Criteo())) WriteFile(dir + "/" + c.file, "");
+  auto ds = Dataset::Open(dir, {.sparse_only = true});
+  CHECK(ds.status().code() == absl::StatusCode::kDataLoss);
+  CHECK(absl::StrContains(ds.status().message(), "rows must be in 0.."));
+}
+
 TEST_CASE("a dataset whose manifest or column is a FIFO is refused at once, never waited on") {
   ScratchDir tmp("ds-fifo");
   for (std::string name : {"C7.u32", "manifest.json"}) {

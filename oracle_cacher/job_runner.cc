@@ -173,6 +173,8 @@ class JobRunner::Impl {
     absl::Time last_report;
     double loss_sum = 0, stall = 0, busy = 0;
     int64_t samples = 0, hits = 0, misses = 0, rows_fetched = 0, bytes_fetched = 0;
+    double window_loss_sum = 0;  // the latest report's loss window
+    int64_t window_samples = 0;
   };
 
   job::JobSpec spec_;
@@ -367,7 +369,8 @@ absl::Status JobRunner::Impl::CheckReport(const WorkerReport& r) const {
   if (!r.error.empty()) return absl::OkStatus();  // a failure report carries no progress
   for (auto [name, v] : {std::pair{"samples", r.samples}, {"cache_hits", r.cache_hits},
                          {"cache_misses", r.cache_misses}, {"rows_fetched", r.rows_fetched},
-                         {"bytes_fetched", r.bytes_fetched}, {"eval_samples", r.eval_samples}})
+                         {"bytes_fetched", r.bytes_fetched}, {"eval_samples", r.eval_samples},
+                         {"window_samples", r.window_samples}})
     if (v < 0) return absl::InvalidArgumentError(std::string(name) + " must be >= 0");
   for (auto [name, v] : {std::pair{"stall_seconds", r.stall_seconds}, {"busy_seconds", r.busy_seconds}})
     if (!(v >= 0) || !std::isfinite(v))
@@ -376,6 +379,15 @@ absl::Status JobRunner::Impl::CheckReport(const WorkerReport& r) const {
     return absl::InvalidArgumentError("completed " + std::to_string(r.completed) +
                                       " is outside " + std::to_string(w.completed) + ".." +
                                       std::to_string(iterations_) + " (it only grows)");
+  // A loss window covers at most the iterations done, and no more than the longest window.
+  const int64_t window_most =
+      std::min(r.completed, kMaxLossWindowIterations) * spec_.training.batch_size;
+  if (r.window_samples > window_most)
+    return absl::InvalidArgumentError("window_samples " + std::to_string(r.window_samples) +
+                                      " exceed the " + std::to_string(window_most) +
+                                      " samples of the iterations it may cover");
+  if (std::isfinite(r.window_loss_sum) && r.window_loss_sum < 0)
+    return absl::InvalidArgumentError("window_loss_sum must be >= 0 (a sum of BCE losses)");
   // Every trained sample of a new iteration is reported once.
   const int64_t most = (r.completed - w.completed) * spec_.training.batch_size;
   if (r.samples > most)
@@ -433,6 +445,10 @@ absl::StatusOr<std::string> JobRunner::Impl::Report(const WorkerReport& r) {
   }
   if (r.samples > 0 && std::isfinite(r.loss_sum))
     last_loss_ = r.loss_sum / static_cast<double>(r.samples);
+  if (r.window_samples > 0 && std::isfinite(r.window_loss_sum)) {
+    w.window_loss_sum = r.window_loss_sum;
+    w.window_samples = r.window_samples;
+  }
   if (r.eval_auc) {
     eval_auc_ = r.eval_auc;
     eval_logloss_ = r.eval_logloss;
@@ -510,7 +526,15 @@ JobStatus JobRunner::Impl::Status() const {
   s.reason = reason_;
   s.iteration = MinCompleted();
   s.iterations = iterations_;
-  s.loss = last_loss_;
+  // The mean over every worker's last loss window (a fixed number of iterations, so the same
+  // job shows the same loss at any speed); the last report's mean for workers that send none.
+  double window_loss = 0;
+  int64_t window_samples = 0;
+  for (const auto& w : workers_) {
+    window_loss += w.window_loss_sum;
+    window_samples += w.window_samples;
+  }
+  s.loss = window_samples > 0 ? window_loss / static_cast<double>(window_samples) : last_loss_;
   int64_t samples = 0, hits = 0, misses = 0;
   double stall = 0, busy = 0;
   for (auto& w : workers_) {

@@ -85,7 +85,13 @@ struct WorkerReport {
   int64_t eval_samples = 0, eval_iteration = 0;
   int64_t rows_fetched = 0, bytes_fetched = 0;
   int64_t checkpoint = 0;  // worker 0: the iteration it just checkpointed; 0 = none
+  // The worker's loss over its last (up to) `window` iterations (ProgressReport).
+  double window_loss_sum = 0;
+  int64_t window_samples = 0;
 };
+
+// The most iterations a worker's loss window may span (worker/runtime kLossWindowIterations).
+inline constexpr int64_t kMaxLossWindowIterations = 1024;
 
 // A job lists at most this many checkpoints (the newest).
 inline constexpr size_t kMaxListedCheckpoints = 256;

@@ -195,6 +195,8 @@ grpc::Status OracleServiceImpl::ReportProgress(grpc::ServerContext*, const v1::P
   r.token = req->worker_token();
   r.completed = req->completed();
   r.loss_sum = req->loss_sum();
+  r.window_loss_sum = req->window_loss_sum();
+  r.window_samples = req->window_samples();
   r.samples = req->samples();
   r.cache_hits = req->cache_hits();
   r.cache_misses = req->cache_misses();

@@ -199,6 +199,12 @@ TEST_CASE("progress reports are believed only as far as they are checked") {
   eval.set_has_eval(true);
   eval.set_eval_auc(1.5);
   refused(eval, grpc::StatusCode::INVALID_ARGUMENT);
+  pb::ProgressReport window = o.Progress(id, 0, 1, kBatch);
+  window.set_window_samples(2 * kBatch);  // a window longer than the iterations done
+  refused(window, grpc::StatusCode::INVALID_ARGUMENT);
+  window.set_window_samples(kBatch);
+  window.set_window_loss_sum(-1);
+  refused(window, grpc::StatusCode::INVALID_ARGUMENT);
   // Nothing of the above was counted.
   auto s = o.Status(id);
   CHECK(s.state == oracle::JobState::kPending);
@@ -214,9 +220,17 @@ TEST_CASE("progress reports are believed only as far as they are checked") {
   s = o.Status(id);
   CHECK(s.hit_ratio == 0.5);
   CHECK(s.loss == 0.5);
+  // With loss windows the status shows their mean, whatever the last report covered: one
+  // iteration at loss 0.9 reported alone, inside a window of 4 iterations averaging 0.6.
+  pb::ProgressReport windowed = o.Progress(id, 0, 4, kBatch);
+  windowed.set_loss_sum(kBatch * 0.9);
+  windowed.set_window_samples(4 * kBatch);
+  windowed.set_window_loss_sum(4 * kBatch * 0.6);
+  REQUIRE(o.Report(windowed).ok());
+  CHECK(o.Status(id).loss == Approx(0.6));
 
   // A non-finite loss is a diverged job: it fails at once, naming the worker.
-  pb::ProgressReport nan = o.Progress(id, 0, 4, kBatch);
+  pb::ProgressReport nan = o.Progress(id, 0, 5, kBatch);
   nan.set_loss_sum(std::numeric_limits<double>::quiet_NaN());
   pb::ProgressAck ack;
   REQUIRE(o.Report(nan, &ack).ok());

@@ -156,6 +156,10 @@ std::string PrepareMultiHot(const std::string& shared, const testing::ScratchDir
 
 void CheckBitwise(const Outcome& a, const Outcome& b) {
   testing::CheckSameModel(a.dense, a.rows, b.dense, b.rows);
+  // The status loss is the mean over each worker's last iterations, not over whatever its last
+  // report covered: the same job shows the same loss whatever its speed or reporting cadence.
+  CHECK(a.status.loss == b.status.loss);
+  CHECK(a.status.loss > 0);
 }
 
 // Largest difference relative to the vector it sits in, over consecutive vectors of `width`

@@ -196,6 +196,8 @@ absl::StatusOr<std::string> OracleConnection::Report(const std::string& job_id, 
   r.set_rows_fetched(u.rows_fetched);
   r.set_bytes_fetched(u.bytes_fetched);
   r.set_checkpoint(u.checkpoint);
+  r.set_window_loss_sum(u.window_loss_sum);
+  r.set_window_samples(u.window_samples);
   v1::ProgressAck ack;
   auto st = stub->ReportProgress(&ctx, r, &ack);
   if (st.error_code() == grpc::StatusCode::UNAVAILABLE ||

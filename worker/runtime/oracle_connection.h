@@ -51,7 +51,14 @@ struct ProgressUpdate {
   int64_t eval_samples = 0, eval_iteration = 0;
   int64_t rows_fetched = 0, bytes_fetched = 0;
   int64_t checkpoint = 0;  // worker 0: the iteration it checkpointed before this report
+  // Loss sum and samples of the worker's last (up to) kLossWindowIterations iterations.
+  double window_loss_sum = 0;
+  int64_t window_samples = 0;
 };
+
+// The iterations the reported training loss is averaged over (proto/oracle.proto's
+// ProgressReport.window_loss_sum); the oracle accepts windows of up to 1024 iterations.
+inline constexpr int kLossWindowIterations = 64;
 
 class OracleConnection {
  public:

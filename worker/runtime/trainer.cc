@@ -101,6 +101,8 @@ class Loop {
   }
   std::deque<std::pair<int64_t, std::future<absl::StatusOr<bool>>>> pushes_;
   std::string cancel_reason_;
+  // (loss sum, samples) of the last kLossWindowIterations steps, for the reported loss.
+  std::deque<std::pair<double, int64_t>> window_;
   // Progress since the last report.
   ProgressUpdate pending_;
   int64_t completed_ = 0;
@@ -326,6 +328,8 @@ absl::Status Loop::Step(int64_t i, const plan::WorkerIterationPlan& plan, bool* 
   pending_.stall_seconds += waited + wb_wait;
   pending_.loss_sum += loss;
   pending_.samples += B_;
+  window_.emplace_back(loss, B_);
+  if (window_.size() > kLossWindowIterations) window_.pop_front();
   double secs = Since(t0);
   pending_.busy_seconds += secs;
   if (d_.metrics) {
@@ -342,6 +346,10 @@ absl::Status Loop::Report(bool force, bool done, const std::string& error) {
   if (!force && completed_ % 16 != 0 && Since(last_report_) < 0.25) return absl::OkStatus();
   pending_.done = done;
   pending_.error = error;
+  for (const auto& [l, n] : window_) {
+    pending_.window_loss_sum += l;
+    pending_.window_samples += n;
+  }
   auto r = d_.oracle->Report(d_.assignment.job_id, w_, pending_);
   last_report_ = Clock::now();
   pending_ = ProgressUpdate{};

@@ -144,6 +144,15 @@ void WriteSamples(const data::Dataset& ds, int num_dense, int num_sparse, const 
   REQUIRE(cli::WriteNpy(dir + "/sparse.npy", std::span<const uint64_t>(sparse), {kSamples, num_sparse}).ok());
 }
 
+// `augur export` of the trained job into `out`, through the job's shards.
+cli::ExportSummary Export(const Trained& t, const std::string& out) {
+  auto shards = t.cluster->ConnectShards(t.model.job_id);
+  REQUIRE(shards.ok());
+  auto summary = cli::ExportModel(t.model, shards->get(), out);
+  REQUIRE(summary.ok());
+  return *summary;
+}
+
 // dlrm_numpy.py on the export in `out` against CxxPredict; skipped without numpy.
 void CheckNumpyAgrees(const Trained& t, const std::string& out) {
   auto ds = data::Dataset::Open(t.train);
@@ -175,14 +184,11 @@ TEST_CASE("an exported model read by numpy predicts what the C++ model predicts"
   AUGUR_SHARED_DATA_OR_SKIP(shared);
   Trained t;
   Train(shared, &t);
-  auto shards = t.cluster->ConnectShards(t.model.job_id);
-  REQUIRE(shards.ok());
-  std::string out = t.dir.path() + "/export";
-  auto summary = cli::ExportModel(t.model, shards->get(), out);
-  REQUIRE(summary.ok());
-  CHECK(summary->layers == 4);
-  CHECK(summary->tables == 26);
-  CHECK(summary->rows > 0);
+  const std::string out = t.dir.path() + "/export";
+  const cli::ExportSummary summary = Export(t, out);
+  CHECK(summary.layers == 4);
+  CHECK(summary.tables == 26);
+  CHECK(summary.rows > 0);
   CHECK(std::filesystem::exists(out + "/bottom_0_weight.npy"));
   CHECK(std::filesystem::exists(out + "/top_1_bias.npy"));
   CHECK(std::filesystem::exists(out + "/emb_C1_ids.npy"));
@@ -197,12 +203,9 @@ TEST_CASE("an exported dcn model read by numpy predicts what the C++ model predi
   AUGUR_SHARED_DATA_OR_SKIP(shared);
   Trained t;
   Train(shared, &t, /*dcn=*/true);
-  auto shards = t.cluster->ConnectShards(t.model.job_id);
-  REQUIRE(shards.ok());
-  std::string out = t.dir.path() + "/export";
-  auto summary = cli::ExportModel(t.model, shards->get(), out);
-  REQUIRE(summary.ok());
-  CHECK(summary->layers == 6);  // bottom 2, cross 2, top 2
+  const std::string out = t.dir.path() + "/export";
+  const cli::ExportSummary summary = Export(t, out);
+  CHECK(summary.layers == 6);  // bottom 2, cross 2, top 2
   for (const char* f : {"cross_0_v.npy", "cross_0_w.npy", "cross_0_bias.npy", "cross_1_v.npy",
                         "cross_1_w.npy", "cross_1_bias.npy", "top_1_bias.npy"}) {
     INFO(f);
@@ -219,13 +222,10 @@ TEST_CASE("an exported model without dense features (Avazu) read by numpy predic
   AUGUR_SHARED_DATA_OR_SKIP(shared);
   Trained t;
   Train(shared, &t, /*dcn=*/false, /*avazu=*/true);
-  auto shards = t.cluster->ConnectShards(t.model.job_id);
-  REQUIRE(shards.ok());
-  std::string out = t.dir.path() + "/export";
-  auto summary = cli::ExportModel(t.model, shards->get(), out);
-  REQUIRE(summary.ok());
-  CHECK(summary->layers == 2);  // the top MLP only: no dense features, no bottom MLP
-  CHECK(summary->tables == 23);
+  const std::string out = t.dir.path() + "/export";
+  const cli::ExportSummary summary = Export(t, out);
+  CHECK(summary.layers == 2);  // the top MLP only: no dense features, no bottom MLP
+  CHECK(summary.tables == 23);
   CHECK(std::filesystem::exists(out + "/emb_hour_weekday_ids.npy"));
   CHECK_FALSE(std::filesystem::exists(out + "/bottom_0_weight.npy"));
   const std::string manifest = testing::ReadText(out + "/manifest.json");
@@ -237,15 +237,15 @@ TEST_CASE("an export lists exactly the embedding rows the shards stored") {
   AUGUR_SHARED_DATA_OR_SKIP(shared);
   Trained t;
   Train(shared, &t);
-  auto shards = t.cluster->ConnectShards(t.model.job_id);
-  REQUIRE(shards.ok());
-  REQUIRE(cli::ExportModel(t.model, shards->get(), t.dir.path() + "/export").ok());
+  Export(t, t.dir.path() + "/export");
   // Every stored row (version > 0) of table 0 and nothing else.
   auto all = t.cluster->ReadAllRows(1, testing::kTinyRows);
   REQUIRE(all.ok());
   std::vector<uint64_t> written;
   for (size_t i = 0; i < (*all)[0].rows.size(); ++i)
     if ((*all)[0].versions[i] > 0) written.push_back((*all)[0].rows[i]);
+  auto shards = t.cluster->ConnectShards(t.model.job_id);
+  REQUIRE(shards.ok());
   auto scanned = (*shards)->ScanRows(0).get();
   REQUIRE(scanned.ok());
   CHECK(scanned->rows == written);

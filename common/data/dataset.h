@@ -90,7 +90,6 @@ class Dataset {
   uint64_t table_rows(int feature) const { return manifest_.sparse[feature].table_rows; }
   int num_dense() const { return manifest_.num_dense(); }
   int num_sparse() const { return manifest_.num_sparse(); }
-  bool multi_hot(int feature) const { return manifest_.sparse[feature].multi_hot; }
   bool has_dense() const { return !sparse_only_; }
 
   // Full global batches of B·W samples; the final partial one is dropped (see the file comment).
@@ -113,10 +112,6 @@ class Dataset {
   // OUT_OF_RANGE past num_batches; DATA_LOSS as SparseSlice; FAILED_PRECONDITION on a
   // sparse_only dataset.
   absl::Status FillSlice(int64_t batch, int worker, const BatchShape& shape, Slice* out) const;
-  // Most ids any one slice of this shape can hold: B x Manifest::max_ids_per_sample().
-  int64_t max_slice_ids(const BatchShape& shape) const {
-    return shape.batch_size * manifest_.max_ids_per_sample();
-  }
 
   // Lets the kernel drop the mapped pages of sparse rows [0, end_row) from this process's
   // resident set: a streaming reader (the oracle, the trace analyzer) keeps its memory bounded

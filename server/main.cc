@@ -28,10 +28,10 @@ struct Flags {
   uint32_t shard_index = 0;
   uint32_t num_shards = 1;
   std::string metrics_listen = "127.0.0.1:0";
-  size_t block_cache_mb = 256;
+  size_t block_cache_mb = 0;  // 0: the profile's (DefaultProfileMemory)
   uint64_t max_request_rows = uint64_t{1} << 20;
   size_t max_jobs = 1024;
-  size_t write_buffer_mb = 256;
+  size_t write_buffer_mb = 0;
   std::string from_checkpoint;
   bool sync_writes = false;
   int threads = 8;
@@ -53,7 +53,8 @@ int Serve(const Flags& f) {
                 ? "/augur-shard"
                 : f.data_dir;
   if (so.path.empty()) return Fail(absl::InvalidArgumentError("--data-dir is required"));
-  so.block_cache_mb = f.block_cache_mb;
+  auto memory = augur::shard::DefaultProfileMemory(so.profile);
+  so.block_cache_mb = f.block_cache_mb ? f.block_cache_mb : memory.block_cache_mb;
   so.sync_writes = f.sync_writes;
   so.from_checkpoint = f.from_checkpoint;
 
@@ -66,7 +67,7 @@ int Serve(const Flags& f) {
   jo.core.max_request_rows = f.max_request_rows;
   jo.core.metrics = &metrics;
   jo.max_jobs = f.max_jobs;
-  jo.write_buffer_mb = f.write_buffer_mb;
+  jo.write_buffer_mb = f.write_buffer_mb ? f.write_buffer_mb : memory.write_buffer_mb;
   auto jobs = augur::shard::ShardJobs::Open(jo);
   if (!jobs.ok()) return Fail(jobs.status());
 
@@ -86,8 +87,9 @@ int Serve(const Flags& f) {
   auto server = augur::shard::ShardServer::Start(jobs->get(), &metrics, sopt);
   if (!server.ok()) return Fail(server.status());
   auto hp = augur::SplitHostPort(f.listen);
-  spdlog::info("augur-shard shard {}/{} profile={} data-dir={}", f.shard_index, f.num_shards,
-               f.profile, so.path);
+  spdlog::info("augur-shard shard {}/{} profile={} data-dir={} block-cache={} MB memtables={} MB",
+               f.shard_index, f.num_shards, f.profile, so.path, so.block_cache_mb,
+               jo.write_buffer_mb);
   spdlog::info("augur-shard listening on {}:{}", hp.ok() ? hp->first : f.listen,
                (*server)->port());
 
@@ -128,7 +130,8 @@ int main(int argc, char** argv) {
   app.add_option("--metrics-listen", f.metrics_listen, "Prometheus endpoint host:port, or off")
       ->capture_default_str();
   app.add_option("--block-cache-mb", f.block_cache_mb,
-                 "RocksDB block cache shared by all jobs (ssd, memory)")
+                 "RocksDB block cache shared by all jobs, MB (0: the profile's: memory 16, "
+                 "ssd 256; pmem has none)")
       ->capture_default_str();
   app.add_option("--max-request-rows", f.max_request_rows,
                  "rows per request above which it is RESOURCE_EXHAUSTED")
@@ -137,7 +140,8 @@ int main(int argc, char** argv) {
                  "jobs whose tables this shard keeps at once (augur delete frees one)")
       ->capture_default_str();
   app.add_option("--write-buffer-mb", f.write_buffer_mb,
-                 "RocksDB memtables of all jobs together")
+                 "RocksDB memtables of all jobs together, MB (0: the profile's: memory 64, "
+                 "ssd and pmem 256)")
       ->capture_default_str();
   app.add_option("--from-checkpoint", f.from_checkpoint,
                  "copy this checkpoint into the (empty) data dir before opening");

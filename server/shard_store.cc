@@ -22,6 +22,15 @@ std::string_view StoreProfileName(StoreProfile p) {
   return "?";
 }
 
+ProfileMemory DefaultProfileMemory(StoreProfile p) {
+  switch (p) {
+    case StoreProfile::kMemory: return {16, 64};
+    case StoreProfile::kSsd: return {256, 256};
+    case StoreProfile::kPmem: return {0, 256};
+  }
+  return {256, 256};
+}
+
 void StoreBatch::PutRow(uint32_t table, uint64_t row, std::span<const float> record,
                         int64_t version) {
   ops_.push_back({OpKind::kPutRow, RowKey(table, row), EncodeRowValue(record, version), table});

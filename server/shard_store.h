@@ -33,6 +33,16 @@ enum class StoreProfile { kMemory, kSsd, kPmem };
 absl::StatusOr<StoreProfile> ParseStoreProfile(std::string_view name);
 std::string_view StoreProfileName(StoreProfile p);
 
+// The RocksDB memory a shard process gets when its operator names none. memory: the files
+// already live in RAM, so a large block cache would hold every hot block twice (16 MB block
+// cache, 64 MB of memtables); ssd: 256 MB each; pmem: no block cache (reads go through mmap),
+// 256 MB of memtables. Either budget is shared by all the jobs a shard holds.
+struct ProfileMemory {
+  size_t block_cache_mb;
+  size_t write_buffer_mb;
+};
+ProfileMemory DefaultProfileMemory(StoreProfile p);
+
 // RocksDB resources that several stores of one process share, so a shard holding many jobs (a
 // store each) stays inside one memory budget: one block cache and one memtable budget. Opaque
 // outside the RocksDB implementation.

@@ -42,6 +42,9 @@ inline constexpr int64_t kMaxStoreWaitMs = 120000;
 // gRPC messages. The shard takes batched rows (bounded by its max_request_rows too); the oracle
 // takes job specs, progress and one job's dense model; plans go out in batches of a few MiB.
 inline constexpr int kShardMaxMessageBytes = 256 << 20;
+// A ScanRows page holds at most this many bytes of rows, whatever limit it asked for, so a page
+// of wide rows meets its deadline on a slow link too (1 MiB: 8.4 s at 1 Mbit/s).
+inline constexpr size_t kShardMaxScanPageBytes = size_t{1} << 20;
 inline constexpr int kOracleMaxMessageBytes = 256 << 20;
 
 // `s` quoted for an error message: at most kMaxEchoBytes of it, non-printable bytes as '?', and

@@ -35,6 +35,7 @@ struct Flags {
   std::string from_checkpoint;
   bool sync_writes = false;
   int threads = 8;
+  double emulate_link_bytes_per_s = 0;
   std::string log_level = "info";
   augur::TransportSecurity security;
 };
@@ -81,6 +82,7 @@ int Serve(const Flags& f) {
   augur::shard::ShardServerOptions sopt;
   sopt.listen = f.listen;
   sopt.worker_threads = f.threads;
+  sopt.emulated_link_bytes_per_s = f.emulate_link_bytes_per_s;
   auto credentials = augur::MakeServerCredentials(f.security);
   if (!credentials.ok()) return Fail(credentials.status());
   sopt.credentials = *credentials;
@@ -147,6 +149,10 @@ int main(int argc, char** argv) {
                  "copy this checkpoint into the (empty) data dir before opening");
   app.add_flag("--sync-writes", f.sync_writes,
                "fsync every write (survive power loss, not just a process crash)");
+  app.add_option("--emulate-link-bytes-per-s", f.emulate_link_bytes_per_s,
+                 "test only: answer every call no sooner than its bytes would take over one "
+                 "shared link of this rate (0: off)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--threads", f.threads, "worker threads running requests")
       ->capture_default_str();
   app.add_option("--log-level", f.log_level, "trace|debug|info|warn|error")

@@ -97,7 +97,8 @@ class ShardCore {
 
   // Rows of `table_id` this shard has stored — every row ever written; never-written rows read
   // as their init and are not returned — in row order from `start_row`, at most `limit`
-  // (0, or more than max_request_rows: max_request_rows). values are rows x dim floats, or
+  // (0, or more than max_request_rows: max_request_rows; fewer when the page would pass
+  // kShardMaxScanPageBytes, common/limits.h). values are rows x dim floats, or
   // rows x RowFloats() with `with_state`; versions the stored versions. NOT_FOUND: unknown table.
   struct ScanResult {
     RowBlock block;

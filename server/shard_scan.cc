@@ -2,6 +2,9 @@
 // no lock, like Lookup: a concurrent Write is seen either before or after, row by row.
 #include <cstring>
 
+#include <algorithm>
+
+#include "common/limits.h"
 #include "common/status.h"
 #include "server/shard_core.h"
 
@@ -15,6 +18,9 @@ absl::StatusOr<ShardCore::ScanResult> ShardCore::ScanRows(uint32_t table_id, uin
   r.block.table_id = table_id;
   r.next_row = start_row;
   const int rf = spec.RowFloats();
+  // A page stays under kShardMaxScanPageBytes (row id, floats and version per row).
+  limit = std::min<uint64_t>(limit, std::max<uint64_t>(1, kShardMaxScanPageBytes /
+                                                              (rf * sizeof(float) + 20)));
   AUGUR_RETURN_IF_ERROR(store_->ScanRows(table_id, start_row, limit, rf, r.block.rows,
                                          r.block.values, r.block.versions, &r.more));
   if (!r.block.rows.empty()) r.next_row = r.block.rows.back() + 1;

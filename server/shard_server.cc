@@ -14,8 +14,9 @@ namespace {
 class GrpcShardServer final : public ShardServer {
  public:
   GrpcShardServer(ShardJobs* jobs, std::unique_ptr<ShardJobs> owned, MetricsRegistry* metrics,
-                  int threads)
-      : owned_(std::move(owned)), pool_(threads), service_(jobs, metrics, &pool_) {}
+                  const ShardServerOptions& o)
+      : owned_(std::move(owned)), pool_(o.worker_threads),
+        service_(jobs, metrics, &pool_, o.emulated_link_bytes_per_s) {}
   ~GrpcShardServer() override { Shutdown(); }
 
   absl::Status Start(const std::string& listen,
@@ -71,7 +72,7 @@ absl::StatusOr<std::unique_ptr<ShardServer>> ShardServer::Start(
   auto jobs = ShardJobs::ForCore(core);
   ShardJobs* borrowed = jobs.get();
   auto server = std::make_unique<GrpcShardServer>(borrowed, std::move(jobs), metrics,
-                                                  options.worker_threads);
+                                                  options);
   absl::Status s = server->Start(options.listen, options.credentials);
   if (!s.ok()) return s;
   return std::unique_ptr<ShardServer>(std::move(server));
@@ -79,7 +80,7 @@ absl::StatusOr<std::unique_ptr<ShardServer>> ShardServer::Start(
 
 absl::StatusOr<std::unique_ptr<ShardServer>> ShardServer::Start(
     ShardJobs* jobs, MetricsRegistry* metrics, const ShardServerOptions& options) {
-  auto server = std::make_unique<GrpcShardServer>(jobs, nullptr, metrics, options.worker_threads);
+  auto server = std::make_unique<GrpcShardServer>(jobs, nullptr, metrics, options);
   absl::Status s = server->Start(options.listen, options.credentials);
   if (!s.ok()) return s;
   return std::unique_ptr<ShardServer>(std::move(server));

@@ -33,6 +33,10 @@ struct ShardServerOptions {
   // InProcessChannel() (tests).
   std::string listen = "127.0.0.1:7000";
   int worker_threads = 8;  // runs the core; bounds concurrent RocksDB work
+  // Test only (0: off): answers every call no sooner than its request and answer would have
+  // taken over one link of this many bytes per second that all calls share, so tests and
+  // benchmarks without a shaped network see a slow link's timing (deadlines included).
+  double emulated_link_bytes_per_s = 0;
   // Credentials of the listening port (common/grpc_security.h); null: plaintext.
   std::shared_ptr<grpc::ServerCredentials> credentials;
 };

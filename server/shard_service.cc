@@ -2,7 +2,9 @@
 // ShardCore, convert back) on the worker pool and finishes with the mapped status.
 #include "server/shard_service.h"
 
+#include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "common/grpc_status.h"
 #include "common/metrics.h"
@@ -48,8 +50,9 @@ void WorkerPool::Loop() {
   }
 }
 
-ShardServiceImpl::ShardServiceImpl(ShardJobs* jobs, MetricsRegistry* metrics, WorkerPool* pool)
-    : jobs_(jobs), pool_(pool) {
+ShardServiceImpl::ShardServiceImpl(ShardJobs* jobs, MetricsRegistry* metrics, WorkerPool* pool,
+                                   double emulated_link_bytes_per_s)
+    : jobs_(jobs), pool_(pool), link_bytes_per_s_(emulated_link_bytes_per_s) {
   static const char* kNames[kNumMethods] = {"CreateTable", "ListTables", "DropTable", "Lookup",
                                             "Write", "ApplyGradients", "Checkpoint",
                                             "ScanRows", "DropJob"};
@@ -61,15 +64,31 @@ ShardServiceImpl::ShardServiceImpl(ShardJobs* jobs, MetricsRegistry* metrics, Wo
 }
 
 grpc::ServerUnaryReactor* ShardServiceImpl::Run(grpc::CallbackServerContext* ctx, Method m,
-                                                std::function<absl::Status()> fn) {
+                                                std::function<absl::Status()> fn,
+                                                const google::protobuf::Message* req,
+                                                const google::protobuf::Message* resp) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   Histogram* latency = latency_[m];
-  pool_->Schedule([reactor, latency, fn = std::move(fn)] {
+  pool_->Schedule([this, reactor, latency, fn = std::move(fn), req, resp] {
     auto start = std::chrono::steady_clock::now();
     absl::Status s = fn();
     if (latency)
       latency->Observe(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (link_bytes_per_s_ > 0) {
+      // Test only: the call's bytes cross the shared link after whatever is on it already.
+      // The pool thread waits it out (a few calls per client at once: flow control).
+      double bytes = static_cast<double>(req->ByteSizeLong() + resp->ByteSizeLong());
+      std::chrono::steady_clock::time_point done;
+      {
+        absl::MutexLock lock(&link_mu_);
+        link_free_ = std::max(link_free_, std::chrono::steady_clock::now()) +
+                     std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                         std::chrono::duration<double>(bytes / link_bytes_per_s_));
+        done = link_free_;
+      }
+      std::this_thread::sleep_until(done);
+    }
     reactor->Finish(ToGrpcStatus(s));
   });
   return reactor;
@@ -77,47 +96,65 @@ grpc::ServerUnaryReactor* ShardServiceImpl::Run(grpc::CallbackServerContext* ctx
 
 grpc::ServerUnaryReactor* ShardServiceImpl::CreateTable(grpc::CallbackServerContext* ctx,
     const v1::CreateTableRequest* req, v1::CreateTableResponse* resp) {
-  return Run(ctx, kCreateTable, [this, req, resp] { return handlers::CreateTable(*jobs_, *req, resp); });
+  return Run(
+      ctx, kCreateTable, [this, req, resp] { return handlers::CreateTable(*jobs_, *req, resp); },
+      req, resp);
 }
 
 grpc::ServerUnaryReactor* ShardServiceImpl::ListTables(grpc::CallbackServerContext* ctx,
     const v1::ListTablesRequest* req, v1::ListTablesResponse* resp) {
-  return Run(ctx, kListTables, [this, req, resp] { return handlers::ListTables(*jobs_, *req, resp); });
+  return Run(
+      ctx, kListTables, [this, req, resp] { return handlers::ListTables(*jobs_, *req, resp); },
+      req, resp);
 }
 
 grpc::ServerUnaryReactor* ShardServiceImpl::DropTable(grpc::CallbackServerContext* ctx,
     const v1::DropTableRequest* req, v1::DropTableResponse* resp) {
-  return Run(ctx, kDropTable, [this, req] { return handlers::DropTable(*jobs_, *req); });
+  return Run(
+      ctx, kDropTable, [this, req] { return handlers::DropTable(*jobs_, *req); },
+      req, resp);
 }
 
 grpc::ServerUnaryReactor* ShardServiceImpl::Lookup(grpc::CallbackServerContext* ctx,
     const v1::LookupRequest* req, v1::LookupResponse* resp) {
-  return Run(ctx, kLookup, [this, req, resp] { return handlers::Lookup(*jobs_, *req, resp); });
+  return Run(
+      ctx, kLookup, [this, req, resp] { return handlers::Lookup(*jobs_, *req, resp); },
+      req, resp);
 }
 
 grpc::ServerUnaryReactor* ShardServiceImpl::Write(grpc::CallbackServerContext* ctx,
     const v1::WriteRequest* req, v1::WriteResponse* resp) {
-  return Run(ctx, kWrite, [this, req] { return handlers::Write(*jobs_, *req); });
+  return Run(
+      ctx, kWrite, [this, req] { return handlers::Write(*jobs_, *req); },
+      req, resp);
 }
 
 grpc::ServerUnaryReactor* ShardServiceImpl::ApplyGradients(grpc::CallbackServerContext* ctx,
     const v1::ApplyGradientsRequest* req, v1::ApplyGradientsResponse* resp) {
-  return Run(ctx, kApply, [this, req, resp] { return handlers::ApplyGradients(*jobs_, *req, resp); });
+  return Run(
+      ctx, kApply, [this, req, resp] { return handlers::ApplyGradients(*jobs_, *req, resp); },
+      req, resp);
 }
 
 grpc::ServerUnaryReactor* ShardServiceImpl::Checkpoint(grpc::CallbackServerContext* ctx,
     const v1::CheckpointRequest* req, v1::CheckpointResponse* resp) {
-  return Run(ctx, kCheckpoint, [this, req] { return handlers::Checkpoint(*jobs_, *req); });
+  return Run(
+      ctx, kCheckpoint, [this, req] { return handlers::Checkpoint(*jobs_, *req); },
+      req, resp);
 }
 
 grpc::ServerUnaryReactor* ShardServiceImpl::ScanRows(grpc::CallbackServerContext* ctx,
     const v1::ScanRowsRequest* req, v1::ScanRowsResponse* resp) {
-  return Run(ctx, kScanRows, [this, req, resp] { return handlers::ScanRows(*jobs_, *req, resp); });
+  return Run(
+      ctx, kScanRows, [this, req, resp] { return handlers::ScanRows(*jobs_, *req, resp); },
+      req, resp);
 }
 
 grpc::ServerUnaryReactor* ShardServiceImpl::DropJob(grpc::CallbackServerContext* ctx,
     const v1::DropJobRequest* req, v1::DropJobResponse* resp) {
-  return Run(ctx, kDropJob, [this, req, resp] { return handlers::DropJob(*jobs_, *req, resp); });
+  return Run(
+      ctx, kDropJob, [this, req, resp] { return handlers::DropJob(*jobs_, *req, resp); },
+      req, resp);
 }
 
 }  // namespace augur::shard

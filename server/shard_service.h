@@ -2,6 +2,7 @@
 // the core on. Public users start it through ShardServer (shard_server.h).
 #pragma once
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <thread>
@@ -41,7 +42,9 @@ class ShardServiceImpl final : public v1::ShardService::CallbackService {
  public:
   // Borrows all three; they must outlive the service. Every request runs on the namespace of
   // the job it names (shard_jobs.h).
-  ShardServiceImpl(ShardJobs* jobs, MetricsRegistry* metrics, WorkerPool* pool);
+  // `emulated_link_bytes_per_s` > 0: see ShardServerOptions (test only).
+  ShardServiceImpl(ShardJobs* jobs, MetricsRegistry* metrics, WorkerPool* pool,
+                   double emulated_link_bytes_per_s = 0);
 
   grpc::ServerUnaryReactor* CreateTable(grpc::CallbackServerContext* ctx,
                                         const v1::CreateTableRequest* req,
@@ -73,12 +76,19 @@ class ShardServiceImpl final : public v1::ShardService::CallbackService {
  private:
   enum Method { kCreateTable, kListTables, kDropTable, kLookup, kWrite, kApply, kCheckpoint,
                 kScanRows, kDropJob, kNumMethods };
-  // Runs `fn` (returning absl::Status) on the pool, times it, and finishes the call.
+  // Runs `fn` (returning absl::Status) on the pool, times it, and finishes the call (after the
+  // emulated link carried `req` and `resp`, when there is one).
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx, Method m,
-                                std::function<absl::Status()> fn);
+                                std::function<absl::Status()> fn,
+                                const google::protobuf::Message* req,
+                                const google::protobuf::Message* resp);
 
   ShardJobs* const jobs_;
   WorkerPool* const pool_;
+  // The emulated link: when it is free again. Calls reserve their bytes in turn.
+  const double link_bytes_per_s_;
+  absl::Mutex link_mu_;
+  std::chrono::steady_clock::time_point link_free_ ABSL_GUARDED_BY(link_mu_);
   Histogram* latency_[kNumMethods] = {};
 };
 

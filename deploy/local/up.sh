@@ -38,6 +38,8 @@ usage: deploy/local/up.sh [options]
                       serve every gRPC service over TLS with this certificate and key (valid
                       for 127.0.0.1), and dial it trusting the CA in F
   --token-file F      require this bearer token on every call (needs the TLS flags)
+  --shard-flag F      pass F to every augur-shard (repeatable), e.g.
+                      --shard-flag --emulate-link-bytes-per-s=125000 (tests of a slow link)
   -h, --help          this text
 With TLS, cluster.yaml names the CA and token file, so `augur ... --cluster` uses them.
 USAGE
@@ -45,6 +47,7 @@ USAGE
 
 shards=2 workers=2 backend=cpu run_dir=./run/local base_port="" profile=memory
 bin_dir=${AUGUR_BIN_DIR:-$root/build/bin} timeout_s=60 log_level=info planner_threads=1
+shard_flags=()
 tls_cert="" tls_key="" tls_ca="" token_file="" state_dir="" no_state=0
 need() { [ $# -ge 2 ] && [ -n "$2" ] || augur_die "$1 needs a value (see --help)"; }
 while [ $# -gt 0 ]; do
@@ -61,6 +64,7 @@ while [ $# -gt 0 ]; do
     --timeout) need "$@"; timeout_s=$2; shift 2 ;;
     --log-level) need "$@"; log_level=$2; shift 2 ;;
     --planner-threads) need "$@"; planner_threads=$2; shift 2 ;;
+    --shard-flag) need "$@"; shard_flags+=("$2"); shift 2 ;;
     --tls-cert) need "$@"; tls_cert=$(realpath "$2"); shift 2 ;;
     --tls-key) need "$@"; tls_key=$(realpath "$2"); shift 2 ;;
     --tls-ca) need "$@"; tls_ca=$(realpath "$2"); shift 2 ;;
@@ -205,7 +209,7 @@ for ((i = 0; i < shards; i++)); do
     --listen "127.0.0.1:$(port "$i")" --metrics-listen "127.0.0.1:$(port $((2000 + i)))" \
     --data-dir "$run_dir/shard-$i/data" --profile "$profile" \
     --shard-index "$i" --num-shards "$shards" --log-level "$log_level" \
-    "${serve_sec[@]}"
+    "${serve_sec[@]}" "${shard_flags[@]}"
   shard_pids+=("$LAUNCHED_PID") shard_starts+=("$LAUNCHED_START")
   record "shard-$i $LAUNCHED_PID - - $LAUNCHED_START"
 done

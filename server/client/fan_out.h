@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -57,6 +58,53 @@ struct ShardClient::Shared {
   // when it is torn down from inside one of its own callbacks).
   absl::Mutex mu;
   int inflight ABSL_GUARDED_BY(mu) = 0;
+
+  // Flow control, one per shard (its link): bytes of requests and expected answers in flight,
+  // and the sends waiting for room, in the order they were issued.
+  struct Link {
+    size_t bytes = 0;
+    std::deque<std::pair<size_t, std::function<void()>>> waiting;
+  };
+  std::vector<Link> links ABSL_GUARDED_BY(mu);
+  // Floats per answered row of a (table, with_state) lookup, learned from answers: sizes the
+  // next lookups' requests.
+  std::map<std::pair<uint32_t, bool>, size_t> row_floats ABSL_GUARDED_BY(mu);
+
+  // Runs `send` once `bytes` fit into `shard`'s link budget (options.max_inflight_bytes; a
+  // send larger than the budget goes alone), after every send issued before it. `send` may run
+  // on this thread or on the one that releases room.
+  void Admit(size_t shard, size_t bytes, std::function<void()> send) ABSL_LOCKS_EXCLUDED(mu) {
+    {
+      absl::MutexLock lock(&mu);
+      Link& l = links[shard];
+      if (!l.waiting.empty() || !Fits(l, bytes)) {
+        l.waiting.emplace_back(bytes, std::move(send));
+        return;
+      }
+      l.bytes += bytes;
+    }
+    send();
+  }
+  // Gives back what an admitted send took, and sends what now fits.
+  void Release(size_t shard, size_t bytes) ABSL_LOCKS_EXCLUDED(mu) {
+    std::vector<std::function<void()>> ready;
+    {
+      absl::MutexLock lock(&mu);
+      Link& l = links[shard];
+      l.bytes -= std::min(l.bytes, bytes);
+      while (!l.waiting.empty() && Fits(l, l.waiting.front().first)) {
+        l.bytes += l.waiting.front().first;
+        ready.push_back(std::move(l.waiting.front().second));
+        l.waiting.pop_front();
+      }
+    }
+    for (auto& send : ready) send();
+  }
+
+ private:
+  bool Fits(const Link& l, size_t bytes) const {
+    return l.bytes == 0 || l.bytes + bytes <= options.max_inflight_bytes;
+  }
 };
 
 // A completion-queue tag: the reader and status of one unary RPC attempt. The client's CQ
@@ -82,14 +130,23 @@ class UnaryAttempt final : public AsyncTag {
   std::function<void(grpc::Status)> done_;
 };
 
-// One parallel call: requests[i] goes to shard i (nullopt: shard i is skipped). When every
-// shard answered, done(statuses, responses) runs once, on the thread of the last answer.
+// One parallel call: each shard gets a list of requests (chunks of one operation; most
+// operations send one), sent in order through the shard's link budget (Shared::Admit), several
+// in flight when they fit. When every chunk of every shard answered, done(statuses, responses)
+// runs once, on the thread of the last answer, with each shard's chunk answers merged in chunk
+// order (protobuf MergeFrom: repeated fields concatenate) and its first error. After a chunk of
+// a shard fails, that shard's later chunks are not sent.
 template <typename Req, typename Resp>
 class FanOut : public std::enable_shared_from_this<FanOut<Req, Resp>> {
  public:
   using Invoke = std::function<std::unique_ptr<grpc::ClientAsyncResponseReader<Resp>>(
       v1::ShardService::Stub*, grpc::ClientContext*, const Req&, grpc::CompletionQueue*)>;
   using Done = std::function<void(std::vector<absl::Status>&, std::vector<Resp>&)>;
+  // A request and the bytes it moves over the link (request plus expected answer).
+  struct Chunk {
+    Req request;
+    size_t bytes = 0;
+  };
 
   FanOut(ShardClient::Shared* shared, Invoke invoke, bool retry_aborted, Done done)
       : shared_(shared), invoke_(std::move(invoke)), retry_aborted_(retry_aborted),
@@ -102,48 +159,83 @@ class FanOut : public std::enable_shared_from_this<FanOut<Req, Resp>> {
     --shared_->inflight;
   }
 
+  // requests[i] goes to shard i as one chunk (nullopt: shard i is skipped).
   void Start(std::vector<std::optional<Req>> requests) {
-    size_t n = requests.size();
-    requests_ = std::move(requests);
+    std::vector<std::vector<Chunk>> chunks(requests.size());
+    for (size_t s = 0; s < requests.size(); ++s)
+      if (requests[s]) {
+        size_t bytes = requests[s]->ByteSizeLong();
+        chunks[s].push_back(Chunk{std::move(*requests[s]), bytes});
+      }
+    StartChunks(std::move(chunks));
+  }
+
+  void StartChunks(std::vector<std::vector<Chunk>> chunks) {
+    const size_t n = chunks.size();
+    chunks_ = std::move(chunks);
     // Every shard request names the client's job (its namespace on the shard).
-    for (auto& r : requests_)
-      if (r) r->set_job(shared_->options.job);
+    size_t total = 0;
+    for (auto& shard : chunks_)
+      for (auto& c : shard) c.request.set_job(shared_->options.job), ++total;
     responses_.resize(n);
     statuses_.resize(n);
-    contexts_.resize(n);
-    backoff_.assign(n, shared_->options.initial_backoff);
+    chunk_responses_.resize(n);
+    failed_.reset(new std::atomic<bool>[n]);
+    for (size_t s = 0; s < n; ++s) {
+      chunk_responses_[s].resize(chunks_[s].size());
+      failed_[s] = false;
+    }
     version_deadline_ = std::chrono::steady_clock::now() + shared_->options.version_wait;
-    size_t active = 0;
-    for (auto& r : requests_) active += r.has_value();
-    remaining_.store(active);
-    if (active == 0) return done_(statuses_, responses_);
-    for (size_t i = 0; i < n; ++i)
-      if (requests_[i]) Send(i);
+    remaining_.store(total);
+    if (total == 0) return done_(statuses_, responses_);
+    for (size_t s = 0; s < n; ++s)
+      for (size_t k = 0; k < chunks_[s].size(); ++k)
+        Admit(s, k, shared_->options.initial_backoff);
   }
 
  private:
-  void Send(size_t shard) {
-    contexts_[shard] = std::make_unique<grpc::ClientContext>();
-    contexts_[shard]->set_deadline(std::chrono::system_clock::now() +
-                                   shared_->options.rpc_deadline);
-    responses_[shard].Clear();
+  // One attempt of chunk k of `shard`: its context, answer and status live here until it ends.
+  struct Attempt {
+    grpc::ClientContext context;
+    std::chrono::microseconds backoff;
+  };
+
+  void Admit(size_t shard, size_t k, std::chrono::microseconds backoff) {
     auto self = this->shared_from_this();
-    auto* attempt =
-        new UnaryAttempt<Resp>([self, shard](grpc::Status s) { self->OnDone(shard, s); });
-    attempt->reader = invoke_(shared_->stubs[shard].get(), contexts_[shard].get(),
-                              *requests_[shard], &shared_->cq);
-    attempt->reader->Finish(&responses_[shard], &attempt->status, attempt);
+    shared_->Admit(shard, chunks_[shard][k].bytes,
+                   [self, shard, k, backoff] { self->Send(shard, k, backoff); });
   }
 
-  void OnDone(size_t shard, const grpc::Status& s) {
+  void Send(size_t shard, size_t k, std::chrono::microseconds backoff) {
+    if (failed_[shard].load()) {  // an earlier chunk of this shard failed: skip the rest
+      shared_->Release(shard, chunks_[shard][k].bytes);
+      return Finish(shard, k, absl::OkStatus());
+    }
+    auto attempt = std::make_shared<Attempt>();
+    attempt->backoff = backoff;
+    attempt->context.set_deadline(std::chrono::system_clock::now() +
+                                  shared_->options.rpc_deadline);
+    Resp* out = &chunk_responses_[shard][k];
+    out->Clear();
+    auto self = this->shared_from_this();
+    auto* tag = new UnaryAttempt<Resp>(
+        [self, shard, k, attempt](grpc::Status s) { self->OnDone(shard, k, *attempt, s); });
+    tag->reader = invoke_(shared_->stubs[shard].get(), &attempt->context,
+                          chunks_[shard][k].request, &shared_->cq);
+    tag->reader->Finish(out, &tag->status, tag);
+  }
+
+  void OnDone(size_t shard, size_t k, Attempt& attempt, const grpc::Status& s) {
+    shared_->Release(shard, chunks_[shard][k].bytes);
     if (retry_aborted_ && s.error_code() == grpc::StatusCode::ABORTED) {
-      auto when = std::chrono::steady_clock::now() + backoff_[shard];
+      auto when = std::chrono::steady_clock::now() + attempt.backoff;
       if (when < version_deadline_) {
-        backoff_[shard] = std::min(backoff_[shard] * 2, shared_->options.max_backoff);
+        auto next = std::min(attempt.backoff * 2, shared_->options.max_backoff);
         auto self = this->shared_from_this();
-        shared_->delays.RunAt(when, [self, shard](bool cancelled) {
-          if (!cancelled) return self->Send(shard);
-          self->Finish(shard, absl::CancelledError("shard client destroyed during a retry"));
+        // The retry waits its turn on the link again: the write it waits for may be behind it.
+        shared_->delays.RunAt(when, [self, shard, k, next](bool cancelled) {
+          if (!cancelled) return self->Admit(shard, k, next);
+          self->Finish(shard, k, absl::CancelledError("shard client destroyed during a retry"));
         });
         return;
       }
@@ -153,25 +245,40 @@ class FanOut : public std::enable_shared_from_this<FanOut<Req, Resp>> {
       st = absl::Status(st.code(), "shard " + std::to_string(shard) + " (" +
                                        shared_->endpoints[shard] + "): " +
                                        std::string(st.message()));
-    Finish(shard, st);
+    Finish(shard, k, st);
   }
 
-  void Finish(size_t shard, absl::Status st) {
-    statuses_[shard] = std::move(st);
-    if (remaining_.fetch_sub(1) == 1) done_(statuses_, responses_);
+  void Finish(size_t shard, size_t k, absl::Status st) {
+    if (!st.ok()) {
+      absl::MutexLock lock(&mu_);
+      if (statuses_[shard].ok()) statuses_[shard] = std::move(st);
+      failed_[shard] = true;
+    }
+    (void)k;
+    if (remaining_.fetch_sub(1) != 1) return;
+    for (size_t s = 0; s < chunk_responses_.size(); ++s) {
+      auto& parts = chunk_responses_[s];
+      if (parts.empty() || !statuses_[s].ok()) continue;
+      responses_[s].Swap(&parts[0]);
+      for (size_t i = 1; i < parts.size(); ++i) responses_[s].MergeFrom(parts[i]);
+      parts.clear();
+    }
+    done_(statuses_, responses_);
   }
 
   ShardClient::Shared* const shared_;  // outlives every FanOut (see Shared::inflight)
   Invoke invoke_;
   bool retry_aborted_;
   Done done_;
-  // Slot i is touched only by the one in-flight attempt of shard i; the atomic countdown
-  // orders every slot's last write before done_ reads them.
-  std::vector<std::optional<Req>> requests_;
+  // chunks_ is fixed after StartChunks; chunk_responses_[s][k] is touched only by the one
+  // in-flight attempt of that chunk; the atomic countdown orders every slot's last write
+  // before the merge reads them.
+  std::vector<std::vector<Chunk>> chunks_;
+  std::vector<std::vector<Resp>> chunk_responses_;
   std::vector<Resp> responses_;
-  std::vector<absl::Status> statuses_;
-  std::vector<std::unique_ptr<grpc::ClientContext>> contexts_;
-  std::vector<std::chrono::microseconds> backoff_;
+  absl::Mutex mu_;
+  std::vector<absl::Status> statuses_;  // written under mu_; read after the countdown
+  std::unique_ptr<std::atomic<bool>[]> failed_;
   std::chrono::steady_clock::time_point version_deadline_;
   std::atomic<size_t> remaining_{0};
 };

@@ -4,6 +4,8 @@
 
 #include <grpcpp/create_channel.h>
 
+#include <map>
+
 #include "common/limits.h"
 #include "common/status.h"
 #include "server/client/fan_out.h"
@@ -30,9 +32,10 @@ struct Split {
   std::vector<std::vector<Origin>> origins;   // parallel to blocks
 };
 
-// Splits rows (and their `per_row` values and optional versions) by owning shard.
+// Splits rows (and their `per_row` values and optional versions) by owning shard, at most
+// max_rows[b] rows of caller block b per shard block (so each fits one request).
 Split SplitByShard(const std::vector<RowBlock>& blocks, uint32_t n,
-                   const std::vector<size_t>& per_row) {
+                   const std::vector<size_t>& per_row, const std::vector<size_t>& max_rows) {
   Split sp;
   sp.blocks.resize(n);
   sp.origins.resize(n);
@@ -41,6 +44,7 @@ Split SplitByShard(const std::vector<RowBlock>& blocks, uint32_t n,
     std::vector<int> slot(n, -1);
     for (size_t i = 0; i < in.rows.size(); ++i) {
       uint32_t s = ShardOf(in.table_id, in.rows[i], n);
+      if (slot[s] >= 0 && sp.blocks[s][slot[s]].rows.size() >= max_rows[b]) slot[s] = -1;
       if (slot[s] < 0) {
         slot[s] = static_cast<int>(sp.blocks[s].size());
         sp.blocks[s].push_back(RowBlock{in.table_id, {}, {}, {}});
@@ -55,6 +59,32 @@ Split SplitByShard(const std::vector<RowBlock>& blocks, uint32_t n,
     }
   }
   return sp;
+}
+
+// Bytes a row moves over the link besides its floats: its id and version as varints.
+constexpr size_t kRowOverheadBytes = 20;
+
+// Rows of one request block such that a request stays near max_rpc_bytes.
+size_t RowsPerBlock(size_t max_rpc_bytes, size_t floats_per_row) {
+  return std::max<size_t>(1, max_rpc_bytes / (floats_per_row * sizeof(float) + kRowOverheadBytes));
+}
+
+// Groups each shard's blocks, in order, into requests of about max_rpc_bytes (`bytes_of`:
+// what one block moves); `fill(request, block)` adds a block to a request.
+template <typename Chunk, typename Fill>
+std::vector<std::vector<Chunk>> Chunks(const Split& sp, size_t max_rpc_bytes,
+                                       const std::function<size_t(const RowBlock&)>& bytes_of,
+                                       const Fill& fill) {
+  std::vector<std::vector<Chunk>> out(sp.blocks.size());
+  for (size_t s = 0; s < sp.blocks.size(); ++s) {
+    for (const RowBlock& b : sp.blocks[s]) {
+      size_t bytes = bytes_of(b);
+      if (out[s].empty() || out[s].back().bytes + bytes > max_rpc_bytes) out[s].emplace_back();
+      fill(out[s].back().request, b);
+      out[s].back().bytes += bytes;
+    }
+  }
+  return out;
 }
 
 // Floats per row of each block; INVALID_ARGUMENT when values or versions do not fit the rows.
@@ -199,6 +229,10 @@ absl::StatusOr<std::unique_ptr<ShardClient>> ShardClient::FromChannels(
     if (shared->endpoints.size() <= i) shared->endpoints.push_back("channel " + std::to_string(i));
   }
   shared->channels = std::move(channels);
+  {
+    absl::MutexLock lock(&shared->mu);
+    shared->links.resize(shared->stubs.size());
+  }
   shared->cq_thread = std::thread([cq = &shared->cq] {
     void* tag = nullptr;
     bool ok = false;
@@ -231,54 +265,85 @@ absl::StatusOr<std::unique_ptr<ShardClient>> ShardClient::Connect(
 uint32_t ShardClient::num_shards() const { return static_cast<uint32_t>(shared_->stubs.size()); }
 
 std::future<absl::StatusOr<std::vector<RowBlock>>> ShardClient::Lookup(
-    std::vector<RowBlock> blocks, bool with_state) {
+    std::vector<RowBlock> blocks, bool with_state, size_t row_floats) {
   using Result = absl::StatusOr<std::vector<RowBlock>>;
+  using Fan = FanOut<v1::LookupRequest, v1::LookupResponse>;
   auto per_row = PerRowFloats(blocks, /*values_allowed=*/false, /*versions_required=*/false);
   if (!per_row.ok()) return Ready<Result>(per_row.status());
-  auto split = std::make_shared<Split>(SplitByShard(blocks, num_shards(), *per_row));
-  std::vector<std::optional<v1::LookupRequest>> reqs(num_shards());
-  for (uint32_t s = 0; s < num_shards(); ++s) {
-    if (split->blocks[s].empty()) continue;
-    reqs[s].emplace();
-    reqs[s]->set_with_state(with_state);
-    for (const auto& b : split->blocks[s]) ToProto(b, reqs[s]->add_blocks());
+  // Each answered row moves its floats: the requests are sized by them.
+  const size_t max_bytes = shared_->options.max_rpc_bytes;
+  std::vector<size_t> max_rows, answer_floats;
+  {
+    absl::MutexLock lock(&shared_->mu);
+    for (const auto& b : blocks) {
+      size_t f = row_floats;
+      if (f == 0) {
+        auto it = shared_->row_floats.find({b.table_id, with_state});
+        f = it == shared_->row_floats.end() ? 128 : it->second;
+      }
+      answer_floats.push_back(f);
+      max_rows.push_back(RowsPerBlock(max_bytes, f));
+    }
   }
+  std::map<uint32_t, size_t> floats_of_table;
+  for (size_t b = 0; b < blocks.size(); ++b) floats_of_table[blocks[b].table_id] = answer_floats[b];
+  auto split = std::make_shared<Split>(SplitByShard(blocks, num_shards(), *per_row, max_rows));
+  auto chunks = Chunks<Fan::Chunk>(
+      *split, max_bytes,
+      [&](const RowBlock& b) {
+        return b.rows.size() * (floats_of_table[b.table_id] * sizeof(float) + kRowOverheadBytes);
+      },
+      [with_state](v1::LookupRequest& r, const RowBlock& b) {
+        r.set_with_state(with_state);
+        ToProto(b, r.add_blocks());
+      });
   auto promise = std::make_shared<std::promise<Result>>();
   auto future = promise->get_future();
   auto request = std::make_shared<std::vector<RowBlock>>(std::move(blocks));
-  auto fan = std::make_shared<FanOut<v1::LookupRequest, v1::LookupResponse>>(
-      shared_.get(), AUGUR_SHARD_INVOKE(Lookup, v1::LookupRequest, v1::LookupResponse),
+  Shared* shared = shared_.get();
+  auto fan = std::make_shared<Fan>(
+      shared, AUGUR_SHARD_INVOKE(Lookup, v1::LookupRequest, v1::LookupResponse),
       /*retry_aborted=*/true,
-      [promise, split, request](std::vector<absl::Status>& st,
-                                std::vector<v1::LookupResponse>& resp) {
+      [promise, split, request, shared, with_state](std::vector<absl::Status>& st,
+                                                    std::vector<v1::LookupResponse>& resp) {
         absl::Status s = FirstError(st);
         std::vector<RowBlock> out;
         if (s.ok()) s = Reassemble(*request, *split, resp, out);
         if (!s.ok()) return promise->set_value(s);
+        {
+          absl::MutexLock lock(&shared->mu);
+          for (const auto& b : out)
+            if (!b.rows.empty())
+              shared->row_floats[{b.table_id, with_state}] = b.values.size() / b.rows.size();
+        }
         promise->set_value(std::move(out));
       });
-  fan->Start(std::move(reqs));
+  fan->StartChunks(std::move(chunks));
   return future;
 }
 
 std::future<absl::Status> ShardClient::Write(std::vector<RowBlock> blocks) {
+  using Fan = FanOut<v1::WriteRequest, v1::WriteResponse>;
   auto per_row = PerRowFloats(blocks, /*values_allowed=*/true, /*versions_required=*/true);
   if (!per_row.ok()) return Ready<absl::Status>(per_row.status());
-  Split split = SplitByShard(blocks, num_shards(), *per_row);
-  std::vector<std::optional<v1::WriteRequest>> reqs(num_shards());
-  for (uint32_t s = 0; s < num_shards(); ++s) {
-    if (split.blocks[s].empty()) continue;
-    reqs[s].emplace();
-    for (const auto& b : split.blocks[s]) ToProto(b, reqs[s]->add_blocks());
-  }
+  const size_t max_bytes = shared_->options.max_rpc_bytes;
+  std::vector<size_t> max_rows;
+  for (size_t f : *per_row) max_rows.push_back(RowsPerBlock(max_bytes, f));
+  Split split = SplitByShard(blocks, num_shards(), *per_row, max_rows);
+  auto chunks = Chunks<Fan::Chunk>(
+      split, max_bytes,
+      [](const RowBlock& b) {
+        return b.values.size() * sizeof(float) + b.rows.size() * kRowOverheadBytes;
+      },
+      [](v1::WriteRequest& r, const RowBlock& b) { ToProto(b, r.add_blocks()); });
   auto promise = std::make_shared<std::promise<absl::Status>>();
   auto future = promise->get_future();
-  auto fan = std::make_shared<FanOut<v1::WriteRequest, v1::WriteResponse>>(
+  auto fan = std::make_shared<Fan>(
       shared_.get(), AUGUR_SHARD_INVOKE(Write, v1::WriteRequest, v1::WriteResponse), false,
       [promise](std::vector<absl::Status>& st, std::vector<v1::WriteResponse>&) {
         promise->set_value(FirstError(st));
       });
-  fan->Start(std::move(reqs));
+  fan->StartChunks(std::move(chunks));
   return future;
 }
 
@@ -289,7 +354,9 @@ std::future<absl::StatusOr<bool>> ShardClient::ApplyGradients(std::vector<RowBlo
   using Result = absl::StatusOr<bool>;
   auto per_row = PerRowFloats(blocks, /*values_allowed=*/true, /*versions_required=*/false);
   if (!per_row.ok()) return Ready<Result>(per_row.status());
-  Split split = SplitByShard(blocks, num_shards(), *per_row);
+  // One request per shard, however large: a shard counts one push per worker and iteration.
+  Split split = SplitByShard(blocks, num_shards(), *per_row,
+                             std::vector<size_t>(blocks.size(), SIZE_MAX));
   std::vector<std::optional<v1::ApplyGradientsRequest>> reqs(num_shards());
   for (uint32_t s = 0; s < num_shards(); ++s) {
     reqs[s].emplace();  // every shard, even with no rows: it counts the worker's push

@@ -2,8 +2,9 @@
 //
 // It knows every shard's endpoint (index in the list = shard index) and places rows with
 // ShardOf(table, row, num_shards) from common/table_spec.h, so callers pass whole batches in
-// their own order and get results back in that order. Each operation sends at most one request
-// per shard, all shards in parallel, and completes a std::future once every shard answered.
+// their own order and get results back in that order. Each operation sends its requests to all
+// shards in parallel (bulk ones cut into several per shard, see flow control below) and
+// completes a std::future once every shard answered.
 //
 // Data is plain structs (server/row_block.h), never protobuf. What a RowBlock's fields mean
 // depends on the operation (documented on each method). Float payloads are row-major.
@@ -21,6 +22,10 @@
 // ABORTED version wait exhausted, FAILED_PRECONDITION stale write / iteration already applied,
 // DEADLINE_EXCEEDED / UNAVAILABLE shard slow or down. Multi-shard Write, ApplyGradients,
 // CreateTable and DropTable are atomic per shard, not across shards.
+//
+// Flow control: see ShardClientOptions::max_rpc_bytes. ApplyGradients pushes are one request
+// per shard (a shard counts one push per worker and iteration); they take their turn on the
+// link like the rest, and the shard bounds their size (max_request_rows).
 //
 // Thread-safety: all methods may be called concurrently from any thread. Futures may be waited
 // on from any thread. Results are assembled on the client's own completion thread (one per
@@ -54,7 +59,16 @@ struct ShardClientOptions {
   std::string job;
   // Channel credentials for Connect (common/grpc_security.h); null: plaintext.
   std::shared_ptr<grpc::ChannelCredentials> credentials;
-  std::chrono::milliseconds rpc_deadline{10000};  // per RPC attempt
+  std::chrono::milliseconds rpc_deadline{10000};  // per RPC attempt, from when it is sent
+  // Flow control, so no size of batch, cache or link meets a deadline or a message limit: bulk
+  // operations (Lookup, Write, ScanRows pages) are cut into requests of about max_rpc_bytes
+  // (request plus expected answer), and each shard's link carries at most max_inflight_bytes
+  // of this client's requests at once; the rest wait in the client, in issue order, before
+  // their deadline starts. A request's deadline then covers at most max_inflight_bytes on the
+  // link: keep it under rpc_deadline x the slowest link's rate (1 MiB: 8.4 s at 1 Mbit/s),
+  // divided by the clients sharing that link.
+  size_t max_rpc_bytes = size_t{256} << 10;
+  size_t max_inflight_bytes = size_t{1} << 20;
   std::chrono::milliseconds version_wait{5000};   // total ABORTED retry time per Lookup; 0: none
   std::chrono::microseconds initial_backoff{200};
   std::chrono::microseconds max_backoff{20000};
@@ -81,11 +95,17 @@ class ShardClient {
   // per-row minimum versions or empty. Result: one block per request block, same rows in the
   // same order; values rows x dim floats (rows x RowFloats() with with_state: value then
   // optimizer state); versions the stored versions (0 = never written, deterministic init).
+  // `row_floats`: the floats each answered row will hold, when the caller knows them; they size
+  // the requests (max_rpc_bytes). 0: what earlier answers of the table showed (128 before any).
   std::future<absl::StatusOr<std::vector<RowBlock>>> Lookup(std::vector<RowBlock> blocks,
-                                                            bool with_state = false);
+                                                            bool with_state = false,
+                                                            size_t row_floats = 0);
 
   // Write-back: values rows x RowFloats() (value then optimizer state), versions the new
-  // versions. A version older than the stored one fails that shard's whole request.
+  // versions. A version older than the stored one fails that shard's request. A large write is
+  // sent as several requests (max_rpc_bytes), each atomic on its shard: after a failure some
+  // of its rows may be stored, all at the versions given, so writing the same blocks again is
+  // safe.
   std::future<absl::Status> Write(std::vector<RowBlock> blocks);
 
   // Pushes worker `worker`'s gradients (values rows x dim) of `iteration`; every shard gets a

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "common/limits.h"
 #include "common/status.h"
 #include "server/client/fan_out.h"
 #include "server/client/shard_client.h"
@@ -57,7 +58,8 @@ RowBlock Merge(std::vector<RowBlock>& parts, uint32_t table_id) {
 }
 
 void Round(std::shared_ptr<ScanState> st) {
-  std::vector<std::optional<Req>> reqs(st->next.size());
+  using Fan = FanOut<Req, Resp>;
+  std::vector<std::vector<Fan::Chunk>> reqs(st->next.size());
   for (size_t s = 0; s < reqs.size(); ++s) {
     if (st->done[s]) continue;
     Req r;
@@ -65,9 +67,10 @@ void Round(std::shared_ptr<ScanState> st) {
     r.set_start_row(st->next[s]);
     r.set_limit(st->page_rows);
     r.set_with_state(st->with_state);
-    reqs[s] = r;
+    // A page's answer may hold up to kShardMaxScanPageBytes: it takes that much of the link.
+    reqs[s].push_back(Fan::Chunk{r, kShardMaxScanPageBytes});
   }
-  auto fan = std::make_shared<FanOut<Req, Resp>>(
+  auto fan = std::make_shared<Fan>(
       st->shared,
       [](v1::ShardService::Stub* stub, grpc::ClientContext* ctx, const Req& r,
          grpc::CompletionQueue* cq) { return stub->AsyncScanRows(ctx, r, cq); },
@@ -90,7 +93,7 @@ void Round(std::shared_ptr<ScanState> st) {
         if (all_done) return st->promise.set_value(Merge(st->got, st->table_id));
         Round(st);
       });
-  fan->Start(std::move(reqs));
+  fan->StartChunks(std::move(reqs));
 }
 
 }  // namespace

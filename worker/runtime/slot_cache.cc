@@ -60,7 +60,8 @@ void SlotCache::IssueFillRound(std::vector<plan::Fill> fills) {
       if (any_version) blocks[b].versions.push_back(std::max<int64_t>(round.fills[i].min_version, 0));
     }
   }
-  round.result = shards_->Lookup(std::move(blocks), /*with_state=*/true);
+  round.result = shards_->Lookup(std::move(blocks), /*with_state=*/true,
+                                 static_cast<size_t>(compute_->row_floats()));
   fills_.push_back(std::move(round));
 }
 

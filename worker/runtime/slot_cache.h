@@ -28,7 +28,8 @@ namespace augur::worker {
 
 class SlotCache {
  public:
-  // Rows per shard-client call: a request must fit its deadline even on a slow link.
+  // Rows per shard-client call: fills arrive (and are applied) in rounds of at most this many;
+  // the client cuts each call into requests that fit their deadline on a slow link.
   static constexpr size_t kRowsPerRequest = 8192;
 
   SlotCache(shard::ShardClient* shards, model::DenseCompute* compute)

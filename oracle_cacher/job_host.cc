@@ -188,7 +188,7 @@ std::shared_ptr<JobRunner> JobHost::Running() const {
   return running_ ? running_->runner : nullptr;
 }
 
-absl::StatusOr<JobStatus> JobHost::Status(const std::string& id) const {
+absl::StatusOr<JobStatus> JobHost::Status(const std::string& id, bool snapshot) const {
   absl::MutexLock l(&mu_);
   const Entry* e = nullptr;
   if (id.empty()) {
@@ -198,11 +198,18 @@ absl::StatusOr<JobStatus> JobHost::Status(const std::string& id) const {
       if (j->id == id) e = j.get();
   }
   if (!e) return absl::NotFoundError(id.empty() ? "no job was submitted" : "no job " + Echo(id));
-  if (e->runner && !e->finished) return e->runner->Status();
-  return e->final_status;
+  if (!e->runner || e->finished) return e->final_status;
+  const uint64_t changes = e->runner->Changes();
+  const absl::Time now = absl::Now();
+  if (!snapshot || changes != e->snapshot_changes || now - e->snapshot_at >= kStatusMaxAge) {
+    e->snapshot = e->runner->Status();
+    e->snapshot_changes = changes;
+    e->snapshot_at = now;
+  }
+  return e->snapshot;
 }
 
-std::vector<JobStatus> JobHost::List() const {
+std::vector<JobStatus> JobHost::List(bool snapshot) const {
   std::vector<std::string> ids;
   {
     absl::MutexLock l(&mu_);
@@ -210,7 +217,7 @@ std::vector<JobStatus> JobHost::List() const {
   }
   std::vector<JobStatus> out;
   for (auto& id : ids)
-    if (auto s = Status(id); s.ok()) out.push_back(*s);
+    if (auto s = Status(id, snapshot); s.ok()) out.push_back(*s);
   return out;
 }
 

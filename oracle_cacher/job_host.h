@@ -33,6 +33,9 @@
 
 namespace augur::oracle {
 
+// How old a running job's progress counters in Status may be (see Status).
+inline constexpr absl::Duration kStatusMaxAge = absl::Milliseconds(100);
+
 class JobHost {
  public:
   // `tables` creates and drops jobs' tables on their shards.
@@ -55,8 +58,12 @@ class JobHost {
   // The running job, or nullptr. The shared_ptr keeps it alive while a caller uses it.
   std::shared_ptr<JobRunner> Running() const;
   // Status of `id`, or of the running / most recent job when id is empty. NOT_FOUND if none.
-  absl::StatusOr<JobStatus> Status(const std::string& id) const;
-  std::vector<JobStatus> List() const;
+  // With `snapshot` (what status RPCs use), a running job's progress counters (iteration,
+  // samples/s, loss, hit ratio) may be up to kStatusMaxAge old: polls, however many, read a
+  // cached copy and leave the runner's lock to the workers and the planner. Its state, reason,
+  // workers, checkpoints and eval are always current.
+  absl::StatusOr<JobStatus> Status(const std::string& id, bool snapshot = false) const;
+  std::vector<JobStatus> List(bool snapshot = false) const;
   // Cancels a queued or running job, and stops its data conversion if it is being prepared.
   // NOT_FOUND for an unknown id.
   absl::Status Cancel(const std::string& id, const std::string& reason);
@@ -103,6 +110,11 @@ class JobHost {
     bool deleting = false;     // its tables are being dropped (Delete)
     bool started = false;      // its runner was created (its tables exist)
     bool oracle_shards = false;  // its spec named no shards: it uses default_shards_
+    // The running job's last status read from its runner (Status), served again while it is
+    // younger than kStatusMaxAge and the runner's Changes() has not moved.
+    mutable JobStatus snapshot;
+    mutable uint64_t snapshot_changes = 0;
+    mutable absl::Time snapshot_at = absl::InfinitePast();
   };
   JobHost(std::unique_ptr<ShardTables> tables, JobRunnerOptions options,
           std::vector<std::string> default_shards, std::string work_dir,

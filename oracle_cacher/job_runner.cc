@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <deque>
@@ -128,11 +129,13 @@ class JobRunner::Impl {
     if (state_ == JobState::kRunning && any) {
       if (!cancel_requested_) cancel_reason_ = reason;
       cancel_requested_ = true;
+      Changed();
     } else {
       Fail(JobState::kCancelled, reason);
     }
   }
   JobStatus Status() const;
+  uint64_t Changes() const { return changes_.load(std::memory_order_acquire); }
   JobState WaitFinal(absl::Duration timeout) const;
   void StreamLost(int w) {
     absl::MutexLock l(&mu_);
@@ -164,6 +167,11 @@ class JobRunner::Impl {
   void CheckTimeouts() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CheckReport(const WorkerReport& r) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UpdateGauges() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Marks a change of what Status shows other than the progress counters (state, reason,
+  // registrations, checkpoints, eval), so a cached snapshot of the status is not served.
+  void Changed() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    changes_.fetch_add(1, std::memory_order_release);
+  }
 
   struct WorkerInfo {
     bool registered = false;
@@ -190,10 +198,12 @@ class JobRunner::Impl {
   std::thread planner_thread_;
 
   mutable absl::Mutex mu_;
+  std::atomic<uint64_t> changes_{0};  // see Changed()
   JobState state_ ABSL_GUARDED_BY(mu_) = JobState::kPending;
   std::string reason_ ABSL_GUARDED_BY(mu_);
   bool cancel_requested_ ABSL_GUARDED_BY(mu_) = false;
   std::string cancel_reason_ ABSL_GUARDED_BY(mu_);
+
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<WorkerInfo> workers_ ABSL_GUARDED_BY(mu_);
   std::deque<plan::IterationPlan> plans_ ABSL_GUARDED_BY(mu_);  // [plans_base_, planned_)
@@ -322,6 +332,7 @@ absl::StatusOr<Registration> JobRunner::Impl::Register(int requested) {
   workers_[w].registered = true;
   workers_[w].last_report = absl::Now();
   workers_[w].token = NewToken();
+  Changed();
   bool all = std::all_of(workers_.begin(), workers_.end(), [](auto& x) { return x.registered; });
   if (all && state_ == JobState::kPending) {
     state_ = JobState::kRunning;
@@ -442,6 +453,7 @@ absl::StatusOr<std::string> JobRunner::Impl::Report(const WorkerReport& r) {
   if (r.checkpoint != 0) {
     checkpoints_.push_back(r.checkpoint);
     if (checkpoints_.size() > kMaxListedCheckpoints) checkpoints_.pop_front();
+    Changed();
   }
   if (r.samples > 0 && std::isfinite(r.loss_sum))
     last_loss_ = r.loss_sum / static_cast<double>(r.samples);
@@ -452,6 +464,7 @@ absl::StatusOr<std::string> JobRunner::Impl::Report(const WorkerReport& r) {
   if (r.eval_auc) {
     eval_auc_ = r.eval_auc;
     eval_logloss_ = r.eval_logloss;
+    Changed();
     spdlog::info("job {}: eval at iteration {}: auc {:.4f} logloss {:.4f} over {} samples", id_,
                  r.eval_iteration, *r.eval_auc, r.eval_logloss.value_or(0), r.eval_samples);
   }
@@ -469,6 +482,7 @@ absl::StatusOr<std::string> JobRunner::Impl::Report(const WorkerReport& r) {
     } else {
       state_ = JobState::kSucceeded;
       end_ = absl::Now();
+      Changed();
       spdlog::info("job {}: SUCCEEDED after {} iterations", id_, iterations_);
     }
   }
@@ -495,6 +509,7 @@ void JobRunner::Impl::Fail(JobState state, const std::string& reason) {
   state_ = state;
   end_ = absl::Now();
   reason_ = reason;
+  Changed();
   spdlog::warn("job {}: {}: {}", id_, JobStateName(state), reason);
 }
 
@@ -589,6 +604,7 @@ void JobRunner::Cancel(const std::string& reason) { impl_->Cancel(reason); }
 void JobRunner::CheckHealth() { impl_->CheckHealth(); }
 void JobRunner::StreamLost(int worker) { impl_->StreamLost(worker); }
 JobStatus JobRunner::Status() const { return impl_->Status(); }
+uint64_t JobRunner::Changes() const { return impl_->Changes(); }
 const job::JobSpec& JobRunner::spec() const { return impl_->spec(); }
 JobState JobRunner::WaitFinal(absl::Duration timeout) const { return impl_->WaitFinal(timeout); }
 

@@ -167,6 +167,10 @@ class JobRunner {
   // naming it (unless it already ended or is being cancelled).
   void StreamLost(int worker);
   JobStatus Status() const;
+  // A counter that moves whenever Status changes in anything but its progress counters (state,
+  // reason, registrations, checkpoints, eval): a cached Status is current in all of those while
+  // this has not moved.
+  uint64_t Changes() const;
   // The job's spec as it runs: data.num_dense / num_sparse filled in from the dataset.
   const job::JobSpec& spec() const;
   // Waits until the job reaches a final state or `timeout` passes; returns the state then.

@@ -78,14 +78,14 @@ grpc::Status OracleServiceImpl::DeleteJob(grpc::ServerContext*, const v1::Delete
 
 grpc::Status OracleServiceImpl::ListJobs(grpc::ServerContext*, const v1::ListJobsRequest*,
                                          v1::ListJobsResponse* resp) {
-  for (const auto& s : host_->List()) ToProto(s, resp->add_jobs());
+  for (const auto& s : host_->List(/*snapshot=*/true)) ToProto(s, resp->add_jobs());
   return grpc::Status::OK;
 }
 
 grpc::Status OracleServiceImpl::JobEvents(grpc::ServerContext*, const v1::JobEventsRequest* req,
                                           v1::JobEventsResponse* resp) {
   if (auto st = CheckId(req->job_id()); !st.ok()) return st;
-  auto s = host_->Status(req->job_id());
+  auto s = host_->Status(req->job_id(), /*snapshot=*/true);
   if (!s.ok()) return ToGrpcStatus(s.status());
   for (auto& e : host_->Events(s->job_id)) resp->add_events(e);
   return grpc::Status::OK;
@@ -223,7 +223,7 @@ grpc::Status OracleServiceImpl::ReportProgress(grpc::ServerContext*, const v1::P
 grpc::Status OracleServiceImpl::JobStatus(grpc::ServerContext*, const v1::JobStatusRequest* req,
                                           v1::JobStatusResponse* resp) {
   if (auto st = CheckId(req->job_id()); !st.ok()) return st;
-  auto s = host_->Status(req->job_id());
+  auto s = host_->Status(req->job_id(), /*snapshot=*/true);
   if (!s.ok()) return ToGrpcStatus(s.status());
   ToProto(*s, resp);
   return grpc::Status::OK;

@@ -457,3 +457,55 @@ TEST_CASE("a delete names an ended job, and a checkpoint report is worker 0's at
   REQUIRE(del(id).ok());
   CHECK(del(id).error_code() == grpc::StatusCode::NOT_FOUND);
 }
+
+// Status RPCs read a snapshot of a running job (item 13: polls must not compete with training
+// for the runner's lock): progress counters may lag by up to kStatusMaxAge, but a change of
+// state, reason, registrations or checkpoints shows in the very next call.
+TEST_CASE("status polls read a snapshot whose progress is at most kStatusMaxAge old") {
+  AUGUR_SHARED_DATA_OR_SKIP(shared);
+  Oracle o(shared);
+  auto spec = o.Spec(1);
+  spec.checkpoint.every = 4;
+  spec.checkpoint.dir = o.dir.path() + "/ckpt";
+  std::string id = o.Start(spec);
+  auto rpc_status = [&] {
+    pb::JobStatusRequest req;
+    req.set_job_id(id);
+    pb::JobStatusResponse resp;
+    REQUIRE(o.stub->JobStatus(o.Ctx().get(), req, &resp).ok());
+    return resp;
+  };
+  CHECK(rpc_status().state() == "PENDING");
+  REQUIRE(o.Register(0).ok());
+  CHECK(rpc_status().state() == "RUNNING");  // registration: current at once
+
+  REQUIRE(o.Report(o.Progress(id, 0, 3, 3 * kBatch)).ok());
+  // The counters arrive within kStatusMaxAge (polled well past it: a loaded machine).
+  int64_t seen = 0;
+  for (int i = 0; i < 100 && seen != 3; ++i) {
+    seen = rpc_status().iteration();
+    if (seen != 3) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(seen == 3);
+  CHECK(o.Status(id).iteration == 3);  // the host's own reads are always current
+
+  pb::ProgressReport ckpt = o.Progress(id, 0, 4, kBatch);
+  ckpt.set_checkpoint(4);
+  REQUIRE(o.Report(ckpt).ok());
+  auto after = rpc_status();
+  REQUIRE(after.checkpoints_size() == 1);  // no waiting: a checkpoint is a change of state
+  CHECK(after.checkpoints(0) == 4);
+  CHECK(after.iteration() == 4);  // and the snapshot taken for it carries the new counters
+
+  pb::CancelJobRequest cancel;
+  cancel.set_job_id(id);
+  cancel.set_reason("snapshot test");
+  pb::CancelJobResponse cancelled;
+  REQUIRE(o.stub->CancelJob(o.Ctx().get(), cancel, &cancelled).ok());
+  pb::ProgressReport last = o.Progress(id, 0, 5, kBatch);
+  last.set_done(true);
+  REQUIRE(o.Report(last).ok());
+  auto final_status = rpc_status();
+  CHECK(final_status.state() == "CANCELLED");
+  CHECK(Contains(final_status.reason(), "snapshot test"));
+}

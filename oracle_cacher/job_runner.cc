@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <deque>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -139,12 +140,15 @@ class JobRunner::Impl {
   JobState WaitFinal(absl::Duration timeout) const;
   void StreamLost(int w) {
     absl::MutexLock l(&mu_);
-    if (w < 0 || w >= W_ || !workers_[w].registered || workers_[w].done || IsFinal(state_) ||
-        cancel_requested_)
+    if (w < 0 || w >= W_ || !workers_[w].registered || workers_[w].done ||
+        workers_[w].errored || IsFinal(state_) || cancel_requested_)
       return;
-    Fail(JobState::kFailed, "worker " + std::to_string(w) + " went away at iteration " +
-                                std::to_string(workers_[w].completed) +
-                                " (its plan stream broke)");
+    std::string reason = "worker " + std::to_string(w) + " went away at iteration " +
+                         std::to_string(workers_[w].completed) + " (its plan stream broke)";
+    // A peer's error just before is most likely this loss seen from the other side (a broken
+    // collective): the dead worker is the cause, the peer's error the consequence.
+    if (pending_error_) reason += "; then " + pending_error_->reason;
+    Fail(JobState::kFailed, reason);
   }
   void CheckHealth() {
     absl::MutexLock l(&mu_);
@@ -181,6 +185,7 @@ class JobRunner::Impl {
     absl::Time last_report;
     double loss_sum = 0, stall = 0, busy = 0;
     int64_t samples = 0, hits = 0, misses = 0, rows_fetched = 0, bytes_fetched = 0;
+    bool errored = false;        // it reported an error (its stream breaking is no news)
     double window_loss_sum = 0;  // the latest report's loss window
     int64_t window_samples = 0;
   };
@@ -203,7 +208,13 @@ class JobRunner::Impl {
   std::string reason_ ABSL_GUARDED_BY(mu_);
   bool cancel_requested_ ABSL_GUARDED_BY(mu_) = false;
   std::string cancel_reason_ ABSL_GUARDED_BY(mu_);
-
+  // The first error a worker reported, while the job waits kPeerLossGrace to learn whether a
+  // peer died (see Report).
+  struct PendingError {
+    std::string reason;
+    absl::Time at;
+  };
+  std::optional<PendingError> pending_error_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<WorkerInfo> workers_ ABSL_GUARDED_BY(mu_);
   std::deque<plan::IterationPlan> plans_ ABSL_GUARDED_BY(mu_);  // [plans_base_, planned_)
@@ -434,8 +445,16 @@ absl::StatusOr<std::string> JobRunner::Impl::Report(const WorkerReport& r) {
   WorkerInfo& w = workers_[r.worker];
   w.last_report = absl::Now();
   if (!r.error.empty()) {
-    Fail(JobState::kFailed, "worker " + std::to_string(r.worker) + ": " + r.error);
-    return reason_;
+    w.errored = true;
+    std::string reason = "worker " + std::to_string(r.worker) + ": " + r.error;
+    // With peers, the error may be a dead peer seen through a collective: wait kPeerLossGrace
+    // for a plan stream to break (StreamLost names the dead worker) before failing with it.
+    if (W_ == 1) {
+      Fail(JobState::kFailed, reason);
+    } else if (!pending_error_) {
+      pending_error_ = PendingError{reason, absl::Now()};
+    }
+    return reason;
   }
   if (!std::isfinite(r.loss_sum))
     Fail(JobState::kFailed, "worker " + std::to_string(r.worker) +
@@ -497,6 +516,8 @@ absl::StatusOr<std::string> JobRunner::Impl::Report(const WorkerReport& r) {
 void JobRunner::Impl::CheckTimeouts() {
   if (IsFinal(state_)) return;
   absl::Time now = absl::Now();
+  if (pending_error_ && now - pending_error_->at >= kPeerLossGrace)
+    return Fail(JobState::kFailed, pending_error_->reason);
   for (int i = 0; i < W_; ++i)
     if (workers_[i].registered && !workers_[i].done &&
         now - workers_[i].last_report > opt_.worker_timeout)

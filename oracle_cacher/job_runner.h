@@ -95,6 +95,10 @@ inline constexpr int64_t kMaxLossWindowIterations = 1024;
 
 // A job lists at most this many checkpoints (the newest).
 inline constexpr size_t kMaxListedCheckpoints = 256;
+// How long a job with several workers holds a worker's error report before failing with it:
+// when a peer died, the others' collectives fail at once, and the dead worker's broken plan
+// stream (noticed within ~0.2 s) names the real cause instead.
+inline constexpr absl::Duration kPeerLossGrace = absl::Seconds(1);
 
 struct JobStatus {
   std::string job_id, name;

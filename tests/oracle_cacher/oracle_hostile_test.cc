@@ -382,6 +382,54 @@ TEST_CASE("a worker that registers and goes silent fails a pending job, naming i
   CHECK(Contains(o.Status(id).reason, "worker 0"));
 }
 
+// Item 12: when a worker dies, its peers' collectives fail at once and they report errors; the
+// job must blame the dead worker (its plan stream broke), not the survivor that spoke first.
+TEST_CASE("a peer's error followed by a broken plan stream names the worker that went away") {
+  AUGUR_SHARED_DATA_OR_SKIP(shared);
+  Oracle o(shared);
+  std::string id = o.Start(o.Spec(2));
+  REQUIRE(o.Register(0).ok());
+  REQUIRE(o.Register(1).ok());
+  grpc::ClientContext ctx;
+  pb::StreamPlanRequest req;
+  req.set_job_id(id);
+  req.set_worker_index(1);
+  req.set_worker_token(o.tokens[1]);
+  auto reader = o.stub->StreamPlan(&ctx, req);
+  pb::PlanBatch batch;
+  REQUIRE(reader->Read(&batch));
+  // The survivor's all-reduce breaks first and it reports; worker 1's stream breaks after.
+  pb::ProgressReport err = o.Progress(id, 0, 0, 0);
+  err.set_error("gloo all-reduce failed: Connection reset by peer");
+  REQUIRE(o.Report(err).ok());
+  CHECK(o.Status(id).state == oracle::JobState::kRunning);  // held for kPeerLossGrace
+  ctx.TryCancel();
+  (void)reader->Finish();
+  REQUIRE(o.WaitFinal(id, 10) == oracle::JobState::kFailed);
+  const std::string reason = o.Status(id).reason;
+  INFO(reason);
+  CHECK(reason.rfind("worker 1 went away", 0) == 0);
+  CHECK(Contains(reason, "then worker 0: gloo all-reduce failed"));
+}
+
+TEST_CASE("a worker's error with no peer lost fails the job after the grace, naming it") {
+  AUGUR_SHARED_DATA_OR_SKIP(shared);
+  Oracle o(shared);
+  std::string id = o.Start(o.Spec(2));
+  REQUIRE(o.Register(0).ok());
+  REQUIRE(o.Register(1).ok());
+  pb::ProgressReport err = o.Progress(id, 1, 0, 0);
+  err.set_error("reading the dataset: disk on fire");
+  auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(o.Report(err).ok());
+  REQUIRE(o.WaitFinal(id, 10) == oracle::JobState::kFailed);
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const std::string reason = o.Status(id).reason;
+  INFO(reason);
+  CHECK(reason == "worker 1: reading the dataset: disk on fire");
+  CHECK(took >= absl::ToDoubleSeconds(oracle::kPeerLossGrace));
+}
+
 TEST_CASE("a worker whose plan stream breaks fails the job at once, naming it") {
   AUGUR_SHARED_DATA_OR_SKIP(shared);
   Oracle o(shared);

@@ -98,9 +98,12 @@ absl::StatusOr<JobAssignment> OracleConnection::Register(int worker_index, absl:
       return a;
     }
     last = FromGrpcStatus(st);
-    // No job yet, or the oracle is still starting: wait and ask again.
+    // No job yet, or the oracle is still starting, or this index's previous job is still
+    // ending (ALREADY_EXISTS: the oracle holds a failing job a moment, kPeerLossGrace): wait
+    // and ask again.
     if (st.error_code() != grpc::StatusCode::UNAVAILABLE &&
-        st.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED)
+        st.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED &&
+        st.error_code() != grpc::StatusCode::ALREADY_EXISTS)
       return last;
     absl::SleepFor(absl::Milliseconds(100));
   }
@@ -108,6 +111,7 @@ absl::StatusOr<JobAssignment> OracleConnection::Register(int worker_index, absl:
 }
 
 void OracleConnection::StartPlanStream(const std::string& job_id, int worker) {
+  if (stream_thread_.joinable()) return;
   stream_thread_ = std::thread([this, job_id, worker] { StreamLoop(job_id, worker); });
 }
 
@@ -218,6 +222,11 @@ absl::Status OracleConnection::PutModel(const std::string& job_id, const std::ve
   req.set_dense(std::string(reinterpret_cast<const char*>(dense.data()), dense.size() * sizeof(float)));
   v1::PutModelResponse resp;
   return FromGrpcStatus(stub->PutModel(&ctx, req, &resp));
+}
+
+absl::Status OracleConnection::StreamStatus() {
+  absl::MutexLock l(&mu_);
+  return stream_ended_ ? stream_status_ : absl::OkStatus();
 }
 
 std::unique_ptr<model::RendezvousStore> OracleConnection::NewRendezvousStore() {

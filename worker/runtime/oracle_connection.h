@@ -73,11 +73,19 @@ class OracleConnection {
   absl::StatusOr<JobAssignment> Register(int worker_index, absl::Duration wait);
 
   // Starts streaming plans of `job` for `worker` from iteration 0, keeping ahead of NextPlan.
+  // Once started, later calls do nothing. The open stream is also how the oracle knows the
+  // worker is alive: when it breaks before the worker reported done (the process died), the
+  // oracle fails the job at once naming the worker, so a worker opens it right after
+  // registering, before its rendezvous with the others.
   void StartPlanStream(const std::string& job_id, int worker);
   // The plan of `iteration` (plans arrive in order); DEADLINE_EXCEEDED after `timeout`, or the
   // stream's error (UNAVAILABLE when the oracle went away, CANCELLED / ABORTED when the job
   // ended).
   absl::StatusOr<plan::WorkerIterationPlan> NextPlan(int64_t iteration, absl::Duration timeout);
+  // OK while the plan stream is open, not started, or closed after the last plan; the
+  // stream's error once it broke (UNAVAILABLE: the oracle went away; CANCELLED / ABORTED /
+  // FAILED_PRECONDITION: the job ended).
+  absl::Status StreamStatus();
 
   // Sends a report; returns the cancel reason ("" to go on).
   absl::StatusOr<std::string> Report(const std::string& job_id, int worker,

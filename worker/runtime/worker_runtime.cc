@@ -2,6 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <future>
+#include <memory>
+#include <thread>
+
+#include "absl/time/clock.h"
 #include "common/status.h"
 #include "worker/model/collective_factory.h"
 #include "worker/runtime/oracle_connection.h"
@@ -9,10 +15,42 @@
 
 namespace augur::worker {
 
+namespace {
+
+using CollectiveResult = absl::StatusOr<std::unique_ptr<model::Collective>>;
+
+// Creates the collective (the rendezvous with the other workers) on a thread of its own, and
+// gives up on it when the job ends meanwhile (its plan stream closes: a peer died, or the job
+// was cancelled), instead of waiting out the rendezvous timeout on a peer that is gone. An
+// abandoned rendezvous ends by itself within wo.timeout; it owns what it uses (`store`, the
+// factory), so nothing it touches goes away under it.
+CollectiveResult MeetPeers(OracleConnection& oracle, model::WorkerCollectiveOptions wo,
+                           std::shared_ptr<model::RendezvousStore> store,
+                           CollectiveFactory make) {
+  auto result = std::make_shared<std::promise<CollectiveResult>>();
+  auto done = result->get_future();
+  std::thread([result, wo, store, make = std::move(make)] {
+    result->set_value(make ? make(wo) : model::NewWorkerCollective(wo));
+  }).detach();
+  while (done.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
+    absl::Status ended = oracle.StreamStatus();
+    if (!ended.ok())
+      return absl::Status(ended.code(), "the job ended while meeting the other workers: " +
+                                            std::string(ended.message()));
+  }
+  return done.get();
+}
+
+}  // namespace
+
 absl::Status RunOneJob(const WorkerOptions& o) {
   OracleConnection oracle(o.oracle, o.credentials);
   AUGUR_ASSIGN_OR_RETURN(JobAssignment a,
                          oracle.Register(o.worker_index, absl::Seconds(o.register_timeout_s)));
+  // Plans stream from now on: a worker that dies during its start-up (opening data, meeting
+  // the other workers) breaks its stream, and the oracle fails the job naming it within a
+  // second instead of leaving the others waiting out the rendezvous timeout.
+  oracle.StartPlanStream(a.job_id, a.worker_index);
   auto fail = [&](const absl::Status& st) {
     ProgressUpdate u;
     u.error = std::string(st.message());
@@ -43,7 +81,7 @@ absl::Status RunOneJob(const WorkerOptions& o) {
   if (!shards.ok()) return fail(shards.status());
   // One worker: no all-reduce. More: Gloo between CPU workers, NCCL between CUDA workers (the
   // dense gradients stay on the device), both meeting through the oracle's rendezvous store.
-  std::unique_ptr<model::RendezvousStore> store;
+  std::shared_ptr<model::RendezvousStore> store;
   if (spec->cluster.workers > 1) store = oracle.NewRendezvousStore();
   model::WorkerCollectiveOptions wo;
   wo.backend = spec->training.backend;
@@ -57,7 +95,7 @@ absl::Status RunOneJob(const WorkerOptions& o) {
   spdlog::info("worker {}: all-reduce over {} ({} workers, backend {})", a.worker_index,
                model::CollectiveKindName(model::CollectiveKindFor(wo.backend, wo.size)), wo.size,
                wo.backend);
-  auto collective = o.make_collective ? o.make_collective(wo) : model::NewWorkerCollective(wo);
+  auto collective = MeetPeers(oracle, wo, store, o.make_collective);
   if (!collective.ok()) return fail(collective.status());
   TrainerDeps d;
   d.assignment = a;
@@ -82,8 +120,10 @@ absl::Status RunWorker(const WorkerOptions& o) {
     if (o.exit_after_job) return st;
     if (st.code() == absl::StatusCode::kUnavailable && st.message().find("register") != std::string::npos)
       return absl::OkStatus();  // no job came within the registration timeout
-    if (!st.ok() && st.code() != absl::StatusCode::kCancelled)
+    if (!st.ok() && st.code() != absl::StatusCode::kCancelled) {
       spdlog::warn("job ended with error: {}", st.ToString());
+      absl::SleepFor(absl::Milliseconds(200));  // never a hot loop of failing jobs
+    }
   }
 }
 

@@ -38,6 +38,11 @@ inline constexpr size_t kMaxBoardValueBytes = 64 << 10;
 inline constexpr size_t kMaxBoardKeys = 65536;
 // Longest a StoreGet may wait.
 inline constexpr int64_t kMaxStoreWaitMs = 120000;
+// Status reads (JobStatus, ListJobs, JobEvents) one oracle serves per second, all callers
+// together: callers past it wait their turn (at most kMaxStatusReadQueueMs, then
+// RESOURCE_EXHAUSTED), so pollers in tight loops cannot take the CPU from training.
+inline constexpr int kMaxStatusReadsPerSecond = 500;
+inline constexpr int64_t kMaxStatusReadQueueMs = 1000;
 
 // gRPC messages. The shard takes batched rows (bounded by its max_request_rows too); the oracle
 // takes job specs, progress and one job's dense model; plans go out in batches of a few MiB.

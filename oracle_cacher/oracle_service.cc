@@ -1,5 +1,8 @@
 #include "oracle_cacher/oracle_service.h"
 
+#include <algorithm>
+
+#include "absl/time/clock.h"
 #include "common/grpc_status.h"
 #include "common/limits.h"
 #include "common/status.h"
@@ -76,15 +79,45 @@ grpc::Status OracleServiceImpl::DeleteJob(grpc::ServerContext*, const v1::Delete
   return ToGrpcStatus(host_->Delete(req->job_id()));
 }
 
-grpc::Status OracleServiceImpl::ListJobs(grpc::ServerContext*, const v1::ListJobsRequest*,
+grpc::Status OracleServiceImpl::PaceStatusRead(grpc::ServerContext* ctx) {
+  const absl::Duration queue_limit = absl::Milliseconds(kMaxStatusReadQueueMs);
+  absl::Time now = absl::Now(), turn;
+  bool refused = false;
+  {
+    absl::MutexLock l(&pace_mu_);
+    turn = std::max(now, next_status_read_);
+    refused = turn - now > queue_limit;
+    if (refused) {
+      turn = now + queue_limit;
+    } else {
+      next_status_read_ = turn + absl::Seconds(1) / kMaxStatusReadsPerSecond;
+    }
+  }
+  // Short slices, so a caller that gave up frees its thread at once.
+  while (absl::Now() < turn) {
+    if (ctx && ctx->IsCancelled())
+      return grpc::Status(grpc::StatusCode::CANCELLED, "caller gave up");
+    absl::SleepFor(std::min(turn - absl::Now(), absl::Milliseconds(50)));
+  }
+  if (refused)
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        "status reads are limited to " + std::to_string(kMaxStatusReadsPerSecond) +
+                            " per second; try again");
+  return grpc::Status::OK;
+}
+
+grpc::Status OracleServiceImpl::ListJobs(grpc::ServerContext* ctx, const v1::ListJobsRequest*,
                                          v1::ListJobsResponse* resp) {
+  if (auto st = PaceStatusRead(ctx); !st.ok()) return st;
   for (const auto& s : host_->List(/*snapshot=*/true)) ToProto(s, resp->add_jobs());
   return grpc::Status::OK;
 }
 
-grpc::Status OracleServiceImpl::JobEvents(grpc::ServerContext*, const v1::JobEventsRequest* req,
+grpc::Status OracleServiceImpl::JobEvents(grpc::ServerContext* ctx,
+                                          const v1::JobEventsRequest* req,
                                           v1::JobEventsResponse* resp) {
   if (auto st = CheckId(req->job_id()); !st.ok()) return st;
+  if (auto st = PaceStatusRead(ctx); !st.ok()) return st;
   auto s = host_->Status(req->job_id(), /*snapshot=*/true);
   if (!s.ok()) return ToGrpcStatus(s.status());
   for (auto& e : host_->Events(s->job_id)) resp->add_events(e);
@@ -220,9 +253,11 @@ grpc::Status OracleServiceImpl::ReportProgress(grpc::ServerContext*, const v1::P
   return grpc::Status::OK;
 }
 
-grpc::Status OracleServiceImpl::JobStatus(grpc::ServerContext*, const v1::JobStatusRequest* req,
+grpc::Status OracleServiceImpl::JobStatus(grpc::ServerContext* ctx,
+                                          const v1::JobStatusRequest* req,
                                           v1::JobStatusResponse* resp) {
   if (auto st = CheckId(req->job_id()); !st.ok()) return st;
+  if (auto st = PaceStatusRead(ctx); !st.ok()) return st;
   auto s = host_->Status(req->job_id(), /*snapshot=*/true);
   if (!s.ok()) return ToGrpcStatus(s.status());
   ToProto(*s, resp);

@@ -7,6 +7,8 @@
 #include <atomic>
 #include <memory>
 
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "oracle_cacher/job_host.h"
 #include "proto/oracle.grpc.pb.h"
 
@@ -49,8 +51,15 @@ class OracleServiceImpl final : public v1::OracleService::Service {
  private:
   // The running job the request names (job_id may be empty for RegisterWorker).
   absl::StatusOr<std::shared_ptr<JobRunner>> RunningJob(const std::string& job_id) const;
+  // Waits for this status read's turn (kMaxStatusReadsPerSecond, common/limits.h).
+  // RESOURCE_EXHAUSTED when more than kMaxStatusReadQueueMs of reads are queued (after
+  // waiting that long: a caller in a tight loop is slowed, not spun), CANCELLED when the caller
+  // gave up.
+  grpc::Status PaceStatusRead(grpc::ServerContext* ctx);
   JobHost* host_;
   std::atomic<bool> shutting_down_{false};
+  absl::Mutex pace_mu_;
+  absl::Time next_status_read_ ABSL_GUARDED_BY(pace_mu_) = absl::InfinitePast();
 };
 
 void ToProto(const JobStatus& s, v1::JobStatusResponse* out);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <climits>
 #include <cmath>
@@ -556,4 +557,38 @@ TEST_CASE("status polls read a snapshot whose progress is at most kStatusMaxAge 
   auto final_status = rpc_status();
   CHECK(final_status.state() == "CANCELLED");
   CHECK(Contains(final_status.reason(), "snapshot test"));
+}
+
+// Item 13: pollers in tight loops are paced to kMaxStatusReadsPerSecond in all, so they cannot
+// take the CPU from training; each waits its turn and none is refused at this load.
+TEST_CASE("status reads from many pollers are paced, not refused") {
+  AUGUR_SHARED_DATA_OR_SKIP(shared);
+  Oracle o(shared);
+  std::string id = o.Start(o.Spec(1));
+  constexpr int kThreads = 8, kEach = 75;  // 600 reads: >= 1.2 s at 500/s
+  std::atomic<int> ok{0}, failed{0};
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::thread> pollers;
+  for (int t = 0; t < kThreads; ++t)
+    pollers.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        grpc::Status st;
+        if ((t + i) % 2 == 0) {
+          pb::JobStatusRequest req;
+          req.set_job_id(id);
+          pb::JobStatusResponse resp;
+          st = o.stub->JobStatus(o.Ctx().get(), req, &resp);
+        } else {
+          pb::ListJobsResponse resp;
+          st = o.stub->ListJobs(o.Ctx().get(), pb::ListJobsRequest(), &resp);
+        }
+        (st.ok() ? ok : failed)++;
+      }
+    });
+  for (auto& p : pollers) p.join();
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  CHECK(ok == kThreads * kEach);
+  CHECK(failed == 0);
+  // The pace: 600 reads cannot finish faster than 599 turns of 1/kMaxStatusReadsPerSecond.
+  CHECK(took >= (kThreads * kEach - 1) / static_cast<double>(kMaxStatusReadsPerSecond));
 }

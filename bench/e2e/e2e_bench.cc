@@ -7,6 +7,9 @@
 // It polls OracleService.JobStatus every --interval-ms and reports the first status it sees in
 // a final state. The oracle's elapsed_s (and so samples_per_s) keeps counting after the job
 // ended, so the poll interval bounds the error: 50 ms on a run of seconds.
+// With --samples-per-iteration it also splits the run at the first poll past --warmup-fraction
+// of the iterations: warmup_samples_per_s before it, steady_samples_per_s after (from the
+// oracle's elapsed_s and the slowest worker's iteration at both polls).
 // Exit: 0 SUCCEEDED, 3 FAILED / CANCELLED, 4 timed out, 2 bad flags.
 #include <grpcpp/grpcpp.h>
 
@@ -29,6 +32,8 @@ int main(int argc, char** argv) {
   double timeout_s = 600;
   int interval_ms = 50;
   bool progress = false;
+  int64_t samples_per_iteration = 0;
+  double warmup_fraction = 0.1;
   std::vector<std::string> sets;
   app.add_option("--oracle", oracle, "oracle gRPC address host:port")->required();
   app.add_option("--job-id", job_id, "job to wait for (default: the current or last job)");
@@ -36,6 +41,9 @@ int main(int argc, char** argv) {
   app.add_option("--interval-ms", interval_ms, "poll interval");
   app.add_option("--set", sets, "key=value added to the JSON (value parsed as JSON when it is)");
   app.add_flag("--progress", progress, "print a progress line to stderr every second");
+  app.add_option("--samples-per-iteration", samples_per_iteration,
+                 "batch x workers: enables the warm-up / steady-state split");
+  app.add_option("--warmup-fraction", warmup_fraction, "share of iterations counted as warm-up");
   CLI11_PARSE(app, argc, argv);
 
   nlohmann::json out = nlohmann::json::object();
@@ -57,6 +65,8 @@ int main(int argc, char** argv) {
   std::string last_error;
   v1::JobStatusResponse s;
   bool final = false;
+  int64_t split_iteration = -1;  // the slowest worker's iteration at the warm-up split
+  double split_elapsed = 0;
   while (!final) {
     double waited = std::chrono::duration<double>(Clock::now() - t0).count();
     if (waited > timeout_s) break;
@@ -69,6 +79,11 @@ int main(int argc, char** argv) {
     if (st.ok()) {
       s = r;
       final = r.state() == "SUCCEEDED" || r.state() == "FAILED" || r.state() == "CANCELLED";
+      if (split_iteration < 0 && !final && r.iterations() > 0 &&
+          static_cast<double>(r.iteration()) >= warmup_fraction * static_cast<double>(r.iterations())) {
+        split_iteration = r.iteration();
+        split_elapsed = r.elapsed_s();
+      }
       if (progress && Clock::now() - last_print > std::chrono::seconds(1)) {
         last_print = Clock::now();
         std::cerr << "e2e_bench: " << r.job_id() << " " << r.state() << " " << r.iteration() << "/"
@@ -106,6 +121,14 @@ int main(int argc, char** argv) {
     out["eval_logloss"] = s.eval_logloss();
   }
   out["workers"] = s.workers();
+  if (samples_per_iteration > 0 && split_iteration > 0 && s.elapsed_s() > split_elapsed) {
+    out["warmup_iterations"] = split_iteration;
+    out["warmup_samples_per_s"] =
+        static_cast<double>(split_iteration * samples_per_iteration) / split_elapsed;
+    out["steady_samples_per_s"] =
+        static_cast<double>((s.iteration() - split_iteration) * samples_per_iteration) /
+        (s.elapsed_s() - split_elapsed);
+  }
   std::cout << out.dump() << std::endl;
   return s.state() == "SUCCEEDED" ? 0 : 3;
 }

@@ -6,6 +6,12 @@
 # oracle's offline planning throughput (augur-oracle --plan-only) on criteo-kaggle synthetic
 # data (26 sparse features). Never a ctest test.
 #
+# Each policy line carries the run's bound: samples / max(compute-only time, busiest shard link
+# direction's bytes / link rate), the compute-only time from the same job (oracle policy) on
+# plain loopback run first, the bytes from the shard namespaces' eth0 counters (everything the
+# link carried: fills, write-backs, gradients, lookups); `efficiency` = achieved / bound, and
+# the same for the steady state after the first 10% of iterations (`steady_efficiency`).
+#
 #   bench/e2e/run.sh [--rate 10mbit] [--samples 300000] [--iterations 150] [--batch 512] ...
 #
 # Where network namespaces are not permitted it runs on plain loopback and says so in a
@@ -23,14 +29,15 @@ usage: bench/e2e/run.sh [options]
   --batch B           samples per worker per iteration (default 512)
   --workers W         CPU workers (default 2)
   --shards N          shards (default 2)
-  --capacity C        cache rows per worker (default 65536: the final flush of a bigger cache is one Write RPC per shard that can outlast the 10 s shard RPC deadline on a 10mbit link)
+  --capacity C        cache rows per worker (default 65536; any size works: the shard client cuts and flow-controls the final flush)
   --lookahead L       oracle lookahead (default 64)
   --prefetch-distance D  (default 8)
-  --plans-in-flight P (default 16; see README: larger first plan batches can exceed 4 MB)
+  --plans-in-flight P (default 16; plan batches are cut at ~2 MiB whatever P is)
   --policies LIST     comma-separated (default none,prefetch1,oracle)
   --plan-samples N    samples for the --plan-only line (default 2000000; 0 = skip)
   --plan-batch B      batch for the --plan-only line (default 4096)
   --loopback          skip namespaces (no slow link)
+  --no-bound          skip the compute-only loopback run (then no bound or efficiency)
   --bin-dir DIR       augur-shard, augur-oracle, augur-worker, e2e_bench (default build/bin)
   --augur PATH        the augur CLI for `data gen` (default BIN_DIR/augur)
   --work-dir DIR      datasets, jobs, cluster run dirs (default /tmp/augur-e2e-bench)
@@ -41,7 +48,7 @@ USAGE
 rate=10mbit samples=300000 iterations=100 batch=512 workers=2 shards=2 capacity=65536
 lookahead=64 prefetch_distance=8 plans_in_flight=16 policies=none,prefetch1,oracle
 plan_samples=2000000 plan_batch=4096 loopback=0 bin_dir=${AUGUR_BIN_DIR:-$root/build/bin}
-augur="" work_dir=/tmp/augur-e2e-bench timeout_s=600
+augur="" work_dir=/tmp/augur-e2e-bench timeout_s=600 bound=1
 die() { echo "bench/e2e/run.sh: $*" >&2; exit 1; }
 need() { [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value (see --help)"; }
 while [ $# -gt 0 ]; do
@@ -60,6 +67,7 @@ while [ $# -gt 0 ]; do
     --plan-samples) need "$@"; plan_samples=$2; shift 2 ;;
     --plan-batch) need "$@"; plan_batch=$2; shift 2 ;;
     --loopback) loopback=1; shift ;;
+    --no-bound) bound=0; shift ;;
     --bin-dir) need "$@"; bin_dir=$2; shift 2 ;;
     --augur) need "$@"; augur=$2; shift 2 ;;
     --work-dir) need "$@"; work_dir=$2; shift 2 ;;
@@ -110,9 +118,26 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# link_bytes: the bytes each shard link carried in each direction so far (the shard
+# namespaces' eth0 counters: rx = to the shard, tx = from it), as a JSON array; [] on loopback.
+link_bytes() {
+  local name rx tx out=()
+  [ "$1" = netns ] || { echo '[]'; return; }
+  while read -r kind name _; do
+    [ "$kind" = ns ] && [[ $name =~ -s[0-9]+$ ]] || continue
+    rx=$(ip netns exec "$name" cat /sys/class/net/eth0/statistics/rx_bytes 2>/dev/null || echo 0)
+    tx=$(ip netns exec "$name" cat /sys/class/net/eth0/statistics/tx_bytes 2>/dev/null || echo 0)
+    out+=("{\"shard\": \"${name##*-}\", \"to_shard\": $rx, \"from_shard\": $tx}")
+  done <"$cluster_dir/netns.state"
+  (IFS=,; echo "[${out[*]}]")
+}
+
 declare -A result
+# run_policy POLICY [loopback]: one job; with "loopback" on plain loopback whatever the mode
+# (the compute-only run the bound is measured with).
 run_policy() {
-  local policy=$1 job=$work_dir/job-$1.yaml rc out upargs=()
+  local policy=$1 job=$work_dir/job-$1.yaml rc out upargs=() run_mode=$mode links
+  [ "${2:-}" = loopback ] && run_mode=loopback job=$work_dir/job-$1-compute.yaml
   cat >"$job" <<EOF
 name: e2e-$policy
 seed: 1
@@ -123,20 +148,20 @@ cache: {policy: $policy, capacity: $capacity, lookahead: $lookahead, prefetch_di
 cluster: {workers: $workers}
 EOF
   upargs=(--shards "$shards" --workers "$workers" --run-dir "$cluster_dir" --bin-dir "$bin_dir" --job "$job")
-  if [ "$mode" = netns ]; then
+  if [ "$run_mode" = netns ]; then
     set +e
     "$root/deploy/netns/up.sh" "${upargs[@]}" --rate "$rate" >"$work_dir/up-$policy.log" 2>&1
     rc=$?
     set -e
     if [ "$rc" = 77 ]; then
       echo "WARNING: $(grep -h '^SKIP' "$work_dir/up-$policy.log" | head -n 1) -- running on plain loopback without a slow link; none/prefetch1/oracle differ only by CPU work" >&2
-      mode=loopback link=loopback
+      mode=loopback link=loopback run_mode=loopback
     elif [ "$rc" != 0 ]; then
       cat "$work_dir/up-$policy.log" >&2
       die "deploy/netns/up.sh failed (rc $rc)"
     fi
   fi
-  if [ "$mode" = loopback ]; then
+  if [ "$run_mode" = loopback ]; then
     "$root/deploy/netns/up.sh" "${upargs[@]}" --loopback >"$work_dir/up-$policy.log" 2>&1 ||
       { cat "$work_dir/up-$policy.log" >&2; die "deploy/netns/up.sh --loopback failed"; }
   fi
@@ -145,21 +170,60 @@ EOF
   oracle=$(grep -oE '^oracle: \{grpc: [^,]+' "$cluster_dir/cluster.yaml" | awk '{print $3}')
   set +e
   out=$("$bin_dir/e2e_bench" --oracle "$oracle" --timeout "$timeout_s" \
-    --set bench='"e2e"' --set policy="\"$policy\"" --set link_rate="\"$link\"" \
+    --samples-per-iteration $((batch * workers)) \
+    --set bench='"e2e"' --set policy="\"$policy\"" \
+    --set link_rate="\"$([ "$run_mode" = netns ] && echo "$link" || echo loopback)\"" \
     --set batch="$batch" --set workers="$workers" --set shards="$shards")
   rc=$?
   set -e
+  links=$(link_bytes "$run_mode")
+  out=$(jq -c --argjson links "$links" '. + {link_bytes: $links}' <<<"$out")
+  if [ "${2:-}" = loopback ]; then
+    compute_line=$out
+    "$root/deploy/netns/down.sh" --run-dir "$cluster_dir" --grace 5 >/dev/null
+    current_up=0
+    return
+  fi
   # Keep the logs of this policy's run, then stop the cluster.
   rm -rf "$work_dir/logs-$policy"
   cp -r "$cluster_dir/logs" "$work_dir/logs-$policy" 2>/dev/null || true
   "$root/deploy/netns/down.sh" --run-dir "$cluster_dir" --grace 5 >/dev/null
   current_up=0
+  # The bound: the slower of compute (the loopback run's time for these samples) and the
+  # busiest link direction's bytes at the link rate; efficiency = achieved / bound.
+  out=$(jq -c --argjson c "${compute_line:-null}" --argjson rate "$rate_bytes" '
+    (.iterations * .batch * .workers) as $samples
+    | ([.link_bytes[] | .to_shard, .from_shard] | max // 0) as $busiest
+    | (if $c != null and $c.samples_per_s > 0 then $samples / $c.samples_per_s else null end) as $compute_s
+    | (if $rate > 0 then $busiest / $rate else 0 end) as $link_s
+    | if $compute_s == null then . else
+        ([$compute_s, $link_s] | max) as $bound_s
+        | . + {compute_only_s: $compute_s, link_s: $link_s, busiest_link_bytes: $busiest,
+               bound_samples_per_s: ($samples / $bound_s),
+               efficiency: (.samples_per_s * $bound_s / $samples),
+               bound_by: (if $link_s > $compute_s then "link" else "compute" end)}
+        + (if .steady_samples_per_s then {steady_efficiency: (.steady_samples_per_s * $bound_s / $samples)} else {} end)
+      end' <<<"$out")
   # The columns asked for first, everything else after.
-  jq -c '{bench, policy, samples_per_s, stall_fraction, hit_ratio, rows_fetched, bytes_fetched,
-          iterations, link_rate} + .' <<<"$out"
+  jq -c '{bench, policy, samples_per_s, efficiency, bound_samples_per_s, steady_samples_per_s,
+          steady_efficiency, warmup_samples_per_s, stall_fraction, hit_ratio, rows_fetched,
+          bytes_fetched, iterations, link_rate} + .' <<<"$out"
   [ "$rc" = 0 ] || log "policy $policy: job ended $(jq -r '.state + " " + (.reason // .error // "")' <<<"$out") (logs: $work_dir/logs-$policy)"
   result[$policy]=$out
 }
+
+# The link rate in bytes/s (0 on loopback) and the compute-only run the bound is measured with.
+rate_bytes=0
+if [ "$mode" = netns ]; then
+  rate_bytes=$(. "$root/deploy/netns/lib.sh"; bps=$(rate_bps "$rate") && echo $((bps / 8))) ||
+    die "--rate must look like 10mbit, got '$rate'"
+fi
+compute_line=""
+if [ "$bound" = 1 ]; then
+  log "compute-only run (oracle policy on loopback) for the bound"
+  run_policy oracle loopback
+  jq -c '{bench: "e2e_compute_only", samples_per_s, elapsed_s, iterations, hit_ratio}' <<<"$compute_line"
+fi
 
 IFS=, read -r -a plist <<<"$policies"
 for p in "${plist[@]}"; do run_policy "$p"; done

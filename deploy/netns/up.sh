@@ -86,23 +86,6 @@ for b in augur-shard augur-oracle augur-worker; do
   [ -x "$bin_dir/$b" ] || augur_die "$bin_dir/$b is missing (build it: ninja -C build $b)"
 done
 
-# tbf rate in bits per second ("100mbit", "1gbit", "500kbit", "12mbps" = bytes).
-rate_bps() {
-  local r=${1,,} n u
-  [[ $r =~ ^([0-9]+(\.[0-9]+)?)([a-z]*)$ ]] || return 1
-  n=${BASH_REMATCH[1]} u=${BASH_REMATCH[3]}
-  case "$u" in
-    "" | bit) awk -v n="$n" 'BEGIN{printf "%d", n}' ;;
-    kbit) awk -v n="$n" 'BEGIN{printf "%d", n*1e3}' ;;
-    mbit) awk -v n="$n" 'BEGIN{printf "%d", n*1e6}' ;;
-    gbit) awk -v n="$n" 'BEGIN{printf "%d", n*1e9}' ;;
-    bps) awk -v n="$n" 'BEGIN{printf "%d", n*8}' ;;
-    kbps) awk -v n="$n" 'BEGIN{printf "%d", n*8e3}' ;;
-    mbps) awk -v n="$n" 'BEGIN{printf "%d", n*8e6}' ;;
-    gbps) awk -v n="$n" 'BEGIN{printf "%d", n*8e9}' ;;
-    *) return 1 ;;
-  esac
-}
 if [ -n "$rate" ]; then
   bps=$(rate_bps "$rate") || augur_die "--rate must look like 100mbit, got '$rate'"
   [ "$bps" -gt 0 ] || augur_die "--rate must be positive"

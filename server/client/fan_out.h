@@ -85,20 +85,35 @@ struct ShardClient::Shared {
     }
     send();
   }
-  // Gives back what an admitted send took, and sends what now fits.
+  // Gives back what an admitted send took, and sends what now fits. A send may release at
+  // once (a skipped chunk): such a nested call only gives the room back, and the outermost
+  // call on the thread sends what fits, so a long queue never recurses deeply.
   void Release(size_t shard, size_t bytes) ABSL_LOCKS_EXCLUDED(mu) {
-    std::vector<std::function<void()>> ready;
+    static thread_local const Shared* releasing = nullptr;  // whose outermost Release runs here
     {
       absl::MutexLock lock(&mu);
       Link& l = links[shard];
       l.bytes -= std::min(l.bytes, bytes);
-      while (!l.waiting.empty() && Fits(l, l.waiting.front().first)) {
-        l.bytes += l.waiting.front().first;
-        ready.push_back(std::move(l.waiting.front().second));
-        l.waiting.pop_front();
-      }
     }
-    for (auto& send : ready) send();
+    if (releasing == this) return;
+    const Shared* outer = releasing;
+    releasing = this;
+    for (;;) {
+      std::vector<std::function<void()>> ready;
+      {
+        absl::MutexLock lock(&mu);
+        for (Link& l : links) {
+          while (!l.waiting.empty() && Fits(l, l.waiting.front().first)) {
+            l.bytes += l.waiting.front().first;
+            ready.push_back(std::move(l.waiting.front().second));
+            l.waiting.pop_front();
+          }
+        }
+      }
+      if (ready.empty()) break;
+      for (auto& send : ready) send();
+    }
+    releasing = outer;
   }
 
  private:

@@ -172,4 +172,38 @@ TEST_CASE("an unreachable shard fails with unavailable or deadline exceeded") {
   CHECK((s == absl::StatusCode::kUnavailable || s == absl::StatusCode::kDeadlineExceeded));
 }
 
+// Flow control: with tiny requests (~4 KiB) and a 16 KiB link budget a 5000-row write and
+// lookup become hundreds of requests per shard, in flight a few at a time; every row still
+// lands and comes back in the caller's order. When a shard goes away mid-way, the call ends
+// with its error (naming it) instead of hanging on the queued rest.
+TEST_CASE("bulk calls cut into many small requests keep order, and a lost shard ends them") {
+  ShardClientOptions o;
+  o.max_rpc_bytes = 4 << 10;
+  o.max_inflight_bytes = 16 << 10;
+  o.rpc_deadline = std::chrono::milliseconds(2000);
+  Cluster c(o);
+  const TableSpec spec = MakeSpec(1, /*rows=*/100000, /*dim=*/8);
+  REQUIRE(c.client->CreateTable(spec).get().ok());
+  RowBlock w{1, {}, {}, {}};
+  for (uint64_t i = 0; i < 5000; ++i) {
+    w.rows.push_back((i * 7919) % spec.rows);
+    for (int j = 0; j < 8; ++j) w.values.push_back(static_cast<float>(i) + 0.125f * j);
+    w.versions.push_back(2);
+  }
+  REQUIRE(c.client->Write({w}).get().ok());
+  auto got = c.client->Lookup({RowBlock{1, w.rows, {}, {}}}).get();
+  REQUIRE(got.ok());
+  CHECK((*got)[0].rows == w.rows);
+  CHECK((*got)[0].values == w.values);
+  CHECK((*got)[0].versions == w.versions);
+
+  c.servers[1]->Shutdown();
+  auto lost = c.client->Write({w}).get();
+  REQUIRE_FALSE(lost.ok());
+  CHECK(lost.message().find("shard 1") != std::string::npos);
+  auto lost_lookup = c.client->Lookup({RowBlock{1, w.rows, {}, {}}}).get();
+  REQUIRE_FALSE(lost_lookup.ok());
+  CHECK(lost_lookup.status().message().find("shard 1") != std::string::npos);
+}
+
 }  // namespace augur::shard

@@ -22,6 +22,8 @@
 #   gnuplot-nox             `augur data analyze --plot` (hit rate against capacity)
 #   python3-numpy           the export test loads the exported model with numpy
 #   iproute2                netns/tbf slow-link benchmarks (ip, tc)
+#   jq curl                 bench/e2e assembles its JSON lines (jq) and scrapes the workers'
+#                           step breakdown from their /metrics (curl)
 set -euo pipefail
 
 PKGS=(
@@ -30,7 +32,7 @@ PKGS=(
   librocksdb-dev libabsl-dev libspdlog-dev catch2 libcpp-httplib-dev
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
   libopenblas-dev libgloo-dev zlib1g-dev libssl-dev
-  gnuplot-nox python3-numpy iproute2
+  gnuplot-nox python3-numpy iproute2 jq curl
 )
 
 missing=()

@@ -10,7 +10,9 @@
 # direction's bytes / link rate), the compute-only time from the same job (oracle policy) on
 # plain loopback run first, the bytes from the shard namespaces' eth0 counters (everything the
 # link carried: fills, write-backs, gradients, lookups); `efficiency` = achieved / bound, and
-# the same for the steady state after the first 10% of iterations (`steady_efficiency`).
+# the same for the steady state after the first 10% of iterations (`steady_efficiency`), and
+# `step_seconds_by_stage`: the workers' step time by stage (fill_wait, batch, compute,
+# reduce_update, evict, writeback_wait, push_wait; seconds per worker, from their /metrics).
 #
 #   bench/e2e/run.sh [--rate 10mbit] [--samples 300000] [--iterations 150] [--batch 512] ...
 #
@@ -132,6 +134,23 @@ link_bytes() {
   (IFS=,; echo "[${out[*]}]")
 }
 
+# step_stages: where the workers' steps spent their time, seconds per stage averaged over the
+# workers (augur_worker_step_seconds_total{stage} from each worker's /metrics), as JSON.
+step_stages() {
+  local ep
+  for ep in $(grep -oE '\{index: [0-9]+, metrics: [^,]+' "$cluster_dir/cluster.yaml" | awk '{print $4}'); do
+    curl -s --max-time 5 "http://${ep#http://}/metrics" || true
+  done | awk -v w="$workers" '
+    /^augur_worker_step_seconds_total\{/ {
+      match($0, /stage="[a-z_]+"/); st = substr($0, RSTART + 7, RLENGTH - 8); sum[st] += $NF
+    }
+    END {
+      printf "{"; sep = ""
+      for (st in sum) { printf "%s\"%s\": %.3f", sep, st, sum[st] / w; sep = ", " }
+      printf "}\n"
+    }'
+}
+
 declare -A result
 # run_policy POLICY [loopback]: one job; with "loopback" on plain loopback whatever the mode
 # (the compute-only run the bound is measured with).
@@ -177,7 +196,9 @@ EOF
   rc=$?
   set -e
   links=$(link_bytes "$run_mode")
-  out=$(jq -c --argjson links "$links" '. + {link_bytes: $links}' <<<"$out")
+  stages=$(step_stages)
+  out=$(jq -c --argjson links "$links" --argjson stages "$stages" \
+    '. + {link_bytes: $links, step_seconds_by_stage: $stages}' <<<"$out")
   if [ "${2:-}" = loopback ]; then
     compute_line=$out
     "$root/deploy/netns/down.sh" --run-dir "$cluster_dir" --grace 5 >/dev/null
@@ -222,7 +243,7 @@ compute_line=""
 if [ "$bound" = 1 ]; then
   log "compute-only run (oracle policy on loopback) for the bound"
   run_policy oracle loopback
-  jq -c '{bench: "e2e_compute_only", samples_per_s, elapsed_s, iterations, hit_ratio}' <<<"$compute_line"
+  jq -c '{bench: "e2e_compute_only", samples_per_s, elapsed_s, iterations, hit_ratio, step_seconds_by_stage}' <<<"$compute_line"
 fi
 
 IFS=, read -r -a plist <<<"$policies"

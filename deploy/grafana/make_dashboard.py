@@ -85,7 +85,14 @@ y += 8
 panel("Iteration time per worker (p50, p99)", [
     (f"histogram_quantile(0.5, sum by (le, worker) (rate(augur_worker_iteration_seconds_bucket[{R}])))", "p50 worker {{worker}}"),
     (f"histogram_quantile(0.99, sum by (le, worker) (rate(augur_worker_iteration_seconds_bucket[{R}])))", "p99 worker {{worker}}"),
-], 0, 24, 8, unit="s")
+], 0, 12, 8, unit="s")
+panel("Step time by stage (share, all workers)", [
+    (f"sum by (stage) (rate(augur_worker_step_seconds_total[{R}])) / ignoring(stage) group_left "
+     f"sum(rate(augur_worker_step_seconds_total[{R}]))", "{{stage}}"),
+], 12, 12, 8, unit="percentunit", minmax=(0, 1),
+      desc="Where the training steps' time goes: fill_wait (rows not yet arrived), batch, compute, "
+           "reduce_update (all-reduce and optimizer), evict (write-backs issued, transfers), "
+           "writeback_wait, push_wait.")
 y += 8
 
 row("Embedding shards")

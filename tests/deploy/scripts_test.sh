@@ -51,6 +51,7 @@ exprs = " ".join(t["expr"] for p in d["panels"] for t in p.get("targets", []))
 need = ["augur_worker_cache_hits_total", "augur_worker_cache_misses_total",
         "augur_worker_stall_seconds_total", "augur_worker_iteration_seconds",
         "augur_worker_samples_total", "augur_worker_loss", "augur_shard_request_seconds_bucket",
+        "augur_worker_step_seconds_total",
         "by (le, method)", "augur_oracle_planned_hit_ratio", "augur_oracle_window_ids",
         "augur_oracle_plan_lag_iterations", "augur_oracle_planned_late_fill_ratio"]
 missing = [n for n in need if n not in exprs]

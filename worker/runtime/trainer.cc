@@ -57,6 +57,13 @@ class Loop {
       samples_c_ = d.metrics->GetCounter("augur_worker_samples_total", "Samples trained", l);
       iter_h_ = d.metrics->GetHistogram("augur_worker_iteration_seconds", "Time per iteration", l);
       loss_g_ = d.metrics->GetGauge("augur_worker_loss", "Mean training loss of the last step", l);
+      for (int st = 0; st < kNumStages; ++st)
+        stage_c_[st] = d.metrics->GetCounter(
+            "augur_worker_step_seconds_total",
+            "Time of the training steps by stage: fill_wait (rows not yet arrived), batch, "
+            "compute (forward and backward), reduce_update (all-reduce and optimizer), "
+            "evict (write-backs issued, transfers), writeback_wait, push_wait",
+            {{"worker", std::to_string(w_)}, {"stage", kStageNames[st]}});
     }
   }
 
@@ -108,6 +115,19 @@ class Loop {
   int64_t completed_ = 0;
   Clock::time_point last_report_ = Clock::now();
   Counter *stall_c_ = nullptr, *samples_c_ = nullptr;
+  // Where a step's time goes (augur_worker_step_seconds_total{stage}).
+  enum Stage { kFillWait, kBatch, kCompute, kReduceUpdate, kEvict, kWritebackWait, kPushWait,
+               kNumStages };
+  static constexpr const char* kStageNames[kNumStages] = {
+      "fill_wait", "batch", "compute", "reduce_update", "evict", "writeback_wait", "push_wait"};
+  Counter* stage_c_[kNumStages] = {};
+  // Adds the time since `*mark` to `stage` and moves the mark to now.
+  void Lap(Stage stage, Clock::time_point* mark) {
+    auto now = Clock::now();
+    if (stage_c_[stage])
+      stage_c_[stage]->Increment(std::chrono::duration<double>(now - *mark).count());
+    *mark = now;
+  }
   std::vector<Counter*> hits_c_, miss_c_;  // per table
   Histogram* iter_h_ = nullptr;
   Gauge* loss_g_ = nullptr;
@@ -293,25 +313,33 @@ absl::Status Loop::Step(int64_t i, const plan::WorkerIterationPlan& plan, bool* 
   pending_.rows_fetched += static_cast<int64_t>(plan.fills.size());
   pending_.bytes_fetched +=
       static_cast<int64_t>(plan.fills.size()) * d_.compute->row_floats() * int64_t{sizeof(float)};
+  auto mark = Clock::now();
   AUGUR_ASSIGN_OR_RETURN(double waited, cache_.ApplyFillsFor(i));
+  Lap(kFillWait, &mark);
   model::Minibatch mb;
   AUGUR_RETURN_IF_ERROR(BuildMinibatch(i, &mb));
+  Lap(kBatch, &mark);
   // A lone worker shares no row: its row gradients can stay in the backend (on a GPU they
   // never leave the device) and update the slots there, the same math as UpdateSlots.
   const bool keep = W_ == 1 && !none_ && plan.shared.empty();
   model::EmbeddingGradients emb;
   AUGUR_ASSIGN_OR_RETURN(double loss, d_.compute->ForwardBackward(mb, keep ? nullptr : &emb));
   if (keep) AUGUR_RETURN_IF_ERROR(d_.compute->KeptEmbeddingSlots(&emb.slots));
+  Lap(kCompute, &mark);
   AUGUR_RETURN_IF_ERROR(ReduceAndUpdate(plan, emb, keep, i, loss, stop));
+  Lap(kReduceUpdate, &mark);
   if (plan.transfers.empty()) {
     AUGUR_RETURN_IF_ERROR(cache_.Evict(plan.evictions, i));
   } else {
     AUGUR_RETURN_IF_ERROR(Transfers(plan, i));
   }
+  Lap(kEvict, &mark);
   // Stay within the write-back horizon the planner relies on for rows it no longer tracks.
   int64_t horizon = d_.assignment.writeback_horizon;
   AUGUR_ASSIGN_OR_RETURN(double wb_wait, cache_.WaitWriteBacks(i + 1 - horizon));
+  Lap(kWritebackWait, &mark);
   AUGUR_RETURN_IF_ERROR(WaitPushes(i + 1 - horizon));
+  Lap(kPushWait, &mark);
   // Per table: every unique row this step read was either cached already or missed.
   std::vector<int64_t> misses = MissesAt(i), unique(misses.size(), 0);
   misses_at_.erase(i);

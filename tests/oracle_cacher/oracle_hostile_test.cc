@@ -95,6 +95,20 @@ struct Oracle {
     if (tokens.count(worker)) r.set_worker_token(tokens[worker]);
     return r;
   }
+  // Opens worker `worker`'s plan stream on `ctx` (with its token) and reads its first batch;
+  // ctx->TryCancel() then breaks it, as the kernel does for a worker killed with SIGKILL.
+  std::unique_ptr<grpc::ClientReader<pb::PlanBatch>> OpenPlanStream(grpc::ClientContext* ctx,
+                                                                   const std::string& job,
+                                                                   int worker) {
+    pb::StreamPlanRequest req;
+    req.set_job_id(job);
+    req.set_worker_index(worker);
+    req.set_worker_token(tokens[worker]);
+    auto reader = stub->StreamPlan(ctx, req);
+    pb::PlanBatch batch;
+    REQUIRE(reader->Read(&batch));
+    return reader;
+  }
   oracle::JobStatus Status(const std::string& id) {
     auto s = cluster->host()->Status(id);
     REQUIRE(s.ok());
@@ -392,13 +406,7 @@ TEST_CASE("a peer's error followed by a broken plan stream names the worker that
   REQUIRE(o.Register(0).ok());
   REQUIRE(o.Register(1).ok());
   grpc::ClientContext ctx;
-  pb::StreamPlanRequest req;
-  req.set_job_id(id);
-  req.set_worker_index(1);
-  req.set_worker_token(o.tokens[1]);
-  auto reader = o.stub->StreamPlan(&ctx, req);
-  pb::PlanBatch batch;
-  REQUIRE(reader->Read(&batch));
+  auto reader = o.OpenPlanStream(&ctx, id, 1);
   // The survivor's all-reduce breaks first and it reports; worker 1's stream breaks after.
   pb::ProgressReport err = o.Progress(id, 0, 0, 0);
   err.set_error("gloo all-reduce failed: Connection reset by peer");
@@ -437,13 +445,7 @@ TEST_CASE("a worker whose plan stream breaks fails the job at once, naming it") 
   std::string id = o.Start(o.Spec(1));
   REQUIRE(o.Register(0).ok());
   grpc::ClientContext ctx;
-  pb::StreamPlanRequest req;
-  req.set_job_id(id);
-  req.set_worker_index(0);
-  req.set_worker_token(o.tokens[0]);
-  auto reader = o.stub->StreamPlan(&ctx, req);
-  pb::PlanBatch batch;
-  REQUIRE(reader->Read(&batch));
+  auto reader = o.OpenPlanStream(&ctx, id, 0);
   ctx.TryCancel();  // what the kernel does for a worker killed with SIGKILL
   (void)reader->Finish();
   REQUIRE(o.WaitFinal(id, 10) == oracle::JobState::kFailed);

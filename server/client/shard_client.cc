@@ -272,21 +272,21 @@ std::future<absl::StatusOr<std::vector<RowBlock>>> ShardClient::Lookup(
   if (!per_row.ok()) return Ready<Result>(per_row.status());
   // Each answered row moves its floats: the requests are sized by them.
   const size_t max_bytes = shared_->options.max_rpc_bytes;
-  std::vector<size_t> max_rows, answer_floats;
+  std::map<uint32_t, size_t> floats_of_table;  // what one answered row of each table holds
   {
     absl::MutexLock lock(&shared_->mu);
     for (const auto& b : blocks) {
       size_t f = row_floats;
       if (f == 0) {
-        auto it = shared_->row_floats.find({b.table_id, with_state});
-        f = it == shared_->row_floats.end() ? 128 : it->second;
+        auto learned = shared_->row_floats.find({b.table_id, with_state});
+        f = learned == shared_->row_floats.end() ? 128 : learned->second;
       }
-      answer_floats.push_back(f);
-      max_rows.push_back(RowsPerBlock(max_bytes, f));
+      floats_of_table[b.table_id] = f;
     }
   }
-  std::map<uint32_t, size_t> floats_of_table;
-  for (size_t b = 0; b < blocks.size(); ++b) floats_of_table[blocks[b].table_id] = answer_floats[b];
+  std::vector<size_t> max_rows;
+  for (const auto& b : blocks)
+    max_rows.push_back(RowsPerBlock(max_bytes, floats_of_table[b.table_id]));
   auto split = std::make_shared<Split>(SplitByShard(blocks, num_shards(), *per_row, max_rows));
   auto chunks = Chunks<Fan::Chunk>(
       *split, max_bytes,

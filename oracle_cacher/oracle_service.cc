@@ -80,6 +80,7 @@ grpc::Status OracleServiceImpl::DeleteJob(grpc::ServerContext*, const v1::Delete
 }
 
 grpc::Status OracleServiceImpl::PaceStatusRead(grpc::ServerContext* ctx) {
+  if (status_reads_per_second_ <= 0) return grpc::Status::OK;
   const absl::Duration queue_limit = absl::Milliseconds(kMaxStatusReadQueueMs);
   absl::Time now = absl::Now(), turn;
   bool refused = false;
@@ -90,7 +91,7 @@ grpc::Status OracleServiceImpl::PaceStatusRead(grpc::ServerContext* ctx) {
     if (refused) {
       turn = now + queue_limit;
     } else {
-      next_status_read_ = turn + absl::Seconds(1) / kMaxStatusReadsPerSecond;
+      next_status_read_ = turn + absl::Seconds(1) / status_reads_per_second_;
     }
   }
   // Short slices, so a caller that gave up frees its thread at once.
@@ -100,9 +101,10 @@ grpc::Status OracleServiceImpl::PaceStatusRead(grpc::ServerContext* ctx) {
     absl::SleepFor(std::min(turn - absl::Now(), absl::Milliseconds(50)));
   }
   if (refused)
-    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                        "status reads are limited to " + std::to_string(kMaxStatusReadsPerSecond) +
-                            " per second; try again");
+    return grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        "status reads are limited to " + std::to_string(status_reads_per_second_) +
+            " per second; try again");
   return grpc::Status::OK;
 }
 

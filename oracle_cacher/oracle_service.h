@@ -9,6 +9,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/limits.h"
 #include "oracle_cacher/job_host.h"
 #include "proto/oracle.grpc.pb.h"
 
@@ -16,7 +17,11 @@ namespace augur::oracle {
 
 class OracleServiceImpl final : public v1::OracleService::Service {
  public:
-  explicit OracleServiceImpl(JobHost* host) : host_(host) {}
+  // `status_reads_per_second`: the pace of status reads (PaceStatusRead); 0: unpaced (the
+  // fuzz target, which calls the handlers directly as fast as it can).
+  explicit OracleServiceImpl(JobHost* host,
+                             int status_reads_per_second = kMaxStatusReadsPerSecond)
+      : host_(host), status_reads_per_second_(status_reads_per_second) {}
 
   // Called before the server shuts down: plan streams it then cancels are not workers lost.
   void BeginShutdown() { shutting_down_ = true; }
@@ -57,6 +62,7 @@ class OracleServiceImpl final : public v1::OracleService::Service {
   // gave up.
   grpc::Status PaceStatusRead(grpc::ServerContext* ctx);
   JobHost* host_;
+  const int status_reads_per_second_;
   std::atomic<bool> shutting_down_{false};
   absl::Mutex pace_mu_;
   absl::Time next_status_read_ ABSL_GUARDED_BY(pace_mu_) = absl::InfinitePast();

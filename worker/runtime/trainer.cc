@@ -471,7 +471,6 @@ absl::Status Loop::EvaluateNow(int64_t completed, bool flushed) {
 
 absl::Status Loop::Run() {
   const int64_t n = d_.assignment.iterations;
-  d_.oracle->StartPlanStream(d_.assignment.job_id, w_);
   bool stop = false;
   int64_t i = 0;
   for (; i < n && !stop; ++i) {

@@ -29,7 +29,7 @@ namespace augur::worker {
 struct TrainerDeps {
   JobAssignment assignment;
   job::JobSpec spec;
-  OracleConnection* oracle = nullptr;
+  OracleConnection* oracle = nullptr;  // its plan stream already started (StartPlanStream)
   shard::ShardClient* shards = nullptr;
   model::DenseCompute* compute = nullptr;
   model::Collective* collective = nullptr;

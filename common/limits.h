@@ -50,6 +50,9 @@ inline constexpr int kShardMaxMessageBytes = 256 << 20;
 // A ScanRows page holds at most this many bytes of rows, whatever limit it asked for, so a page
 // of wide rows meets its deadline on a slow link too (1 MiB: 8.4 s at 1 Mbit/s).
 inline constexpr size_t kShardMaxScanPageBytes = size_t{1} << 20;
+// Bytes a row of `floats` floats moves over a shard link, its id and version as varints at
+// most included: what requests and pages are sized by.
+inline constexpr size_t ShardRowBytes(size_t floats) { return floats * sizeof(float) + 20; }
 inline constexpr int kOracleMaxMessageBytes = 256 << 20;
 
 // `s` quoted for an error message: at most kMaxEchoBytes of it, non-printable bytes as '?', and

@@ -18,9 +18,9 @@ absl::StatusOr<ShardCore::ScanResult> ShardCore::ScanRows(uint32_t table_id, uin
   r.block.table_id = table_id;
   r.next_row = start_row;
   const int rf = spec.RowFloats();
-  // A page stays under kShardMaxScanPageBytes (row id, floats and version per row).
-  limit = std::min<uint64_t>(limit, std::max<uint64_t>(1, kShardMaxScanPageBytes /
-                                                              (rf * sizeof(float) + 20)));
+  // A page stays under kShardMaxScanPageBytes.
+  limit = std::min<uint64_t>(limit,
+                             std::max<uint64_t>(1, kShardMaxScanPageBytes / ShardRowBytes(rf)));
   AUGUR_RETURN_IF_ERROR(store_->ScanRows(table_id, start_row, limit, rf, r.block.rows,
                                          r.block.values, r.block.versions, &r.more));
   if (!r.block.rows.empty()) r.next_row = r.block.rows.back() + 1;

@@ -61,12 +61,9 @@ Split SplitByShard(const std::vector<RowBlock>& blocks, uint32_t n,
   return sp;
 }
 
-// Bytes a row moves over the link besides its floats: its id and version as varints.
-constexpr size_t kRowOverheadBytes = 20;
-
 // Rows of one request block such that a request stays near max_rpc_bytes.
 size_t RowsPerBlock(size_t max_rpc_bytes, size_t floats_per_row) {
-  return std::max<size_t>(1, max_rpc_bytes / (floats_per_row * sizeof(float) + kRowOverheadBytes));
+  return std::max<size_t>(1, max_rpc_bytes / ShardRowBytes(floats_per_row));
 }
 
 // Groups each shard's blocks, in order, into requests of about max_rpc_bytes (`bytes_of`:
@@ -291,7 +288,7 @@ std::future<absl::StatusOr<std::vector<RowBlock>>> ShardClient::Lookup(
   auto chunks = Chunks<Fan::Chunk>(
       *split, max_bytes,
       [&](const RowBlock& b) {
-        return b.rows.size() * (floats_of_table[b.table_id] * sizeof(float) + kRowOverheadBytes);
+        return b.rows.size() * ShardRowBytes(floats_of_table[b.table_id]);
       },
       [with_state](v1::LookupRequest& r, const RowBlock& b) {
         r.set_with_state(with_state);
@@ -333,7 +330,7 @@ std::future<absl::Status> ShardClient::Write(std::vector<RowBlock> blocks) {
   auto chunks = Chunks<Fan::Chunk>(
       split, max_bytes,
       [](const RowBlock& b) {
-        return b.values.size() * sizeof(float) + b.rows.size() * kRowOverheadBytes;
+        return b.values.size() * sizeof(float) + b.rows.size() * ShardRowBytes(0);
       },
       [](v1::WriteRequest& r, const RowBlock& b) { ToProto(b, r.add_blocks()); });
   auto promise = std::make_shared<std::promise<absl::Status>>();

@@ -202,7 +202,7 @@ class RocksShardStore final : public ShardStore {
     return v;
   }
 
-  absl::Status Checkpoint(const std::string& dir) override;
+  absl::Status Checkpoint(const std::string& dir, bool replace) override;
 
   absl::Status FlushAndCompact() override {
     AUGUR_RETURN_IF_ERROR(FromRocks(db_->Flush(rocksdb::FlushOptions(), handles_), "flush"));
@@ -266,24 +266,44 @@ absl::StatusOr<std::unique_ptr<ShardStore>> RocksShardStore::Open(const StoreOpt
   return std::unique_ptr<ShardStore>(std::move(store));
 }
 
-absl::Status RocksShardStore::Checkpoint(const std::string& dir) {
+absl::Status RocksShardStore::Checkpoint(const std::string& dir, bool replace) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (dir.empty()) return absl::InvalidArgumentError("checkpoint dir must not be empty");
-  if (fs::exists(dir, ec)) return absl::FailedPreconditionError("checkpoint dir " + dir + " exists");
+  std::string target = dir;
+  if (fs::exists(dir, ec)) {
+    if (!replace) return absl::FailedPreconditionError("checkpoint dir " + dir + " exists");
+    // Only an earlier checkpoint is ever removed: never a directory that holds anything else.
+    if (!IsCheckpointDir(dir))
+      return absl::FailedPreconditionError("checkpoint dir " + dir +
+                                           " exists and is not a checkpoint");
+    target = dir + ".new";
+    if (fs::exists(target, ec)) {  // a replacement an earlier attempt left half-written
+      if (!fs::is_directory(target, ec) || HasSubdirectory(target))
+        return absl::FailedPreconditionError(target + " exists and is not a checkpoint");
+      fs::remove_all(target, ec);
+    }
+  }
   fs::path parent = fs::path(dir).parent_path();
   if (!parent.empty()) fs::create_directories(parent, ec);
   rocksdb::Checkpoint* raw = nullptr;
   AUGUR_RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw), "checkpoint"));
   std::unique_ptr<rocksdb::Checkpoint> cp(raw);
-  if (profile_ != StoreProfile::kMemory)
-    return FromRocks(cp->CreateCheckpoint(dir), "checkpoint " + dir);
-  // The memory profile's files live in its Env: checkpoint there, then export to disk.
-  std::string tmp = "/.augur-checkpoint-" + std::to_string(checkpoint_seq_++);
-  AUGUR_RETURN_IF_ERROR(FromRocks(cp->CreateCheckpoint(tmp), "checkpoint"));
-  absl::Status copied = CopyFlatDir(env_, tmp, rocksdb::Env::Default(), dir);
-  RemoveFlatDir(env_, tmp);
-  return copied;
+  if (profile_ != StoreProfile::kMemory) {
+    AUGUR_RETURN_IF_ERROR(FromRocks(cp->CreateCheckpoint(target), "checkpoint " + target));
+  } else {
+    // The memory profile's files live in its Env: checkpoint there, then export to disk.
+    std::string tmp = "/.augur-checkpoint-" + std::to_string(checkpoint_seq_++);
+    AUGUR_RETURN_IF_ERROR(FromRocks(cp->CreateCheckpoint(tmp), "checkpoint"));
+    absl::Status copied = CopyFlatDir(env_, tmp, rocksdb::Env::Default(), target);
+    RemoveFlatDir(env_, tmp);
+    AUGUR_RETURN_IF_ERROR(copied);
+  }
+  if (target == dir) return absl::OkStatus();
+  fs::remove_all(dir, ec);
+  if (!ec) fs::rename(target, dir, ec);
+  if (ec) return absl::UnavailableError("cannot put checkpoint " + target + " in place of " + dir + ": " + ec.message());
+  return absl::OkStatus();
 }
 
 }  // namespace

@@ -96,7 +96,9 @@ absl::Status ShardCore::DropTable(uint32_t table_id) {
   return registry_->Drop(table_id);
 }
 
-absl::Status ShardCore::Checkpoint(const std::string& dir) { return store_->Checkpoint(dir); }
+absl::Status ShardCore::Checkpoint(const std::string& dir, bool replace) {
+  return store_->Checkpoint(dir, replace);
+}
 
 int64_t ShardCore::applied_iteration() const {
   absl::MutexLock lock(&write_mu_);

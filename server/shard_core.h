@@ -108,8 +108,9 @@ class ShardCore {
   absl::StatusOr<ScanResult> ScanRows(uint32_t table_id, uint64_t start_row, uint64_t limit,
                                       bool with_state) const;
 
-  // A consistent copy of the shard's store in `dir` (must not exist).
-  absl::Status Checkpoint(const std::string& dir);
+  // A consistent copy of the shard's store in `dir` (must not exist, unless `replace` and it
+  // holds an earlier checkpoint: ShardStore::Checkpoint).
+  absl::Status Checkpoint(const std::string& dir, bool replace = false);
 
   // The last iteration ApplyGradients applied, -1 if none.
   int64_t applied_iteration() const;

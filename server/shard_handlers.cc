@@ -60,7 +60,13 @@ absl::Status ApplyGradients(ShardJobs& jobs, const pb::ApplyGradientsRequest& re
 absl::Status Checkpoint(ShardJobs& jobs, const pb::CheckpointRequest& req) {
   AUGUR_RETURN_IF_ERROR(CheckLength("dir", req.dir(), kMaxPathBytes));
   AUGUR_ASSIGN_OR_RETURN(auto core, jobs.Get(req.job()));
-  return core->Checkpoint(req.dir());
+  return core->Checkpoint(req.dir(), req.replace());
+}
+
+absl::Status Restore(ShardJobs& jobs, const pb::RestoreRequest& req) {
+  AUGUR_RETURN_IF_ERROR(CheckLength("dir", req.dir(), kMaxPathBytes));
+  if (req.dir().empty()) return absl::InvalidArgumentError("dir: empty");
+  return jobs.Restore(req.job(), req.dir());
 }
 
 absl::Status ScanRows(ShardJobs& jobs, const pb::ScanRowsRequest& req,

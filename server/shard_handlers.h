@@ -26,6 +26,7 @@ absl::Status Write(ShardJobs& jobs, const pb::WriteRequest& req);
 absl::Status ApplyGradients(ShardJobs& jobs, const pb::ApplyGradientsRequest& req,
                             pb::ApplyGradientsResponse* resp);
 absl::Status Checkpoint(ShardJobs& jobs, const pb::CheckpointRequest& req);
+absl::Status Restore(ShardJobs& jobs, const pb::RestoreRequest& req);
 absl::Status ScanRows(ShardJobs& jobs, const pb::ScanRowsRequest& req, pb::ScanRowsResponse* resp);
 absl::Status DropJob(ShardJobs& jobs, const pb::DropJobRequest& req, pb::DropJobResponse* resp);
 

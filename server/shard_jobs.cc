@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "common/limits.h"
 #include "common/status.h"
+#include "server/store_files.h"
 
 namespace augur::shard {
 namespace {
@@ -152,27 +153,14 @@ absl::StatusOr<bool> ShardJobs::Drop(std::string_view job) {
   AUGUR_RETURN_IF_ERROR(ValidateJobName(job));
   const std::string name(job);
   absl::MutexLock admin(&admin_mu_);
-  CoreRef core;
+  bool open = false;
   {
-    absl::MutexLock lock(&mu_);
-    if (auto it = jobs_.find(name); it != jobs_.end()) {
-      core = std::move(it->second);
-      jobs_.erase(it);
-    }
+    absl::ReaderMutexLock lock(&mu_);
+    open = jobs_.count(name) > 0;
   }
-  if (!core && !OnDisk(name)) return false;
-  if (core) {
-    // Requests that took the namespace before it left the map finish on it first.
-    const absl::Time deadline = absl::Now() + kDrainTimeout;
-    while (core.use_count() > 1 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
-    if (core.use_count() > 1) {
-      absl::MutexLock lock(&mu_);
-      jobs_.emplace(name, std::move(core));
-      return absl::DeadlineExceededError("requests of job " + Echo(job) +
-                                         " did not finish; nothing was dropped");
-    }
-    core.reset();  // closes the store
-  }
+  if (!open && !OnDisk(name)) return false;
+  AUGUR_ASSIGN_OR_RETURN(CoreRef closing, CloseLocked(name, "dropped"));
+  closing.reset();  // the last reference: the store closes
   if (jobs_root_.empty()) return true;  // a memory store is gone with its core
   std::error_code ec;
   const fs::path dropped = fs::path(jobs_root_) / (kDroppedPrefix + name + "-" +
@@ -183,6 +171,95 @@ absl::StatusOr<bool> ShardJobs::Drop(std::string_view job) {
   fs::remove_all(dropped, ec);
   if (ec) return absl::UnavailableError("cannot remove " + dropped.string() + ": " + ec.message());
   return true;
+}
+
+absl::StatusOr<ShardJobs::CoreRef> ShardJobs::CloseLocked(const std::string& job,
+                                                          std::string_view what) {
+  CoreRef core;
+  {
+    absl::MutexLock lock(&mu_);
+    if (auto it = jobs_.find(job); it != jobs_.end()) {
+      core = std::move(it->second);
+      jobs_.erase(it);
+    }
+  }
+  if (!core) return core;
+  // Requests that took the namespace before it left the map finish on it first.
+  const absl::Time deadline = absl::Now() + kDrainTimeout;
+  while (core.use_count() > 1 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+  if (core.use_count() > 1) {
+    absl::MutexLock lock(&mu_);
+    jobs_.emplace(job, std::move(core));
+    return absl::DeadlineExceededError("requests of job " + Echo(job) + " did not finish; " +
+                                       "nothing was " + std::string(what));
+  }
+  return core;  // the only reference left
+}
+
+absl::Status ShardJobs::Restore(std::string_view job, const std::string& dir) {
+  if (job.empty())
+    return absl::InvalidArgumentError(
+        "job: the default namespace cannot be restored (start the shard with --from-checkpoint)");
+  AUGUR_RETURN_IF_ERROR(ValidateJobName(job));
+  if (!IsCheckpointDir(dir))
+    return absl::NotFoundError("dir " + Echo(dir) + " holds no checkpoint of this shard");
+  const std::string name(job);
+  absl::MutexLock admin(&admin_mu_);
+  bool open = false;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    open = jobs_.count(name) > 0;
+  }
+  if (!open && !OnDisk(name)) {
+    const size_t held = JobsHeld();
+    if (held >= options_.max_jobs)
+      return absl::ResourceExhaustedError("this shard holds " + std::to_string(held) +
+                                          " jobs, the limit (delete ended jobs)");
+  }
+  // A memory store lives in its own Env: the old one stays open until the copy is; a disk
+  // store must close before its directory moves.
+  AUGUR_ASSIGN_OR_RETURN(CoreRef old, CloseLocked(name, "restored"));
+  if (!jobs_root_.empty()) old.reset();
+  StoreOptions so = options_.store;
+  so.path = JobPath(name);
+  so.from_checkpoint = dir;
+  so.shared = shared_;
+  // On disk the old store is set aside until the copy opens, and put back when it does not.
+  std::error_code ec;
+  fs::path aside;
+  if (!jobs_root_.empty() && fs::exists(so.path, ec)) {
+    aside = fs::path(jobs_root_) / (kDroppedPrefix + name + "-" +
+                                    std::to_string(absl::ToUnixNanos(absl::Now())));
+    fs::rename(so.path, aside, ec);
+    if (ec) return absl::UnavailableError("cannot move " + so.path + " aside: " + ec.message());
+  }
+  absl::StatusOr<std::unique_ptr<ShardCore>> core;
+  auto store = ShardStore::Open(so);
+  if (store.ok()) {
+    core = ShardCore::Open(std::move(*store), options_.core);
+  } else {
+    core = store.status();
+  }
+  if (!core.ok()) {
+    spdlog::warn("job {}: restoring {} failed: {}", name, dir, core.status().ToString());
+    if (jobs_root_.empty()) {
+      absl::MutexLock lock(&mu_);
+      if (old) jobs_.emplace(name, std::move(old));
+    } else {
+      fs::remove_all(so.path, ec);
+      if (!aside.empty()) {
+        fs::rename(aside, so.path, ec);
+        (void)OpenLocked(name);
+      }
+    }
+    return core.status();
+  }
+  if (!aside.empty()) fs::remove_all(aside, ec);
+  CoreRef ref = std::move(*core);
+  absl::MutexLock lock(&mu_);
+  jobs_.emplace(name, std::move(ref));
+  spdlog::info("job {}: restored from checkpoint {}", name, dir);
+  return absl::OkStatus();
 }
 
 }  // namespace augur::shard

@@ -75,6 +75,14 @@ class ShardJobs {
   absl::StatusOr<CoreRef> GetOrCreate(std::string_view job) ABSL_LOCKS_EXCLUDED(mu_, admin_mu_);
   // Deletes the job's namespace and its files; false when the shard held nothing of it.
   absl::StatusOr<bool> Drop(std::string_view job) ABSL_LOCKS_EXCLUDED(mu_, admin_mu_);
+  // Replaces the job's namespace by a copy of checkpoint `dir` (ShardStore::Checkpoint's
+  // output on this shard's filesystem): requests already holding it finish first, then the old
+  // store is closed and set aside, the copy opened, and the old one deleted. When the copy
+  // cannot be opened the old store is put back and opened again. INVALID_ARGUMENT for the
+  // default namespace (start the shard with --from-checkpoint instead); NOT_FOUND when `dir`
+  // is no checkpoint; DEADLINE_EXCEEDED as Drop.
+  absl::Status Restore(std::string_view job, const std::string& dir)
+      ABSL_LOCKS_EXCLUDED(mu_, admin_mu_);
 
   ShardCore* default_core() const { return default_.get(); }
   // Where job `job`'s store lives (a path inside the memory Env for the memory profile).
@@ -87,6 +95,12 @@ class ShardJobs {
   absl::StatusOr<CoreRef> OpenLocked(const std::string& job)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(admin_mu_) ABSL_LOCKS_EXCLUDED(mu_);
   bool OnDisk(const std::string& job) const;
+  // Takes the job's open namespace out of the map and waits for the requests holding it
+  // (Drop, Restore); returns it as its only reference (null when it was not open), whose
+  // release closes the store. Puts it back and returns DEADLINE_EXCEEDED when the requests
+  // do not finish.
+  absl::StatusOr<CoreRef> CloseLocked(const std::string& job, std::string_view what)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(admin_mu_) ABSL_LOCKS_EXCLUDED(mu_);
   // Jobs this shard holds: open namespaces, or job stores on disk (opened or not).
   size_t JobsHeld() const ABSL_LOCKS_EXCLUDED(mu_);
 

@@ -55,7 +55,7 @@ ShardServiceImpl::ShardServiceImpl(ShardJobs* jobs, MetricsRegistry* metrics, Wo
     : jobs_(jobs), pool_(pool), link_bytes_per_s_(emulated_link_bytes_per_s) {
   static const char* kNames[kNumMethods] = {"CreateTable", "ListTables", "DropTable", "Lookup",
                                             "Write", "ApplyGradients", "Checkpoint",
-                                            "ScanRows", "DropJob"};
+                                            "ScanRows", "DropJob", "Restore"};
   if (!metrics) return;
   for (int m = 0; m < kNumMethods; ++m)
     latency_[m] = metrics->GetHistogram("augur_shard_request_seconds",
@@ -141,6 +141,12 @@ grpc::ServerUnaryReactor* ShardServiceImpl::Checkpoint(grpc::CallbackServerConte
   return Run(
       ctx, kCheckpoint, [this, req] { return handlers::Checkpoint(*jobs_, *req); },
       req, resp);
+}
+
+grpc::ServerUnaryReactor* ShardServiceImpl::Restore(grpc::CallbackServerContext* ctx,
+    const v1::RestoreRequest* req, v1::RestoreResponse* resp) {
+  return Run(
+      ctx, kRestore, [this, req] { return handlers::Restore(*jobs_, *req); }, req, resp);
 }
 
 grpc::ServerUnaryReactor* ShardServiceImpl::ScanRows(grpc::CallbackServerContext* ctx,

@@ -66,6 +66,9 @@ class ShardServiceImpl final : public v1::ShardService::CallbackService {
   grpc::ServerUnaryReactor* Checkpoint(grpc::CallbackServerContext* ctx,
                                        const v1::CheckpointRequest* req,
                                        v1::CheckpointResponse* resp) override;
+  grpc::ServerUnaryReactor* Restore(grpc::CallbackServerContext* ctx,
+                                    const v1::RestoreRequest* req,
+                                    v1::RestoreResponse* resp) override;
   grpc::ServerUnaryReactor* ScanRows(grpc::CallbackServerContext* ctx,
                                      const v1::ScanRowsRequest* req,
                                      v1::ScanRowsResponse* resp) override;
@@ -75,7 +78,7 @@ class ShardServiceImpl final : public v1::ShardService::CallbackService {
 
  private:
   enum Method { kCreateTable, kListTables, kDropTable, kLookup, kWrite, kApply, kCheckpoint,
-                kScanRows, kDropJob, kNumMethods };
+                kScanRows, kDropJob, kRestore, kNumMethods };
   // Runs `fn` (returning absl::Status) on the pool, times it, and finishes the call (after the
   // emulated link carried `req` and `resp`, when there is one).
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx, Method m,

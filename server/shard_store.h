@@ -124,8 +124,10 @@ class ShardStore {
   virtual absl::StatusOr<std::string> GetMeta(std::string_view key) = 0;
 
   // Writes a consistent, openable copy of the store to `dir` (on the real filesystem, also for
-  // the memory profile). FAILED_PRECONDITION when `dir` already exists.
-  virtual absl::Status Checkpoint(const std::string& dir) = 0;
+  // the memory profile). FAILED_PRECONDITION when `dir` already exists, unless `replace` is set
+  // and `dir` is an earlier checkpoint (a flat directory holding CURRENT): the new copy is
+  // written beside it (`dir`.new) and takes its place only once complete.
+  virtual absl::Status Checkpoint(const std::string& dir, bool replace = false) = 0;
 
   // Moves everything buffered in memtables into table files and compacts, so reads hit the
   // block cache / disk path as in steady state (benchmarks; never needed for durability).

@@ -1,5 +1,6 @@
 #include "server/store_files.h"
 
+#include <filesystem>
 #include <memory>
 #include <vector>
 
@@ -52,6 +53,19 @@ absl::Status CopyFlatDir(rocksdb::Env* src, const std::string& from, rocksdb::En
 void RemoveFlatDir(rocksdb::Env* env, const std::string& dir) {
   for (const auto& name : Files(env, dir)) env->DeleteFile(dir + "/" + name).PermitUncheckedError();
   env->DeleteDir(dir).PermitUncheckedError();
+}
+
+bool HasSubdirectory(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.is_directory(ec) || e.is_symlink(ec)) return true;
+  return static_cast<bool>(ec);
+}
+
+bool IsCheckpointDir(const std::string& dir) {
+  std::error_code ec;
+  return std::filesystem::is_directory(dir, ec) &&
+         std::filesystem::is_regular_file(dir + "/CURRENT", ec) && !HasSubdirectory(dir);
 }
 
 absl::Status SeedFromCheckpoint(const std::string& ckpt, rocksdb::Env* env,

@@ -20,6 +20,11 @@ absl::Status CopyFlatDir(rocksdb::Env* src, const std::string& from, rocksdb::En
 // Best-effort removal of a flat directory and its files.
 void RemoveFlatDir(rocksdb::Env* env, const std::string& dir);
 
+// Whether `dir` (real filesystem) looks like a store checkpoint: a directory with a CURRENT
+// file and no subdirectories. What Checkpoint may replace.
+bool IsCheckpointDir(const std::string& dir);
+bool HasSubdirectory(const std::string& dir);
+
 // Copies checkpoint `ckpt` (real filesystem) into data dir `path` of `env`. NOT_FOUND when the
 // checkpoint is missing; FAILED_PRECONDITION when `path` already holds files.
 absl::Status SeedFromCheckpoint(const std::string& ckpt, rocksdb::Env* env,

@@ -131,8 +131,11 @@ class ShardClient {
                                                  uint32_t page_rows = 65536);
 
   // Shard i writes its checkpoint of the job's tables to `dir`/shard-<i> (paths on the shard's
-  // machine).
-  std::future<absl::Status> Checkpoint(const std::string& dir);
+  // machine). `replace`: an earlier checkpoint there is replaced (proto/shard.proto).
+  std::future<absl::Status> Checkpoint(const std::string& dir, bool replace = false);
+  // Shard i rolls the job's tables back to its checkpoint in `dir`/shard-<i>: the cut
+  // Checkpoint(dir) took, on every shard. NOT_FOUND when a shard has none there.
+  std::future<absl::Status> Restore(const std::string& dir);
 
   // Deletes every table of options.job on every shard and gives their disk space back.
   // Idempotent. Result: true when any shard held something of the job. INVALID_ARGUMENT for

@@ -85,13 +85,29 @@ std::future<absl::Status> ShardClient::DropTable(uint32_t table_id) {
       [](std::vector<absl::Status>& st, std::vector<Resp>&) { return FirstError(st); });
 }
 
-std::future<absl::Status> ShardClient::Checkpoint(const std::string& dir) {
+std::future<absl::Status> ShardClient::Checkpoint(const std::string& dir, bool replace) {
   using Req = v1::CheckpointRequest;
   using Resp = v1::CheckpointResponse;
   return ToAll<Req, Resp, absl::Status>(
       shared_.get(),
       [](v1::ShardService::Stub* stub, grpc::ClientContext* ctx, const Req& r,
          grpc::CompletionQueue* cq) { return stub->AsyncCheckpoint(ctx, r, cq); },
+      [dir, replace](size_t s) {
+        Req r;
+        r.set_dir(dir + "/shard-" + std::to_string(s));
+        r.set_replace(replace);
+        return r;
+      },
+      [](std::vector<absl::Status>& st, std::vector<Resp>&) { return FirstError(st); });
+}
+
+std::future<absl::Status> ShardClient::Restore(const std::string& dir) {
+  using Req = v1::RestoreRequest;
+  using Resp = v1::RestoreResponse;
+  return ToAll<Req, Resp, absl::Status>(
+      shared_.get(),
+      [](v1::ShardService::Stub* stub, grpc::ClientContext* ctx, const Req& r,
+         grpc::CompletionQueue* cq) { return stub->AsyncRestore(ctx, r, cq); },
       [dir](size_t s) {
         Req r;
         r.set_dir(dir + "/shard-" + std::to_string(s));

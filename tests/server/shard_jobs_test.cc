@@ -274,4 +274,137 @@ TEST_CASE("over gRPC every request addresses the job the client names, and DropJ
   (*server)->Shutdown();
 }
 
+// Restore: a job rolls back to its checkpoint — rows written after it are gone, rows it held
+// come back with their versions, the applied iteration is the checkpoint's — on disk and in
+// memory, over gRPC on every shard of a client, and a bad dir changes nothing.
+void CheckRestoreRollsBack(ShardJobs& jobs, const std::string& ckdir) {
+  TableSpec spec = MakeSpec(0);
+  auto c = jobs.GetOrCreate("job-1");
+  REQUIRE(c.ok());
+  REQUIRE((*c)->CreateTable(spec).ok());
+  WriteRows(**c, spec, 5, 10.0f);  // rows 0..4 at version 1
+  RowBlock g{0, {7}, std::vector<float>(spec.dim, 0.5f), {}};
+  REQUIRE((*c)->ApplyGradients({g}, 3, 0, 1).ok());  // applied iteration 3
+  REQUIRE((*c)->Checkpoint(ckdir).ok());
+  const auto row2 = ReadRow(**c, 0, 2);
+  const auto row7 = ReadRow(**c, 0, 7);
+  // After the cut: rows change, a new row appears, iteration 4 is applied.
+  RowBlock later;
+  later.table_id = 0;
+  for (uint64_t r : {2, 9}) {
+    later.rows.push_back(r);
+    later.versions.push_back(5);
+    for (int i = 0; i < spec.RowFloats(); ++i) later.values.push_back(99.0f);
+  }
+  REQUIRE((*c)->Write({later}).ok());
+  REQUIRE((*c)->ApplyGradients({g}, 4, 0, 1).ok());
+  c->reset();
+
+  // A dir that holds no checkpoint is NOT_FOUND and changes nothing.
+  CHECK(jobs.Restore("job-1", ckdir + "-missing").code() == absl::StatusCode::kNotFound);
+  CHECK(ReadRow(**jobs.Get("job-1"), 0, 9)[0] == 99.0f);
+  CHECK(jobs.Restore("", ckdir).code() == absl::StatusCode::kInvalidArgument);
+
+  REQUIRE(jobs.Restore("job-1", ckdir).ok());
+  auto r = jobs.Get("job-1");
+  REQUIRE(r.ok());
+  CHECK(ReadRow(**r, 0, 2) == row2);
+  CHECK(ReadRow(**r, 0, 7) == row7);
+  CHECK(ReadRow(**r, 0, 9) == InitialRecord(spec, 9));  // written after the cut: gone
+  CHECK((*r)->applied_iteration() == 3);
+  auto v = (*r)->Lookup({RowBlock{0, {2, 9}, {}, {}}}, false);
+  REQUIRE(v.ok());
+  CHECK((*v)[0].versions == std::vector<int64_t>{1, 0});
+  // Iteration 4 can be applied again: the resumed run redoes it.
+  CHECK((*r)->ApplyGradients({g}, 4, 0, 1).ok());
+}
+
+TEST_CASE("restoring a job's checkpoint rolls back every row written after it (disk)") {
+  augur::testing::ScratchDir dir("jobs-restore-disk");
+  auto jobs = OpenJobs(DiskOptions(dir.path()));
+  CheckRestoreRollsBack(*jobs, dir.path() + "/ck");
+  // No leftovers beside the job's store.
+  int entries = 0;
+  for (auto& e : fs::directory_iterator(dir.path() + "/data/jobs")) {
+    INFO(e.path().string());
+    CHECK(e.path().filename() == "job-1");
+    ++entries;
+  }
+  CHECK(entries == 1);
+}
+
+TEST_CASE("restoring a job's checkpoint rolls back every row written after it (memory)") {
+  augur::testing::ScratchDir dir("jobs-restore-mem");
+  auto core = testing::OpenMemoryCore();
+  auto jobs = ShardJobs::ForCore(core.get());
+  CheckRestoreRollsBack(*jobs, dir.path() + "/ck");
+}
+
+TEST_CASE("a checkpoint replaces an earlier one only when asked and only a checkpoint") {
+  augur::testing::ScratchDir dir("jobs-ck-replace");
+  auto jobs = OpenJobs(DiskOptions(dir.path()));
+  TableSpec spec = MakeSpec(0);
+  auto c = jobs->GetOrCreate("job-1");
+  REQUIRE(c.ok());
+  REQUIRE((*c)->CreateTable(spec).ok());
+  const std::string ck = dir.path() + "/ck";
+  REQUIRE((*c)->Checkpoint(ck).ok());
+  WriteRows(**c, spec, 3, 20.0f);
+  CHECK((*c)->Checkpoint(ck).code() == absl::StatusCode::kFailedPrecondition);
+  REQUIRE((*c)->Checkpoint(ck, /*replace=*/true).ok());
+  CHECK_FALSE(fs::exists(ck + ".new"));
+  // The replacement holds the rows written in between.
+  c->reset();
+  WriteRows(**jobs->Get("job-1"), spec, 3, 40.0f);
+  REQUIRE(jobs->Restore("job-1", ck).ok());
+  CHECK(ReadRow(**jobs->Get("job-1"), 0, 1)[0] == 21.0f);
+  // A directory that is not a checkpoint is never replaced.
+  fs::create_directories(dir.path() + "/precious/sub");
+  CHECK((*jobs->Get("job-1"))->Checkpoint(dir.path() + "/precious", true).code() ==
+        absl::StatusCode::kFailedPrecondition);
+  CHECK(fs::exists(dir.path() + "/precious/sub"));
+}
+
+TEST_CASE("over gRPC a client restores every shard of a job from its checkpoint") {
+  augur::testing::ScratchDir dir("jobs-restore-grpc");
+  std::vector<std::unique_ptr<ShardJobs>> jobs;
+  std::vector<std::unique_ptr<ShardServer>> servers;
+  std::vector<std::string> eps;
+  for (uint32_t s = 0; s < 2; ++s) {
+    auto o = DiskOptions(dir.path() + "/s" + std::to_string(s));
+    o.core.shard_index = s;
+    o.core.num_shards = 2;
+    jobs.push_back(OpenJobs(o));
+    auto server = ShardServer::Start(jobs.back().get(), nullptr, {"127.0.0.1:0", 2});
+    REQUIRE(server.ok());
+    eps.push_back("127.0.0.1:" + std::to_string((*server)->port()));
+    servers.push_back(std::move(*server));
+  }
+  ShardClientOptions o;
+  o.job = "job-1";
+  auto client = ShardClient::Connect(eps, o);
+  REQUIRE(client.ok());
+  TableSpec spec = MakeSpec(0);
+  REQUIRE((*client)->CreateTable(spec).get().ok());
+  RowBlock b{0, {}, {}, {}};
+  for (uint64_t r = 0; r < 10; ++r) {
+    b.rows.push_back(r);
+    b.versions.push_back(1);
+    for (int i = 0; i < spec.RowFloats(); ++i) b.values.push_back(1.0f);
+  }
+  REQUIRE((*client)->Write({b}).get().ok());
+  const std::string ck = dir.path() + "/ck/iter-1";
+  REQUIRE((*client)->Checkpoint(ck).get().ok());
+  for (auto& v : b.versions) v = 2;
+  for (auto& v : b.values) v = 2.0f;
+  REQUIRE((*client)->Write({b}).get().ok());
+  REQUIRE((*client)->Restore(ck).get().ok());
+  auto got = (*client)->Lookup({RowBlock{0, b.rows, {}, {}}}, true).get();
+  REQUIRE(got.ok());
+  for (float v : (*got)[0].values) CHECK(v == 1.0f);
+  for (int64_t v : (*got)[0].versions) CHECK(v == 1);
+  CHECK((*client)->Restore(dir.path() + "/nowhere").get().code() == absl::StatusCode::kNotFound);
+  for (auto& s : servers) s->Shutdown();
+}
+
 }  // namespace augur::shard

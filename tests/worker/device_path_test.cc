@@ -75,6 +75,12 @@ class DeviceLikeCompute final : public model::DenseCompute {
   absl::Status SetDenseWeights(absl::Span<const float> w) override {
     return cpu_->SetDenseWeights(w);
   }
+  absl::StatusOr<model::DenseOptimizerState> GetDenseOptimizerState() override {
+    return cpu_->GetDenseOptimizerState();
+  }
+  absl::Status SetDenseOptimizerState(const model::DenseOptimizerState& s) override {
+    return cpu_->SetDenseOptimizerState(s);
+  }
   absl::Status Predict(const model::Minibatch& mb, absl::Span<float> p) override {
     return cpu_->Predict(mb, p);
   }

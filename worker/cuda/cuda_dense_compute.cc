@@ -255,6 +255,43 @@ absl::Status CudaDenseCompute::SetDenseWeights(absl::Span<const float> weights) 
   return absl::OkStatus();
 }
 
+absl::StatusOr<model::DenseOptimizerState> CudaDenseCompute::GetDenseOptimizerState() {
+  AUGUR_RETURN_IF_ERROR(UseDevice());
+  model::DenseOptimizerState s;
+  s.steps = dense_steps_;
+  const OptimizerKind k = options_.dense_optimizer.kind;
+  const size_t n = static_cast<size_t>(layout_.total_floats);
+  if (k != OptimizerKind::kSgd) {
+    s.s1.resize(n);
+    AUGUR_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(s.s1.data(), state1_.get(), sizeof(float) * n,
+                                               cudaMemcpyDeviceToHost, stream_));
+  }
+  if (k == OptimizerKind::kAdam) {
+    s.s2.resize(n);
+    AUGUR_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(s.s2.data(), state2_.get(), sizeof(float) * n,
+                                               cudaMemcpyDeviceToHost, stream_));
+  }
+  AUGUR_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));
+  return s;
+}
+
+absl::Status CudaDenseCompute::SetDenseOptimizerState(const model::DenseOptimizerState& state) {
+  AUGUR_RETURN_IF_ERROR(UseDevice());
+  AUGUR_RETURN_IF_ERROR(model::CheckDenseOptimizerState(state, options_.dense_optimizer.kind,
+                                                        layout_.total_floats));
+  if (!state.s1.empty())
+    AUGUR_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(state1_.get(), state.s1.data(),
+                                               sizeof(float) * state.s1.size(),
+                                               cudaMemcpyHostToDevice, stream_));
+  if (!state.s2.empty())
+    AUGUR_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(state2_.get(), state.s2.data(),
+                                               sizeof(float) * state.s2.size(),
+                                               cudaMemcpyHostToDevice, stream_));
+  AUGUR_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));  // before `state` may go
+  dense_steps_ = state.steps;
+  return absl::OkStatus();
+}
+
 }  // namespace augur::cuda
 
 namespace augur::model {

@@ -49,6 +49,8 @@ class CudaDenseCompute final : public model::DenseCompute {
   absl::StatusOr<bool> DenseGradientsFinite() override;
   absl::StatusOr<std::vector<float>> GetDenseWeights() override;
   absl::Status SetDenseWeights(absl::Span<const float> weights) override;
+  absl::StatusOr<model::DenseOptimizerState> GetDenseOptimizerState() override;
+  absl::Status SetDenseOptimizerState(const model::DenseOptimizerState& state) override;
   absl::Status Predict(const Minibatch& mb, absl::Span<float> probabilities) override;
 
  private:

@@ -148,6 +148,19 @@ class CpuDenseCompute final : public DenseCompute {
     return absl::OkStatus();
   }
 
+  absl::StatusOr<DenseOptimizerState> GetDenseOptimizerState() override {
+    return DenseOptimizerState{dense_steps_, state1_, state2_};
+  }
+
+  absl::Status SetDenseOptimizerState(const DenseOptimizerState& state) override {
+    AUGUR_RETURN_IF_ERROR(CheckDenseOptimizerState(state, options_.dense_optimizer.kind,
+                                                   static_cast<int64_t>(weights_.size())));
+    dense_steps_ = state.steps;
+    state1_ = state.s1;
+    state2_ = state.s2;
+    return absl::OkStatus();
+  }
+
   absl::Status Predict(const Minibatch& mb, absl::Span<float> probabilities) override {
     AUGUR_RETURN_IF_ERROR(ValidateMinibatch(options_.model, options_.capacity, mb, false));
     AUGUR_RETURN_IF_ERROR(CheckSize("probabilities", probabilities.size(), mb.batch_size));

@@ -129,4 +129,18 @@ absl::Status CheckOptimizerKind(const OptimizerConfig& opt, const DenseComputeOp
   return absl::OkStatus();
 }
 
+absl::Status CheckDenseOptimizerState(const DenseOptimizerState& state, OptimizerKind kind,
+                                      int64_t weights) {
+  if (state.steps < 0) return absl::InvalidArgumentError("dense optimizer steps must be >= 0");
+  const size_t n = static_cast<size_t>(weights);
+  const size_t want1 = kind == OptimizerKind::kSgd ? 0 : n;
+  const size_t want2 = kind == OptimizerKind::kAdam ? n : 0;
+  if (state.s1.size() != want1 || state.s2.size() != want2)
+    return absl::InvalidArgumentError(
+        "dense optimizer state: " + std::to_string(state.s1.size()) + " + " +
+        std::to_string(state.s2.size()) + " floats, the model's " + std::string(OptimizerName(kind)) +
+        " keeps " + std::to_string(want1) + " + " + std::to_string(want2));
+  return absl::OkStatus();
+}
+
 }  // namespace augur::model

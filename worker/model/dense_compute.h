@@ -82,6 +82,14 @@ struct DenseComputeOptions {
   int device = 0;                        // CUDA device ordinal
 };
 
+// The dense optimizer's state beside the weights (worker/model/dense_optimizer.h): the update
+// count (Adam's bias corrections) and the per-weight accumulators — s1 for adagrad (acc) and
+// adam (m), s2 for adam (v); empty where the optimizer keeps none.
+struct DenseOptimizerState {
+  int64_t steps = 0;
+  std::vector<float> s1, s2;
+};
+
 class DenseCompute {
  public:
   virtual ~DenseCompute() = default;
@@ -137,10 +145,20 @@ class DenseCompute {
   // reset the dense optimizer state.
   virtual absl::StatusOr<std::vector<float>> GetDenseWeights() = 0;
   virtual absl::Status SetDenseWeights(absl::Span<const float> weights) = 0;
+  // The dense optimizer's state (checkpoints, resume): weights and state together continue
+  // training exactly where they were taken. INVALID_ARGUMENT on Set for another optimizer kind
+  // or wrong sizes.
+  virtual absl::StatusOr<DenseOptimizerState> GetDenseOptimizerState() = 0;
+  virtual absl::Status SetDenseOptimizerState(const DenseOptimizerState& state) = 0;
 
   // Click probabilities sigmoid(logit) for the minibatch's samples (B floats); labels unused.
   virtual absl::Status Predict(const Minibatch& mb, absl::Span<float> probabilities) = 0;
 };
+
+// INVALID_ARGUMENT unless `state` fits a model of `weights` floats trained with `kind`: s1 has
+// `weights` floats for adagrad and adam (empty for sgd), s2 for adam only, steps >= 0.
+absl::Status CheckDenseOptimizerState(const DenseOptimizerState& state, OptimizerKind kind,
+                                      int64_t weights);
 
 // Creates the backend named by options.backend. INVALID_ARGUMENT for bad options;
 // UNIMPLEMENTED for "cuda" in a build without CUDA; FAILED_PRECONDITION when CUDA is built but

@@ -104,6 +104,20 @@ absl::Status RunDelete(const JobFlags& f) {
   return absl::OkStatus();
 }
 
+struct ResumeFlags {
+  Endpoints endpoints;
+  std::string job;
+  int64_t from = 0;
+};
+
+absl::Status RunResume(const ResumeFlags& f) {
+  AUGUR_ASSIGN_OR_RETURN(auto client, OpenOracle(f.endpoints));
+  AUGUR_ASSIGN_OR_RETURN(int64_t from, client->Resume(f.job, f.from));
+  std::printf("%s: queued to resume from its checkpoint at iteration %lld\n", f.job.c_str(),
+              static_cast<long long>(from));
+  return absl::OkStatus();
+}
+
 absl::Status RunList(const JobFlags& f) {
   AUGUR_ASSIGN_OR_RETURN(auto client, OpenOracle(f.endpoints));
   OracleClient& oracle = *client;
@@ -185,6 +199,17 @@ void RegisterJobCommands(CLI::App* root, CommandAction* action) {
                 "delete an ended job: its tables on every shard (freeing their disk) and its "
                 "record on the oracle; cancel a running job first",
                 true, RunDelete);
+  auto resume = std::make_shared<ResumeFlags>();
+  CLI::App* rcmd = root->add_subcommand(
+      "resume",
+      "run an ended job again from a checkpoint (default: its last), under the same id: the "
+      "shards roll back to it and the model ends as an uninterrupted run's");
+  rcmd->add_option("job", resume->job, "job id (job-1, ...)")->required();
+  rcmd->add_option("--from", resume->from,
+                   "the iteration of the checkpoint to resume from (augur status lists the last)")
+      ->check(CLI::NonNegativeNumber);
+  AddEndpointFlags(rcmd, &resume->endpoints);
+  rcmd->callback([resume, action] { *action = [resume] { return RunResume(*resume); }; });
   AddJobCommand(root, action, "list", "list the oracle's jobs", false, RunList);
   AddJobCommand(root, action, "logs", "print a job's recent events from the oracle", true,
                 RunLogs);

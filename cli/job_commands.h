@@ -28,7 +28,7 @@ absl::StatusOr<std::unique_ptr<OracleClient>> OpenOracle(const ClusterAccess& ac
 // "JOB.yaml: <key path>: <what>" (INVALID_ARGUMENT) or NOT_FOUND when the file is unreadable.
 absl::StatusOr<std::string> PrepareJobYaml(const std::string& path);
 
-// `augur submit|status|cancel|list|logs`.
+// `augur submit|status|cancel|resume|delete|list|logs`.
 void RegisterJobCommands(CLI::App* root, CommandAction* action);
 
 }  // namespace augur::cli

@@ -77,6 +77,9 @@ std::string StatusText(const JobInfo& j) {
   if (!j.checkpoints.empty())
     kv("checkpoints:", absl::StrFormat("%d, the last after iteration %d", j.checkpoints.size(),
                                        j.checkpoints.back()));
+  if (j.recoveries > 0)
+    kv("recoveries:", absl::StrFormat("%d (resumed from a checkpoint; augur logs %s says why)",
+                                      j.recoveries, j.job_id));
   return t;
 }
 

@@ -40,6 +40,7 @@ void FromProto(const v1::JobStatusResponse& p, JobInfo* j) {
   j->rows_fetched = p.rows_fetched();
   j->bytes_fetched = p.bytes_fetched();
   j->checkpoints.assign(p.checkpoints().begin(), p.checkpoints().end());
+  j->recoveries = p.recoveries();
 }
 
 }  // namespace
@@ -96,6 +97,15 @@ absl::Status OracleClient::Delete(const std::string& job_id) {
                    absl::ToChronoMicroseconds(std::max(options_.rpc_deadline, kDeleteDeadline)));
   absl::Status st = FromGrpcStatus(stub_->stub->DeleteJob(&ctx, req, &resp));
   return st.ok() ? st : Wrap(st);
+}
+
+absl::StatusOr<int64_t> OracleClient::Resume(const std::string& job_id, int64_t from) {
+  v1::ResumeJobRequest req;
+  req.set_job_id(job_id);
+  req.set_from_iteration(from);
+  v1::ResumeJobResponse resp;
+  AUGUR_ORACLE_CALL(ResumeJob, req, resp);
+  return resp.from_iteration();
 }
 
 absl::StatusOr<JobInfo> OracleClient::Status(const std::string& job_id) {

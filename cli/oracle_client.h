@@ -35,6 +35,7 @@ struct JobInfo {
   double elapsed_s = 0;
   int64_t rows_fetched = 0, bytes_fetched = 0;
   std::vector<int64_t> checkpoints;  // iterations checkpointed, ascending
+  int64_t recoveries = 0;            // times resumed from a checkpoint
 };
 
 inline bool IsFinalState(const std::string& s) {
@@ -69,6 +70,9 @@ class OracleClient {
   // the shards 60 s, so the answer comes before this deadline.
   absl::Status Delete(const std::string& job_id);
   static constexpr absl::Duration kDeleteDeadline = absl::Seconds(90);
+  // Queues an ended job to resume from its checkpoint at `from` (0: its last); returns the
+  // iteration it resumes from (proto/oracle.proto ResumeJob).
+  absl::StatusOr<int64_t> Resume(const std::string& job_id, int64_t from);
   // `job_id` empty: the running job, or the most recent one.
   absl::StatusOr<JobInfo> Status(const std::string& job_id);
   absl::StatusOr<std::vector<JobInfo>> List();

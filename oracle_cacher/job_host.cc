@@ -72,7 +72,63 @@ JobStatus JobHost::Queued(const Entry& e) {
   s.name = e.spec.name;
   s.state = JobState::kPending;
   s.workers = e.spec.cluster.workers;
+  s.iteration = e.resume.iteration;
+  s.iterations = e.final_status.iterations;
+  s.checkpoints = e.resume.checkpoints;
+  s.recoveries = e.recoveries;
   return s;
+}
+
+void JobHost::QueueResume(Entry& e, int64_t from, const std::string& why) {
+  const int64_t reached = e.final_status.iteration;
+  e.resume.iteration = from;
+  e.resume.checkpoints.clear();
+  for (int64_t c : e.final_status.checkpoints)
+    if (c <= from) e.resume.checkpoints.push_back(c);
+  ++e.recoveries;
+  e.finished = false;
+  e.cancel = false;
+  e.final_status = Queued(e);
+  Event(e, "PENDING: " + why + "; resumes from its checkpoint at iteration " +
+               std::to_string(from) +
+               (reached > from ? " (iterations " + std::to_string(from) + ".." +
+                                     std::to_string(reached - 1) + " run again)"
+                               : ""));
+}
+
+absl::StatusOr<int64_t> JobHost::Resume(const std::string& id, int64_t from) {
+  absl::MutexLock l(&mu_);
+  Entry* e = nullptr;
+  for (auto& j : jobs_)
+    if (j->id == id) e = j.get();
+  if (!e) return absl::NotFoundError("no job " + Echo(id));
+  if (!e->finished || e == running_ || e == starting_ || e->deleting)
+    return absl::FailedPreconditionError(id + " has not ended (or is being deleted)");
+  const auto& ckpts = e->final_status.checkpoints;
+  if (ckpts.empty())
+    return absl::FailedPreconditionError(
+        id + " has no checkpoint to resume from (checkpoint.every was " +
+        std::to_string(e->spec.checkpoint.every) + ")");
+  if (from == 0) {
+    if (e->final_status.state == JobState::kSucceeded)
+      return absl::FailedPreconditionError(
+          id + " SUCCEEDED: name the checkpoint to train again from (--from ITER)");
+    from = ckpts.back();
+  }
+  if (std::find(ckpts.begin(), ckpts.end(), from) == ckpts.end()) {
+    std::string have;
+    for (size_t i = ckpts.size() > 8 ? ckpts.size() - 8 : 0; i < ckpts.size(); ++i)
+      have += (have.empty() ? "" : ", ") + std::to_string(ckpts[i]);
+    return absl::InvalidArgumentError("from: " + id + " has no checkpoint at iteration " +
+                                      std::to_string(from) + " (its last: " + have + ")");
+  }
+  if (e->final_status.iterations > 0 && from >= e->final_status.iterations)
+    return absl::FailedPreconditionError("from: the checkpoint at iteration " +
+                                         std::to_string(from) +
+                                         " is the job's end: nothing is left to train");
+  QueueResume(*e, from, "resume requested");
+  spdlog::info("{} queued to resume from iteration {}", id, from);
+  return from;
 }
 
 absl::StatusOr<std::string> JobHost::Submit(job::JobSpec spec) {
@@ -122,8 +178,9 @@ void JobHost::Loop() {
     }
     auto prepared = PrepareData(*next);
     absl::StatusOr<std::unique_ptr<JobRunner>> runner =
-        prepared.ok() ? JobRunner::Start(next->spec, next->id, tables_.get(), options_)
-                      : absl::StatusOr<std::unique_ptr<JobRunner>>(prepared);
+        prepared.ok()
+            ? JobRunner::Start(*prepared, next->id, tables_.get(), options_, next->resume)
+            : absl::StatusOr<std::unique_ptr<JobRunner>>(prepared.status());
     std::shared_ptr<JobRunner> shared;
     {
       absl::MutexLock l(&mu_);
@@ -143,11 +200,20 @@ void JobHost::Loop() {
         continue;
       }
       next->runner = std::move(*runner);
-      next->spec = next->runner->spec();  // with the dataset's feature counts
+      // With the dataset's feature counts, still naming the source data (a resume converts
+      // it again).
+      job::JobSpec ran = next->runner->spec();
+      ran.data.train = next->spec.data.train;
+      ran.data.eval = next->spec.data.eval;
+      next->spec = std::move(ran);
       next->started = true;
       shared = next->runner;
       running_ = next;
-      Event(*next, "RUNNING: waiting for " + std::to_string(next->spec.cluster.workers) + " workers");
+      Event(*next, "RUNNING: waiting for " + std::to_string(next->spec.cluster.workers) +
+                       " workers" +
+                       (next->resume.iteration > 0
+                            ? ", from iteration " + std::to_string(next->resume.iteration)
+                            : ""));
       spdlog::info("{} ({}) started", next->id, next->spec.name);
     }
     JobState s;
@@ -170,6 +236,7 @@ void JobHost::Loop() {
         return;
       }
       next->final_status = shared->Status();
+      next->final_status.recoveries = next->recoveries;
       next->finished = IsFinal(next->final_status.state);
       Event(*next, std::string(JobStateName(next->final_status.state)) +
                        (next->final_status.reason.empty() ? "" : ": " + next->final_status.reason));
@@ -203,6 +270,7 @@ absl::StatusOr<JobStatus> JobHost::Status(const std::string& id, bool snapshot) 
   const absl::Time now = absl::Now();
   if (!snapshot || changes != e->snapshot_changes || now - e->snapshot_at >= kStatusMaxAge) {
     e->snapshot = e->runner->Status();
+    e->snapshot.recoveries = e->recoveries;
     e->snapshot_changes = changes;
     e->snapshot_at = now;
   }
@@ -285,10 +353,13 @@ absl::Status JobHost::Record(const Entry& e) {
   r.id = e.id;
   r.spec_yaml = job::ToYaml(e.spec);
   r.status = e.runner && !e.finished ? e.runner->Status() : e.final_status;
+  r.status.recoveries = e.recoveries;
   r.finished = e.finished;
   r.started = e.started;
   r.oracle_shards = e.oracle_shards;
   r.events = e.events;
+  r.resume_from = e.finished ? 0 : e.resume.iteration;
+  r.recoveries = e.recoveries;
   absl::Status st = state_->Put(r, next_id_);
   if (!st.ok()) spdlog::warn("{}: cannot record it in the state dir: {}", e.id, st.ToString());
   return st;
@@ -308,6 +379,10 @@ void JobHost::Restore(StoredJobs stored) {
     e->started = r.started;
     e->oracle_shards = r.oracle_shards;
     e->events = std::move(r.events);
+    e->recoveries = r.recoveries;
+    e->resume.iteration = r.resume_from;
+    for (int64_t c : e->final_status.checkpoints)
+      if (r.resume_from > 0 && c <= r.resume_from) e->resume.checkpoints.push_back(c);
     if (auto m = models.find(r.seq); m != models.end()) e->dense = std::move(m->second);
     auto spec = job::ParseJobSpec(r.spec_yaml);
     if (spec.ok()) {
@@ -337,13 +412,19 @@ void JobHost::Restore(StoredJobs stored) {
 }
 
 void JobHost::RecoverInterrupted(Entry& e) {
-  if (!e.started) {  // never started: nothing of it exists on the shards, it simply runs later
+  if (!e.started || (e.resume.iteration > 0 && e.final_status.state == JobState::kPending)) {
+    // Never started (nothing of it exists on the shards), or queued to resume: it runs later.
     e.final_status = Queued(e);
     Event(e, "PENDING: queued again after an oracle restart");
     return;
   }
-  // Resume (from final_status.checkpoints.back(), restoring the shards to that cut) will
-  // replace this.
+  if (!e.final_status.checkpoints.empty() &&
+      e.final_status.checkpoints.back() < e.final_status.iterations) {
+    QueueResume(e, e.final_status.checkpoints.back(),
+                "the oracle restarted while it ran (at iteration " +
+                    std::to_string(e.final_status.iteration) + ")");
+    return;
+  }
   e.finished = true;
   e.final_status.state = JobState::kFailed;
   e.final_status.reason =
@@ -373,11 +454,12 @@ bool JobHost::WaitIdle(absl::Duration timeout) const {
 // Jobs may name a raw Criteo TSV (or .tsv.gz), or any text data.schema describes, instead of a
 // dataset directory: convert it once, here, so the planner and every worker read the same binary
 // dataset. Ids are hashed mod data.max_rows when set.
-absl::Status JobHost::PrepareData(Entry& e) {
+absl::StatusOr<job::JobSpec> JobHost::PrepareData(Entry& e) {
   namespace fs = std::filesystem;
-  for (std::string* path : {&e.spec.data.train, &e.spec.data.eval}) {
+  job::JobSpec spec = e.spec;
+  for (std::string* path : {&spec.data.train, &spec.data.eval}) {
     if (path->empty()) continue;
-    const char* key = path == &e.spec.data.train ? "data.train" : "data.eval";
+    const char* key = path == &spec.data.train ? "data.train" : "data.eval";
     std::error_code ec;
     fs::file_status st = fs::status(*path, ec);  // follows links
     if (fs::is_directory(st)) continue;
@@ -388,7 +470,7 @@ absl::Status JobHost::PrepareData(Entry& e) {
                                             : " is neither a dataset directory nor a regular file"));
     data::PrepOptions p;
     p.inputs = {*path};
-    p.out_dir = work_dir_ + "/" + e.id + (path == &e.spec.data.train ? "-train" : "-eval");
+    p.out_dir = work_dir_ + "/" + e.id + (path == &spec.data.train ? "-train" : "-eval");
     if (e.spec.data.max_rows > 0) {
       p.writer.transform = data::SparseTransform::kMod;
       p.writer.max_rows = e.spec.data.max_rows;
@@ -413,7 +495,7 @@ absl::Status JobHost::PrepareData(Entry& e) {
     }
     *path = p.out_dir;
   }
-  return absl::OkStatus();
+  return spec;
 }
 
 void JobHost::Release(Entry& e) {

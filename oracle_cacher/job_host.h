@@ -11,10 +11,10 @@
 // (its JobStatus, with the checkpoint list: every few seconds while it runs), events and model,
 // and the job-id counter, are recorded as they change, and Recover() rebuilds the host from
 // them: ended jobs as they were, queued jobs queued again, and a job that was starting or
-// running when the oracle died FAILED with a reason saying the oracle restarted
-// (RecoverInterrupted: where resuming it from its last checkpoint will go). A clean shutdown
-// leaves a running job recorded as running, so it too is found interrupted. Without a store,
-// jobs live in memory only.
+// running when the oracle died resumed from its last checkpoint (RecoverInterrupted), or FAILED
+// with a reason saying the oracle restarted when it has none. A clean shutdown leaves a running
+// job recorded as running, so it too is found interrupted. Without a store, jobs live in memory
+// only.
 //
 // Thread-safety: every public method may be called from any thread.
 #pragma once
@@ -67,6 +67,14 @@ class JobHost {
   // Cancels a queued or running job, and stops its data conversion if it is being prepared.
   // NOT_FOUND for an unknown id.
   absl::Status Cancel(const std::string& id, const std::string& reason);
+  // Queues an ended job to run again from its checkpoint at `from` (0: its last one), under
+  // the same id: the shards go back to that cut, the workers to its dense weights and
+  // optimizer state, planning restarts there; the result equals an uninterrupted run.
+  // Returns the iteration it resumes from. NOT_FOUND for an unknown id;
+  // FAILED_PRECONDITION while it is queued or running, when it has no checkpoint (or, for a
+  // job that SUCCEEDED, no `from`), or when `from` is its last iteration; INVALID_ARGUMENT
+  // when `from` is not one of its checkpoints.
+  absl::StatusOr<int64_t> Resume(const std::string& id, int64_t from);
   // Deletes an ended job: its tables on every shard (their disk space comes back), then all the
   // host keeps of it. NOT_FOUND for an unknown id; FAILED_PRECONDITION while it is queued,
   // starting or running (cancel it first) or already being deleted; the shards' error when
@@ -110,6 +118,8 @@ class JobHost {
     bool deleting = false;     // its tables are being dropped (Delete)
     bool started = false;      // its runner was created (its tables exist)
     bool oracle_shards = false;  // its spec named no shards: it uses default_shards_
+    ResumePoint resume;          // where it starts when it runs next (Resume)
+    int64_t recoveries = 0;      // times it was resumed
     // The running job's last status read from its runner (Status), served again while it is
     // younger than kStatusMaxAge and the runner's Changes() has not moved.
     mutable JobStatus snapshot;
@@ -127,8 +137,13 @@ class JobHost {
   // Writes what the host knows of `e` to the state store (no-op without one). Failures are
   // logged: the job goes on, and the next change records it again.
   absl::Status Record(const Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Converts a raw Criteo TSV named by data.train / data.eval into a dataset directory.
-  absl::Status PrepareData(Entry& e);
+  // The spec `e` runs with: a raw Criteo TSV (or text data.schema describes) named by
+  // data.train / data.eval converted into a dataset directory. e.spec keeps naming the source,
+  // so a resumed job converts it again.
+  absl::StatusOr<job::JobSpec> PrepareData(Entry& e);
+  // Queues ended job `e` to resume from `from` (a checkpoint of it); `why` goes to its events.
+  void QueueResume(Entry& e, int64_t from, const std::string& why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Loop();
   // Frees what a job that ended no longer needs: its runner, converted data and board keys.
   void Release(Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

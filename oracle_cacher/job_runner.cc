@@ -91,10 +91,21 @@ std::string NewToken() {
 }
 }  // namespace
 
+std::string JobCheckpointDir(const job::JobSpec& spec, const std::string& job_id,
+                             int64_t iteration) {
+  return spec.checkpoint.dir + "/" + job_id + "/iter-" + std::to_string(iteration);
+}
+
 class JobRunner::Impl {
  public:
-  Impl(job::JobSpec spec, std::string id, JobRunnerOptions o)
-      : spec_(std::move(spec)), id_(std::move(id)), opt_(o), W_(spec_.cluster.workers) {}
+  Impl(job::JobSpec spec, std::string id, JobRunnerOptions o, ResumePoint resume)
+      : spec_(std::move(spec)),
+        id_(std::move(id)),
+        opt_(o),
+        W_(spec_.cluster.workers),
+        first_(resume.iteration) {
+    checkpoints_.assign(resume.checkpoints.begin(), resume.checkpoints.end());
+  }
 
   absl::Status Init(ShardTables* tables);
   // Set in Init, before the runner is shared; read-only afterwards.
@@ -198,6 +209,9 @@ class JobRunner::Impl {
   std::unique_ptr<planner::Planner> planner_;
   int64_t num_batches_ = 0;
   int64_t iterations_ = 0;
+  // The first iteration planned and trained (ResumePoint::iteration). The planner numbers its
+  // iterations from 0: its plans are shifted by first_ on the way out (Shift).
+  const int64_t first_;
   absl::Time start_ = absl::Now();
   absl::Time end_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();  // when the job became final
   std::thread planner_thread_;
@@ -261,13 +275,19 @@ absl::Status JobRunner::Impl::Init(ShardTables* tables) {
       spec_.data.mean_pooled.push_back(f);
   }
   if (auto c = worker::ModelConfigOf(spec_); !c.ok()) return c.status();
+  if (first_ < 0 || first_ >= iterations_)
+    return absl::FailedPreconditionError(
+        "cannot resume at iteration " + std::to_string(first_) + ": the job has " +
+        std::to_string(iterations_) + " iterations");
   std::vector<uint64_t> rows;
   std::vector<std::string> names;
   for (int f = 0; f < ns; ++f) {
     rows.push_back(dataset_->table_rows(f));
     names.push_back(dataset_->manifest().sparse[f].name);
   }
-  auto st = tables->Create(id_, spec_, JobTables(spec_, rows, JobEmbeddingDim(spec_), names));
+  auto specs = JobTables(spec_, rows, JobEmbeddingDim(spec_), names);
+  auto st = first_ > 0 ? tables->Restore(id_, spec_, specs, JobCheckpointDir(spec_, id_, first_))
+                       : tables->Create(id_, spec_, specs);
   if (!st.ok()) return st;
   planner::PlannerOptions po = PlannerOptionsOf(spec_, opt_.writeback_horizon, opt_.planner_threads,
                                                 dataset_->manifest().max_ids_per_sample());
@@ -277,11 +297,30 @@ absl::Status JobRunner::Impl::Init(ShardTables* tables) {
   {
     absl::MutexLock l(&mu_);
     workers_.resize(W_);
+    for (auto& w : workers_) w.completed = first_;
+    plans_base_ = planned_ = first_;
     state_ = JobState::kPending;
   }
   planner_thread_ = std::thread([this] { PlanLoop(); });
   return absl::OkStatus();
 }
+
+namespace {
+// A plan the planner numbered from 0, for a job that started at iteration `first`: its
+// iterations move by `first`, and so do the versions its fills must see — a version v > 0 was
+// written by the planner's iteration v - 1, i.e. by iteration first + v - 1. Version 0 ("never
+// written since planning began", when every version is tracked) becomes unknown (-1): the row
+// holds whatever the checkpoint holds.
+void Shift(plan::IterationPlan& p, int64_t first) {
+  if (first == 0) return;
+  p.iteration += first;
+  for (auto& w : p.workers)
+    for (auto& f : w.fills) {
+      f.need_at += first;
+      f.min_version = f.min_version > 0 ? f.min_version + first : -1;
+    }
+}
+}  // namespace
 
 // Plans the whole job, staying a bounded distance ahead of the slowest worker so memory stays
 // bounded by the window, not by the job length.
@@ -292,6 +331,7 @@ void JobRunner::Impl::PlanLoop() {
   auto publish = [&] {
     absl::MutexLock l(&mu_);
     while (auto plan = planner_->Next()) {
+      Shift(*plan, first_);
       plans_.push_back(std::move(*plan));
       ++planned_;
     }
@@ -299,7 +339,7 @@ void JobRunner::Impl::PlanLoop() {
     window_keys_ = planner_->window_keys();
     UpdateGauges();
   };
-  for (int64_t i = 0; i < iterations_; ++i) {
+  for (int64_t i = first_; i < iterations_; ++i) {
     {
       absl::MutexLock l(&mu_);
       auto ready = [this, i, ahead]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -350,7 +390,7 @@ absl::StatusOr<Registration> JobRunner::Impl::Register(int requested) {
     start_ = absl::Now();
   }
   spdlog::info("job {}: worker {} registered", id_, w);
-  return Registration{w, iterations_, job::ToYaml(spec_), workers_[w].token};
+  return Registration{w, iterations_, job::ToYaml(spec_), workers_[w].token, first_};
 }
 
 absl::StatusOr<std::vector<plan::WorkerIterationPlan>> JobRunner::Impl::Plans(
@@ -603,8 +643,10 @@ JobRunner::~JobRunner() { impl_->Stop(); }
 
 absl::StatusOr<std::unique_ptr<JobRunner>> JobRunner::Start(job::JobSpec spec, std::string job_id,
                                                             ShardTables* tables,
-                                                            JobRunnerOptions options) {
-  auto impl = std::make_unique<Impl>(std::move(spec), std::move(job_id), options);
+                                                            JobRunnerOptions options,
+                                                            ResumePoint resume) {
+  auto impl = std::make_unique<Impl>(std::move(spec), std::move(job_id), options,
+                                     std::move(resume));
   auto st = impl->Init(tables);
   if (!st.ok()) return st;
   return std::unique_ptr<JobRunner>(new JobRunner(std::move(impl)));

@@ -48,7 +48,25 @@ class ShardTables {
   // Drops every table of `job_id` on every shard of `spec` and gives their disk space back.
   // Idempotent: OK when the shards hold nothing of it.
   virtual absl::Status Drop(const std::string& job_id, const job::JobSpec& spec) = 0;
+  // Rolls `job_id`'s tables on every shard back to its checkpoint in `dir` (shard i reads
+  // `dir`/shard-<i>), then checks they are `tables`: FAILED_PRECONDITION when the checkpoint
+  // holds other tables; the shards' error (NOT_FOUND: no checkpoint there) otherwise.
+  virtual absl::Status Restore(const std::string& job_id, const job::JobSpec& spec,
+                               const std::vector<TableSpec>& tables, const std::string& dir) = 0;
 };
+
+// Where a job starts: from scratch (iteration 0), or resumed from its checkpoint at `iteration`
+// (> 0): the shards are restored to that cut, planning starts there from an empty cache (a
+// checkpoint flushed every cache), the workers load the dense half of the checkpoint.
+// `checkpoints`: the job's checkpoints up to `iteration`, still listed in its status.
+struct ResumePoint {
+  int64_t iteration = 0;
+  std::vector<int64_t> checkpoints;
+};
+// <checkpoint.dir>/<job>/iter-<iteration>: the checkpoint the trainer writes
+// (worker/runtime/checkpoint_files.h) and a resume reads.
+std::string JobCheckpointDir(const job::JobSpec& spec, const std::string& job_id,
+                             int64_t iteration);
 
 // Workers wait for their write-backs of step e before finishing step e + this.
 inline constexpr int kWritebackAckHorizon = 4;
@@ -69,6 +87,7 @@ struct Registration {
   int64_t iterations;
   std::string job_yaml;
   std::string token;  // proves this registration on Plans, Report and PutModel
+  int64_t start_iteration = 0;  // where the job (re)starts: ResumePoint::iteration
 };
 
 struct WorkerReport {
@@ -111,6 +130,7 @@ struct JobStatus {
   double elapsed_s = 0;
   int64_t rows_fetched = 0, bytes_fetched = 0;
   std::vector<int64_t> checkpoints;  // iterations checkpointed, ascending
+  int64_t recoveries = 0;            // times resumed from a checkpoint (JobHost)
 };
 
 // The tables a job needs: one per sparse feature of the dataset (table id = feature index),
@@ -131,12 +151,15 @@ int JobEmbeddingDim(const job::JobSpec& spec);
 
 class JobRunner {
  public:
-  // Opens the dataset (sparse columns only), derives the iteration count, creates the tables and
-  // starts planning. INVALID_ARGUMENT / NOT_FOUND / DATA_LOSS for a bad dataset; ShardTables'
-  // error when the shards refuse the tables.
+  // Opens the dataset (sparse columns only), derives the iteration count, creates the tables
+  // (or, resuming, restores them from the checkpoint at resume.iteration) and starts planning.
+  // INVALID_ARGUMENT / NOT_FOUND / DATA_LOSS for a bad dataset; FAILED_PRECONDITION when the
+  // resume point is not before the job's last iteration; ShardTables' error when the shards
+  // refuse the tables or the restore.
   static absl::StatusOr<std::unique_ptr<JobRunner>> Start(job::JobSpec spec, std::string job_id,
                                                           ShardTables* tables,
-                                                          JobRunnerOptions options);
+                                                          JobRunnerOptions options,
+                                                          ResumePoint resume = {});
   ~JobRunner();  // stops the planner thread
 
   // Assigns `requested` (or the lowest free index when -1). ALREADY_EXISTS for a taken index,

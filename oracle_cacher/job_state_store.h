@@ -31,6 +31,9 @@ struct JobRecord {
   // it at its own (a local cluster started again on kernel-chosen ports has new addresses).
   bool oracle_shards = false;
   std::vector<std::string> events;  // status.checkpoints lists the job's checkpoints
+  // Queued to resume from its checkpoint at this iteration (JobHost::Resume); 0 = from scratch.
+  int64_t resume_from = 0;
+  int64_t recoveries = 0;  // times it was resumed, by a user or automatically
 };
 
 struct StoredJobs {

@@ -32,6 +32,7 @@ void ToProto(const JobStatus& s, v1::JobStatusResponse* out) {
   out->set_rows_fetched(s.rows_fetched);
   out->set_bytes_fetched(s.bytes_fetched);
   for (int64_t c : s.checkpoints) out->add_checkpoints(c);
+  out->set_recoveries(s.recoveries);
 }
 
 absl::StatusOr<std::shared_ptr<JobRunner>> OracleServiceImpl::RunningJob(
@@ -77,6 +78,17 @@ grpc::Status OracleServiceImpl::DeleteJob(grpc::ServerContext*, const v1::Delete
   // Blocks this (synchronous-API) thread while the shards drop the job: bounded by the shard
   // calls' deadlines.
   return ToGrpcStatus(host_->Delete(req->job_id()));
+}
+
+grpc::Status OracleServiceImpl::ResumeJob(grpc::ServerContext*, const v1::ResumeJobRequest* req,
+                                          v1::ResumeJobResponse* resp) {
+  if (auto st = CheckId(req->job_id()); !st.ok()) return st;
+  if (req->from_iteration() < 0)
+    return ToGrpcStatus(absl::InvalidArgumentError("from_iteration must be >= 0"));
+  auto from = host_->Resume(req->job_id(), req->from_iteration());
+  if (!from.ok()) return ToGrpcStatus(from.status());
+  resp->set_from_iteration(*from);
+  return grpc::Status::OK;
 }
 
 grpc::Status OracleServiceImpl::PaceStatusRead(grpc::ServerContext* ctx) {
@@ -169,6 +181,7 @@ grpc::Status OracleServiceImpl::RegisterWorker(grpc::ServerContext*,
   resp->set_worker_index(reg->worker_index);
   resp->set_iterations(reg->iterations);
   resp->set_writeback_horizon(kWritebackAckHorizon);
+  resp->set_start_iteration(reg->start_iteration);
   resp->set_worker_token(reg->token);
   return grpc::Status::OK;
 }

@@ -32,6 +32,8 @@ class OracleServiceImpl final : public v1::OracleService::Service {
                          v1::CancelJobResponse*) override;
   grpc::Status DeleteJob(grpc::ServerContext*, const v1::DeleteJobRequest*,
                          v1::DeleteJobResponse*) override;
+  grpc::Status ResumeJob(grpc::ServerContext*, const v1::ResumeJobRequest*,
+                         v1::ResumeJobResponse*) override;
   grpc::Status ListJobs(grpc::ServerContext*, const v1::ListJobsRequest*,
                         v1::ListJobsResponse*) override;
   grpc::Status JobEvents(grpc::ServerContext*, const v1::JobEventsRequest*,

@@ -55,7 +55,7 @@ json StatusJson(const JobStatus& s) {
             {"planned_hit_ratio", Num(s.planned_hit_ratio)},
             {"workers_registered", s.workers_registered}, {"workers", s.workers},
             {"elapsed_s", Num(s.elapsed_s)}, {"rows_fetched", s.rows_fetched},
-            {"bytes_fetched", s.bytes_fetched}, {"checkpoints", s.checkpoints}};
+            {"bytes_fetched", s.bytes_fetched}, {"checkpoints", s.checkpoints}, {"recoveries", s.recoveries}};
   if (s.eval_auc) j["eval_auc"] = Num(*s.eval_auc);
   if (s.eval_logloss) j["eval_logloss"] = Num(*s.eval_logloss);
   return j;
@@ -82,6 +82,7 @@ JobStatus StatusOf(const json& j) {
   s.rows_fetched = j.at("rows_fetched").get<int64_t>();
   s.bytes_fetched = j.at("bytes_fetched").get<int64_t>();
   s.checkpoints = j.at("checkpoints").get<std::vector<int64_t>>();
+  s.recoveries = j.value("recoveries", int64_t{0});
   return s;
 }
 
@@ -149,7 +150,8 @@ std::string EncodeJobRecord(const JobRecord& r) {
   json j = {{"format", 1},           {"seq", r.seq},         {"id", r.id},
             {"spec_yaml", r.spec_yaml}, {"status", StatusJson(r.status)},
             {"finished", r.finished}, {"started", r.started},
-            {"oracle_shards", r.oracle_shards}, {"events", r.events}};
+            {"oracle_shards", r.oracle_shards}, {"events", r.events},
+            {"resume_from", r.resume_from}, {"recoveries", r.recoveries}};
   return j.dump();
 }
 
@@ -166,6 +168,9 @@ absl::StatusOr<JobRecord> DecodeJobRecord(std::string_view text) {
     r.started = j.at("started").get<bool>();
     r.oracle_shards = j.value("oracle_shards", false);
     r.events = j.at("events").get<std::vector<std::string>>();
+    r.resume_from = j.value("resume_from", int64_t{0});
+    r.recoveries = j.value("recoveries", int64_t{0});
+    if (r.resume_from < 0 || r.recoveries < 0) throw std::runtime_error("negative resume_from");
     return r;
   } catch (const std::exception& e) {
     return absl::DataLossError(std::string("oracle state: a job record does not decode: ") +

@@ -40,6 +40,27 @@ class ClientShardTables final : public ShardTables {
     return client->DropJob().get().status();
   }
 
+  absl::Status Restore(const std::string& job_id, const job::JobSpec& spec,
+                       const std::vector<TableSpec>& tables, const std::string& dir) override {
+    AUGUR_ASSIGN_OR_RETURN(auto client,
+                           Connect(job_id, spec, std::max(base_.rpc_deadline,
+                                                          std::chrono::milliseconds(60000))));
+    if (auto st = client->Restore(dir).get(); !st.ok())
+      return absl::Status(st.code(), "restoring the shards from " + dir + ": " +
+                                         std::string(st.message()));
+    AUGUR_ASSIGN_OR_RETURN(auto listed, client->ListTables().get());
+    auto by_id = [](const TableSpec& a, const TableSpec& b) { return a.id < b.id; };
+    std::sort(listed.begin(), listed.end(), by_id);
+    std::vector<TableSpec> want = tables;
+    std::sort(want.begin(), want.end(), by_id);
+    if (listed != want)
+      return absl::FailedPreconditionError(
+          "the checkpoint in " + dir + " holds " + std::to_string(listed.size()) +
+          " tables that are not the job's " + std::to_string(want.size()) +
+          " (another dataset or model since?)");
+    return absl::OkStatus();
+  }
+
  private:
   absl::StatusOr<std::unique_ptr<shard::ShardClient>> Connect(
       const std::string& job_id, const job::JobSpec& spec, std::chrono::milliseconds deadline) {

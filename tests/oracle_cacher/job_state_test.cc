@@ -26,6 +26,10 @@ class NoShards final : public ShardTables {
   absl::Status Drop(const std::string&, const job::JobSpec&) override {
     return absl::OkStatus();
   }
+  absl::Status Restore(const std::string&, const job::JobSpec&, const std::vector<TableSpec>&,
+                       const std::string&) override {
+    return absl::OkStatus();
+  }
 };
 
 std::unique_ptr<JobHost> Recover(const std::string& dir) {

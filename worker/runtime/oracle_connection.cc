@@ -91,6 +91,7 @@ absl::StatusOr<JobAssignment> OracleConnection::Register(int worker_index, absl:
       a.worker_index = resp.worker_index();
       a.iterations = resp.iterations();
       a.writeback_horizon = resp.writeback_horizon();
+      a.start_iteration = resp.start_iteration();
       {
         absl::MutexLock l(&mu_);
         token_ = resp.worker_token();
@@ -110,12 +111,12 @@ absl::StatusOr<JobAssignment> OracleConnection::Register(int worker_index, absl:
   return absl::UnavailableError("could not register with the oracle: " + std::string(last.message()));
 }
 
-void OracleConnection::StartPlanStream(const std::string& job_id, int worker) {
+void OracleConnection::StartPlanStream(const std::string& job_id, int worker, int64_t from) {
   if (stream_thread_.joinable()) return;
-  stream_thread_ = std::thread([this, job_id, worker] { StreamLoop(job_id, worker); });
+  stream_thread_ = std::thread([this, job_id, worker, from] { StreamLoop(job_id, worker, from); });
 }
 
-void OracleConnection::StreamLoop(std::string job_id, int worker) {
+void OracleConnection::StreamLoop(std::string job_id, int worker, int64_t from) {
   auto stub = v1::OracleService::NewStub(channel_);
   grpc::ClientContext ctx;
   {
@@ -127,7 +128,7 @@ void OracleConnection::StreamLoop(std::string job_id, int worker) {
   req.set_job_id(job_id);
   req.set_worker_index(worker);
   req.set_worker_token(Token());
-  req.set_from_iteration(0);
+  req.set_from_iteration(from);
   auto reader = stub->StreamPlan(&ctx, req);
   v1::PlanBatch batch;
   absl::Status failure;

@@ -36,6 +36,7 @@ struct JobAssignment {
   int worker_index = 0;
   int64_t iterations = 0;
   int writeback_horizon = 4;
+  int64_t start_iteration = 0;  // > 0: a resumed job, from its checkpoint at this iteration
 };
 
 struct ProgressUpdate {
@@ -72,12 +73,13 @@ class OracleConnection {
   // (UNAVAILABLE then). Other errors (index taken, ...) are returned at once.
   absl::StatusOr<JobAssignment> Register(int worker_index, absl::Duration wait);
 
-  // Starts streaming plans of `job` for `worker` from iteration 0, keeping ahead of NextPlan.
+  // Starts streaming plans of `job` for `worker` from iteration `from` (the assignment's
+  // start_iteration), keeping ahead of NextPlan.
   // Once started, later calls do nothing. The open stream is also how the oracle knows the
   // worker is alive: when it breaks before the worker reported done (the process died), the
   // oracle fails the job at once naming the worker, so a worker opens it right after
   // registering, before its rendezvous with the others.
-  void StartPlanStream(const std::string& job_id, int worker);
+  void StartPlanStream(const std::string& job_id, int worker, int64_t from = 0);
   // The plan of `iteration` (plans arrive in order); DEADLINE_EXCEEDED after `timeout`, or the
   // stream's error (UNAVAILABLE when the oracle went away, CANCELLED / ABORTED when the job
   // ended).
@@ -98,7 +100,7 @@ class OracleConnection {
   std::unique_ptr<model::RendezvousStore> NewRendezvousStore();
 
  private:
-  void StreamLoop(std::string job_id, int worker);
+  void StreamLoop(std::string job_id, int worker, int64_t from);
   std::string Token();  // the registration's worker_token ("" before Register)
 
   std::shared_ptr<grpc::Channel> channel_;

@@ -12,6 +12,7 @@
 
 #include "common/metrics.h"
 #include "common/status.h"
+#include "worker/runtime/checkpoint_files.h"
 #include "worker/runtime/slot_cache.h"
 
 namespace augur::worker {
@@ -86,6 +87,9 @@ class Loop {
   absl::Status EvaluateNow(int64_t completed, bool flushed = false);
   absl::Status FlushToShards(int64_t completed);
   absl::Status CheckpointNow(int64_t completed);
+  // A resumed job: worker 0 reads the dense weights and optimizer state of the checkpoint at
+  // `iteration` and every worker takes them (one all-reduce, the others adding -0.0).
+  absl::Status LoadCheckpoint(int64_t iteration);
   std::unique_ptr<model::DenseCompute> eval_model_;
   absl::Status WaitPushes(int64_t through);
 
@@ -423,27 +427,69 @@ absl::Status Loop::FlushToShards(int64_t completed) {
   return absl::OkStatus();
 }
 
-// Worker 0 saves <checkpoint.dir>/<job>/iter-<N>/: the shards' RocksDB checkpoints
-// (shard-<i>/, on each shard's machine), the dense weights and the job spec.
+// Worker 0 saves <checkpoint.dir>/<job>/iter-<N>/ (checkpoint_files.h): the shards' RocksDB
+// checkpoints (shard-<i>/, on each shard's machine), the dense weights and optimizer state, and
+// the job spec. A resumed job passes iterations it checkpointed before: those are replaced.
 absl::Status Loop::CheckpointNow(int64_t completed) {
   AUGUR_RETURN_IF_ERROR(FlushToShards(completed));
   if (w_ != 0) return absl::OkStatus();
-  std::string dir = d_.spec.checkpoint.dir + "/" + d_.assignment.job_id + "/iter-" +
-                    std::to_string(completed);
+  const std::string dir =
+      CheckpointPath(d_.spec.checkpoint.dir, d_.assignment.job_id, completed);
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return absl::InternalError("cannot create checkpoint dir " + dir + ": " + ec.message());
-  AUGUR_ASSIGN_OR_RETURN(auto weights, d_.compute->GetDenseWeights());
-  std::ofstream dense(dir + "/dense.f32", std::ios::binary);
-  dense.write(reinterpret_cast<const char*>(weights.data()),
-              static_cast<std::streamsize>(weights.size() * sizeof(float)));
+  DenseCheckpoint dense;
+  AUGUR_ASSIGN_OR_RETURN(dense.weights, d_.compute->GetDenseWeights());
+  AUGUR_ASSIGN_OR_RETURN(dense.optimizer, d_.compute->GetDenseOptimizerState());
+  AUGUR_RETURN_IF_ERROR(
+      WriteDenseCheckpoint(dir, dense, d_.spec.training.dense_optimizer.kind));
   std::ofstream spec(dir + "/job.yaml");
   spec << job::ToYaml(d_.spec) << "# checkpoint after iteration " << completed << "\n";
-  if (!dense || !spec) return absl::InternalError("cannot write checkpoint files in " + dir);
-  auto st = d_.shards->Checkpoint(dir).get();
+  if (!spec) return absl::InternalError("cannot write checkpoint files in " + dir);
+  auto st = d_.shards->Checkpoint(dir, /*replace=*/true).get();
   if (!st.ok()) return ShardError(st, "checkpointing the shards");
   spdlog::info("worker 0: checkpoint after iteration {} in {}", completed, dir);
   pending_.checkpoint = completed;  // the oracle lists it (resume reads the list)
+  return absl::OkStatus();
+}
+
+absl::Status Loop::LoadCheckpoint(int64_t iteration) {
+  const OptimizerKind kind = d_.spec.training.dense_optimizer.kind;
+  AUGUR_ASSIGN_OR_RETURN(auto current, d_.compute->GetDenseWeights());
+  const size_t n = current.size();
+  const size_t n1 = kind == OptimizerKind::kSgd ? 0 : n;
+  const size_t n2 = kind == OptimizerKind::kAdam ? n : 0;
+  // [weights | s1 | s2 | steps (two exact 24-bit halves) | worker 0 failed]
+  std::vector<float> buf(n + n1 + n2 + 3, -0.0f);
+  const std::string dir = CheckpointPath(d_.spec.checkpoint.dir, d_.assignment.job_id, iteration);
+  absl::Status read = absl::OkStatus();
+  if (w_ == 0) {
+    auto c = ReadDenseCheckpoint(dir, static_cast<int64_t>(n), kind);
+    if (c.ok()) {
+      std::copy(c->weights.begin(), c->weights.end(), buf.begin());
+      std::copy(c->optimizer.s1.begin(), c->optimizer.s1.end(), buf.begin() + n);
+      std::copy(c->optimizer.s2.begin(), c->optimizer.s2.end(), buf.begin() + n + n1);
+      PackVersion(c->optimizer.steps, &buf[n + n1 + n2]);
+    } else {
+      read = c.status();
+      buf.back() = 1.0f;
+    }
+  }
+  // Adding -0.0 leaves every float as it is: the others end with worker 0's bits exactly.
+  if (W_ > 1) AUGUR_RETURN_IF_ERROR(d_.collective->AllReduceHostSum(buf.data(), buf.size()));
+  if (!read.ok())
+    return absl::Status(read.code(), "resuming from " + dir + ": " + std::string(read.message()));
+  if (buf.back() != 0.0f)
+    return absl::FailedPreconditionError("resuming from " + dir +
+                                         ": worker 0 could not read the checkpoint");
+  model::DenseOptimizerState state;
+  state.s1.assign(buf.begin() + n, buf.begin() + n + n1);
+  state.s2.assign(buf.begin() + n + n1, buf.begin() + n + n1 + n2);
+  state.steps = UnpackVersion(&buf[n + n1 + n2]);
+  buf.resize(n);
+  AUGUR_RETURN_IF_ERROR(d_.compute->SetDenseWeights(buf));
+  AUGUR_RETURN_IF_ERROR(d_.compute->SetDenseOptimizerState(state));
+  spdlog::info("worker {}: resuming after iteration {} from {}", w_, iteration, dir);
   return absl::OkStatus();
 }
 
@@ -471,8 +517,11 @@ absl::Status Loop::EvaluateNow(int64_t completed, bool flushed) {
 
 absl::Status Loop::Run() {
   const int64_t n = d_.assignment.iterations;
+  const int64_t start = d_.assignment.start_iteration;
+  if (start > 0) AUGUR_RETURN_IF_ERROR(LoadCheckpoint(start));
+  completed_ = start;
   bool stop = false;
-  int64_t i = 0;
+  int64_t i = start;
   for (; i < n && !stop; ++i) {
     auto plan = d_.oracle->NextPlan(i, absl::Seconds(60));
     if (!plan.ok()) return plan.status();

@@ -50,7 +50,7 @@ absl::Status RunOneJob(const WorkerOptions& o) {
   // Plans stream from now on: a worker that dies during its start-up (opening data, meeting
   // the other workers) breaks its stream, and the oracle fails the job naming it within a
   // second instead of leaving the others waiting out the rendezvous timeout.
-  oracle.StartPlanStream(a.job_id, a.worker_index);
+  oracle.StartPlanStream(a.job_id, a.worker_index, a.start_iteration);
   auto fail = [&](const absl::Status& st) {
     ProgressUpdate u;
     u.error = std::string(st.message());

@@ -77,9 +77,10 @@ std::string StatusText(const JobInfo& j) {
   if (!j.checkpoints.empty())
     kv("checkpoints:", absl::StrFormat("%d, the last after iteration %d", j.checkpoints.size(),
                                        j.checkpoints.back()));
-  if (j.recoveries > 0)
-    kv("recoveries:", absl::StrFormat("%d (resumed from a checkpoint; augur logs %s says why)",
-                                      j.recoveries, j.job_id));
+  if (j.recoveries > 0) {
+    kv("recoveries:", absl::StrFormat("%d (resumed from a checkpoint)", j.recoveries));
+    kv("last recovery:", j.last_recovery);
+  }
   return t;
 }
 

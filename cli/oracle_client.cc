@@ -41,6 +41,7 @@ void FromProto(const v1::JobStatusResponse& p, JobInfo* j) {
   j->bytes_fetched = p.bytes_fetched();
   j->checkpoints.assign(p.checkpoints().begin(), p.checkpoints().end());
   j->recoveries = p.recoveries();
+  j->last_recovery = p.last_recovery();
 }
 
 }  // namespace

@@ -36,6 +36,7 @@ struct JobInfo {
   int64_t rows_fetched = 0, bytes_fetched = 0;
   std::vector<int64_t> checkpoints;  // iterations checkpointed, ascending
   int64_t recoveries = 0;            // times resumed from a checkpoint
+  std::string last_recovery;         // the last one: why, from where, what ran again
 };
 
 inline bool IsFinalState(const std::string& s) {

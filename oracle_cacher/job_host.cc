@@ -11,6 +11,7 @@
 
 #include "common/data/prep.h"
 #include "common/limits.h"
+#include "common/metrics.h"
 #include "common/status.h"
 #include "worker/model/job_model.h"
 
@@ -76,10 +77,18 @@ JobStatus JobHost::Queued(const Entry& e) {
   s.iterations = e.final_status.iterations;
   s.checkpoints = e.resume.checkpoints;
   s.recoveries = e.recoveries;
+  s.last_recovery = e.last_recovery;
   return s;
 }
 
-void JobHost::QueueResume(Entry& e, int64_t from, const std::string& why) {
+void JobHost::QueueResume(Entry& e, int64_t from, const std::string& why, const char* cause) {
+  if (options_.metrics)
+    options_.metrics
+        ->GetCounter("augur_job_recoveries_total",
+                     "Jobs resumed from a checkpoint, by cause (user: augur resume; failure: a "
+                     "process went away; oracle_restart: the oracle restarted while it ran)",
+                     {{"cause", cause}})
+        ->Increment();
   const int64_t reached = e.final_status.iteration;
   e.resume.iteration = from;
   e.resume.checkpoints.clear();
@@ -88,12 +97,37 @@ void JobHost::QueueResume(Entry& e, int64_t from, const std::string& why) {
   ++e.recoveries;
   e.finished = false;
   e.cancel = false;
+  e.last_recovery = why + "; resumes from its checkpoint at iteration " + std::to_string(from) +
+                    (reached > from ? " (iterations " + std::to_string(from) + ".." +
+                                          std::to_string(reached - 1) + " run again)"
+                                    : "");
   e.final_status = Queued(e);
-  Event(e, "PENDING: " + why + "; resumes from its checkpoint at iteration " +
-               std::to_string(from) +
-               (reached > from ? " (iterations " + std::to_string(from) + ".." +
-                                     std::to_string(reached - 1) + " run again)"
-                               : ""));
+  Event(e, "PENDING: " + e.last_recovery);
+}
+
+bool JobHost::MaybeRecover(Entry& e) {
+  const JobStatus& s = e.final_status;
+  const int64_t allowed = e.spec.checkpoint.max_recoveries;
+  if (s.state != JobState::kFailed || !s.recoverable || s.checkpoints.empty() ||
+      s.checkpoints.back() >= s.iterations || e.deleting)
+    return false;
+  // Recoveries of this run of failures: a user's resume starts a fresh count.
+  if (e.auto_recoveries >= allowed) {
+    if (allowed > 0)
+      Event(e, "not recovered again: " + std::to_string(allowed) +
+                   " automatic recoveries used (checkpoint.max_recoveries)");
+    return false;
+  }
+  ++e.auto_recoveries;
+  e.resume.automatic = true;
+  e.not_before = absl::Now() + kRecoverySettle;
+  QueueResume(e, s.checkpoints.back(),
+              "FAILED (" + s.reason + "); automatic recovery " +
+                  std::to_string(e.auto_recoveries) + " of " + std::to_string(allowed),
+              "failure");
+  spdlog::warn("{}: recovering from its checkpoint at iteration {} ({} of {})", e.id,
+               e.resume.iteration, e.auto_recoveries, allowed);
+  return true;
 }
 
 absl::StatusOr<int64_t> JobHost::Resume(const std::string& id, int64_t from) {
@@ -126,7 +160,9 @@ absl::StatusOr<int64_t> JobHost::Resume(const std::string& id, int64_t from) {
     return absl::FailedPreconditionError("from: the checkpoint at iteration " +
                                          std::to_string(from) +
                                          " is the job's end: nothing is left to train");
-  QueueResume(*e, from, "resume requested");
+  e->resume.automatic = false;
+  e->auto_recoveries = 0;
+  QueueResume(*e, from, "resume requested", "user");
   spdlog::info("{} queued to resume from iteration {}", id, from);
   return from;
 }
@@ -175,6 +211,14 @@ void JobHost::Loop() {
           break;
         }
       starting_ = next;  // Delete leaves it alone while it is used outside mu_
+      // An automatic recovery lets the failed run's last requests land first.
+      auto stopped = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
+      if (next->not_before > absl::Now())
+        mu_.AwaitWithDeadline(absl::Condition(&stopped), next->not_before);
+      if (stop_) {
+        starting_ = nullptr;
+        return;
+      }
     }
     auto prepared = PrepareData(*next);
     absl::StatusOr<std::unique_ptr<JobRunner>> runner =
@@ -237,11 +281,13 @@ void JobHost::Loop() {
       }
       next->final_status = shared->Status();
       next->final_status.recoveries = next->recoveries;
+      next->final_status.last_recovery = next->last_recovery;
       next->finished = IsFinal(next->final_status.state);
       Event(*next, std::string(JobStateName(next->final_status.state)) +
                        (next->final_status.reason.empty() ? "" : ": " + next->final_status.reason));
       running_ = nullptr;
       if (next->finished) Release(*next);
+      if (next->finished && !stop_) MaybeRecover(*next);
       if (stop_) return;
     }
     shared.reset();  // the last reference, unless an RPC still holds one
@@ -271,6 +317,7 @@ absl::StatusOr<JobStatus> JobHost::Status(const std::string& id, bool snapshot) 
   if (!snapshot || changes != e->snapshot_changes || now - e->snapshot_at >= kStatusMaxAge) {
     e->snapshot = e->runner->Status();
     e->snapshot.recoveries = e->recoveries;
+    e->snapshot.last_recovery = e->last_recovery;
     e->snapshot_changes = changes;
     e->snapshot_at = now;
   }
@@ -354,6 +401,7 @@ absl::Status JobHost::Record(const Entry& e) {
   r.spec_yaml = job::ToYaml(e.spec);
   r.status = e.runner && !e.finished ? e.runner->Status() : e.final_status;
   r.status.recoveries = e.recoveries;
+  r.status.last_recovery = e.last_recovery;
   r.finished = e.finished;
   r.started = e.started;
   r.oracle_shards = e.oracle_shards;
@@ -380,6 +428,7 @@ void JobHost::Restore(StoredJobs stored) {
     e->oracle_shards = r.oracle_shards;
     e->events = std::move(r.events);
     e->recoveries = r.recoveries;
+    e->last_recovery = e->final_status.last_recovery;
     e->resume.iteration = r.resume_from;
     for (int64_t c : e->final_status.checkpoints)
       if (r.resume_from > 0 && c <= r.resume_from) e->resume.checkpoints.push_back(c);
@@ -420,9 +469,11 @@ void JobHost::RecoverInterrupted(Entry& e) {
   }
   if (!e.final_status.checkpoints.empty() &&
       e.final_status.checkpoints.back() < e.final_status.iterations) {
+    e.resume.automatic = false;  // the workers may be restarting too: wait for them
     QueueResume(e, e.final_status.checkpoints.back(),
                 "the oracle restarted while it ran (at iteration " +
-                    std::to_string(e.final_status.iteration) + ")");
+                    std::to_string(e.final_status.iteration) + ")",
+                "oracle_restart");
     return;
   }
   e.finished = true;

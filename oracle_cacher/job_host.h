@@ -7,6 +7,11 @@
 // deterministic init of its seed when it starts. An ended job keeps them — and its spec, status,
 // events and model here — until Delete, which drops them on every shard.
 //
+// Recovery: a job with checkpoints that FAILED because a process went away (JobStatus::
+// recoverable) is queued again by itself, from its last checkpoint, up to
+// checkpoint.max_recoveries times (augur resume does the same on request). Its status counts
+// the recoveries and its events say what failed and which iterations run again.
+//
 // Durability: with a JobStateStore (augur-oracle --state-dir) every job's spec, state, progress
 // (its JobStatus, with the checkpoint list: every few seconds while it runs), events and model,
 // and the job-id counter, are recorded as they change, and Recover() rebuilds the host from
@@ -35,6 +40,9 @@ namespace augur::oracle {
 
 // How old a running job's progress counters in Status may be (see Status).
 inline constexpr absl::Duration kStatusMaxAge = absl::Milliseconds(100);
+// An automatic recovery starts this long after the failure, so requests the old run still had
+// on the wire land before the shards are rolled back.
+inline constexpr absl::Duration kRecoverySettle = absl::Seconds(2);
 
 class JobHost {
  public:
@@ -120,6 +128,9 @@ class JobHost {
     bool oracle_shards = false;  // its spec named no shards: it uses default_shards_
     ResumePoint resume;          // where it starts when it runs next (Resume)
     int64_t recoveries = 0;      // times it was resumed
+    int64_t auto_recoveries = 0;  // automatic ones since the last submit or augur resume
+    std::string last_recovery;    // JobStatus::last_recovery
+    absl::Time not_before = absl::InfinitePast();  // an automatic recovery waits until then
     // The running job's last status read from its runner (Status), served again while it is
     // younger than kStatusMaxAge and the runner's Changes() has not moved.
     mutable JobStatus snapshot;
@@ -141,9 +152,13 @@ class JobHost {
   // data.train / data.eval converted into a dataset directory. e.spec keeps naming the source,
   // so a resumed job converts it again.
   absl::StatusOr<job::JobSpec> PrepareData(Entry& e);
-  // Queues ended job `e` to resume from `from` (a checkpoint of it); `why` goes to its events.
-  void QueueResume(Entry& e, int64_t from, const std::string& why)
+  // Queues ended job `e` to resume from `from` (a checkpoint of it); `why` goes to its events
+  // and `cause` labels augur_job_recoveries_total (user, failure, oracle_restart).
+  void QueueResume(Entry& e, int64_t from, const std::string& why, const char* cause)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // After `e` ended: when it FAILED recoverably, has a checkpoint and recoveries left
+  // (checkpoint.max_recoveries), queues its automatic resume and returns true.
+  bool MaybeRecover(Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Loop();
   // Frees what a job that ended no longer needs: its runner, converted data and board keys.
   void Release(Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

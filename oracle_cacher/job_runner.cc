@@ -103,7 +103,8 @@ class JobRunner::Impl {
         id_(std::move(id)),
         opt_(o),
         W_(spec_.cluster.workers),
-        first_(resume.iteration) {
+        first_(resume.iteration),
+        automatic_(resume.automatic) {
     checkpoints_.assign(resume.checkpoints.begin(), resume.checkpoints.end());
   }
 
@@ -132,7 +133,9 @@ class JobRunner::Impl {
     return absl::OkStatus();
   }
   absl::StatusOr<std::string> Report(const WorkerReport& r);
-  void Fail(JobState state, const std::string& reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `recoverable`: JobStatus::recoverable.
+  void Fail(JobState state, const std::string& reason, bool recoverable = false)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A running job ends CANCELLED only once every worker flushed its cache and reported done, so
   // the next job never starts on shards that are still receiving write-backs.
   void Cancel(const std::string& reason) {
@@ -159,7 +162,7 @@ class JobRunner::Impl {
     // A peer's error just before is most likely this loss seen from the other side (a broken
     // collective): the dead worker is the cause, the peer's error the consequence.
     if (pending_error_) reason += "; then " + pending_error_->reason;
-    Fail(JobState::kFailed, reason);
+    Fail(JobState::kFailed, reason, /*recoverable=*/true);
   }
   void CheckHealth() {
     absl::MutexLock l(&mu_);
@@ -212,6 +215,8 @@ class JobRunner::Impl {
   // The first iteration planned and trained (ResumePoint::iteration). The planner numbers its
   // iterations from 0: its plans are shifted by first_ on the way out (Shift).
   const int64_t first_;
+  const bool automatic_;  // ResumePoint::automatic
+  bool recoverable_ ABSL_GUARDED_BY(mu_) = false;  // JobStatus::recoverable
   absl::Time start_ = absl::Now();
   absl::Time end_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();  // when the job became final
   std::thread planner_thread_;
@@ -286,8 +291,21 @@ absl::Status JobRunner::Impl::Init(ShardTables* tables) {
     names.push_back(dataset_->manifest().sparse[f].name);
   }
   auto specs = JobTables(spec_, rows, JobEmbeddingDim(spec_), names);
-  auto st = first_ > 0 ? tables->Restore(id_, spec_, specs, JobCheckpointDir(spec_, id_, first_))
-                       : tables->Create(id_, spec_, specs);
+  absl::Status st;
+  if (first_ > 0) {
+    // A shard that died with the job may still be coming back: retry while it is unreachable.
+    const absl::Time give_up = absl::Now() + opt_.shard_wait;
+    while (true) {
+      st = tables->Restore(id_, spec_, specs, JobCheckpointDir(spec_, id_, first_));
+      const bool unreachable = st.code() == absl::StatusCode::kUnavailable ||
+                               st.code() == absl::StatusCode::kDeadlineExceeded;
+      if (!unreachable || absl::Now() >= give_up) break;
+      spdlog::info("job {}: waiting for its shards to restore it: {}", id_, st.ToString());
+      absl::SleepFor(absl::Seconds(1));
+    }
+  } else {
+    st = tables->Create(id_, spec_, specs);
+  }
   if (!st.ok()) return st;
   planner::PlannerOptions po = PlannerOptionsOf(spec_, opt_.writeback_horizon, opt_.planner_threads,
                                                 dataset_->manifest().max_ids_per_sample());
@@ -306,6 +324,12 @@ absl::Status JobRunner::Impl::Init(ShardTables* tables) {
 }
 
 namespace {
+// A worker's error worth a resume: anything but a diverged step (the trainer's words for it),
+// which a resume would only repeat.
+bool RecoverableError(const std::string& reason) {
+  return reason.find("not finite") == std::string::npos;
+}
+
 // A plan the planner numbered from 0, for a job that started at iteration `first`: its
 // iterations move by `first`, and so do the versions its fills must see — a version v > 0 was
 // written by the planner's iteration v - 1, i.e. by iteration first + v - 1. Version 0 ("never
@@ -490,7 +514,7 @@ absl::StatusOr<std::string> JobRunner::Impl::Report(const WorkerReport& r) {
     // With peers, the error may be a dead peer seen through a collective: wait kPeerLossGrace
     // for a plan stream to break (StreamLost names the dead worker) before failing with it.
     if (W_ == 1) {
-      Fail(JobState::kFailed, reason);
+      Fail(JobState::kFailed, reason, RecoverableError(reason));
     } else if (!pending_error_) {
       pending_error_ = PendingError{reason, absl::Now()};
     }
@@ -557,19 +581,33 @@ void JobRunner::Impl::CheckTimeouts() {
   if (IsFinal(state_)) return;
   absl::Time now = absl::Now();
   if (pending_error_ && now - pending_error_->at >= kPeerLossGrace)
-    return Fail(JobState::kFailed, pending_error_->reason);
+    return Fail(JobState::kFailed, pending_error_->reason,
+                RecoverableError(pending_error_->reason));
   for (int i = 0; i < W_; ++i)
     if (workers_[i].registered && !workers_[i].done &&
         now - workers_[i].last_report > opt_.worker_timeout)
-      Fail(JobState::kFailed, "worker " + std::to_string(i) + " stopped reporting for " +
-                                  absl::FormatDuration(now - workers_[i].last_report));
+      Fail(JobState::kFailed,
+           "worker " + std::to_string(i) + " stopped reporting for " +
+               absl::FormatDuration(now - workers_[i].last_report),
+           /*recoverable=*/true);
+  // An automatic recovery waits for the workers only so long: one that does not come back
+  // fails the job, by name.
+  if (automatic_ && state_ == JobState::kPending && now - start_ > opt_.worker_timeout) {
+    std::string missing;
+    for (int i = 0; i < W_; ++i)
+      if (!workers_[i].registered) missing += (missing.empty() ? "" : ", ") + std::to_string(i);
+    Fail(JobState::kFailed, "recovering from iteration " + std::to_string(first_) + ": worker " +
+                                missing + " did not come back within " +
+                                absl::FormatDuration(opt_.worker_timeout));
+  }
 }
 
-void JobRunner::Impl::Fail(JobState state, const std::string& reason) {
+void JobRunner::Impl::Fail(JobState state, const std::string& reason, bool recoverable) {
   if (IsFinal(state_)) return;
   state_ = state;
   end_ = absl::Now();
   reason_ = reason;
+  recoverable_ = recoverable && state == JobState::kFailed;
   Changed();
   spdlog::warn("job {}: {}: {}", id_, JobStateName(state), reason);
 }
@@ -628,6 +666,7 @@ JobStatus JobRunner::Impl::Status() const {
   s.eval_auc = eval_auc_;
   s.eval_logloss = eval_logloss_;
   s.checkpoints.assign(checkpoints_.begin(), checkpoints_.end());
+  s.recoverable = recoverable_;
   return s;
 }
 

@@ -62,6 +62,9 @@ class ShardTables {
 struct ResumePoint {
   int64_t iteration = 0;
   std::vector<int64_t> checkpoints;
+  // An automatic recovery: every worker must register again within the worker timeout, or
+  // the job fails naming the ones that did not come back. A user's resume waits for them.
+  bool automatic = false;
 };
 // <checkpoint.dir>/<job>/iter-<iteration>: the checkpoint the trainer writes
 // (worker/runtime/checkpoint_files.h) and a resume reads.
@@ -80,6 +83,9 @@ struct JobRunnerOptions {
   MetricsRegistry* metrics = nullptr;  // optional
   // Threads each job's planner may use (PlannerOptions::threads; see PlannerOptionsOf).
   int planner_threads = 1;
+  // A resumed job's shards may still be restarting: restoring them is retried while they are
+  // unreachable, for at most this long.
+  absl::Duration shard_wait = absl::Seconds(120);
 };
 
 struct Registration {
@@ -131,6 +137,11 @@ struct JobStatus {
   int64_t rows_fetched = 0, bytes_fetched = 0;
   std::vector<int64_t> checkpoints;  // iterations checkpointed, ascending
   int64_t recoveries = 0;            // times resumed from a checkpoint (JobHost)
+  std::string last_recovery;         // the last one: why, from where, what ran again
+  // FAILED because a process went away or a worker hit an error (a shard it could not reach,
+  // a broken collective) — not for a diverged loss, bad data or a process that did not come
+  // back: resuming from a checkpoint may succeed (JobHost's automatic recovery).
+  bool recoverable = false;
 };
 
 // The tables a job needs: one per sparse feature of the dataset (table id = feature index),

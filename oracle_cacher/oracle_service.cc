@@ -33,6 +33,7 @@ void ToProto(const JobStatus& s, v1::JobStatusResponse* out) {
   out->set_bytes_fetched(s.bytes_fetched);
   for (int64_t c : s.checkpoints) out->add_checkpoints(c);
   out->set_recoveries(s.recoveries);
+  out->set_last_recovery(s.last_recovery);
 }
 
 absl::StatusOr<std::shared_ptr<JobRunner>> OracleServiceImpl::RunningJob(

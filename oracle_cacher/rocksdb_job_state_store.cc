@@ -55,7 +55,7 @@ json StatusJson(const JobStatus& s) {
             {"planned_hit_ratio", Num(s.planned_hit_ratio)},
             {"workers_registered", s.workers_registered}, {"workers", s.workers},
             {"elapsed_s", Num(s.elapsed_s)}, {"rows_fetched", s.rows_fetched},
-            {"bytes_fetched", s.bytes_fetched}, {"checkpoints", s.checkpoints}, {"recoveries", s.recoveries}};
+            {"bytes_fetched", s.bytes_fetched}, {"checkpoints", s.checkpoints}, {"recoveries", s.recoveries}, {"last_recovery", s.last_recovery}};
   if (s.eval_auc) j["eval_auc"] = Num(*s.eval_auc);
   if (s.eval_logloss) j["eval_logloss"] = Num(*s.eval_logloss);
   return j;
@@ -83,6 +83,7 @@ JobStatus StatusOf(const json& j) {
   s.bytes_fetched = j.at("bytes_fetched").get<int64_t>();
   s.checkpoints = j.at("checkpoints").get<std::vector<int64_t>>();
   s.recoveries = j.value("recoveries", int64_t{0});
+  s.last_recovery = j.value("last_recovery", std::string());
   return s;
 }
 

@@ -221,6 +221,8 @@ absl::Status Validate(const JobSpec& s) {
   if (s.checkpoint.every < 0) return Bad("checkpoint.every", "must be >= 0");
   if (s.checkpoint.every > 0 && s.checkpoint.dir.empty())
     return Bad("checkpoint.dir", "required when checkpoint.every > 0");
+  if (s.checkpoint.max_recoveries < 0 || s.checkpoint.max_recoveries > 1000)
+    return Bad("checkpoint.max_recoveries", "must be in 0..1000");
   return ValidateSizes(s);
 }
 
@@ -322,6 +324,7 @@ absl::StatusOr<JobSpec> ParseJobSpec(const std::string& yaml_text) {
               return MapReader(n, p)
                   .On("every", Int64(&s.checkpoint.every))
                   .On("dir", Str(&s.checkpoint.dir))
+                  .On("max_recoveries", Int(&s.checkpoint.max_recoveries))
                   .Run();
             })
             .Run();
@@ -387,6 +390,7 @@ std::string ToYaml(const JobSpec& s) {
     << s.cluster.shards << YAML::EndMap;
   e << YAML::Key << "checkpoint" << YAML::Value << YAML::BeginMap << YAML::Key << "every"
     << YAML::Value << s.checkpoint.every << YAML::Key << "dir" << YAML::Value << s.checkpoint.dir
+    << YAML::Key << "max_recoveries" << YAML::Value << s.checkpoint.max_recoveries
     << YAML::EndMap;
   e << YAML::EndMap;
   return e.c_str();

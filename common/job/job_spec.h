@@ -79,6 +79,9 @@ struct ClusterSpec {
 struct CheckpointSpec {
   int64_t every = 0;  // iterations; 0 = none
   std::string dir;
+  // A job that fails because a process went away (a worker, a shard, the oracle) resumes from
+  // its last checkpoint by itself, at most this many times (0 = never; needs every > 0).
+  int max_recoveries = 3;
 };
 
 struct JobSpec {

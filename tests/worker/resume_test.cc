@@ -8,9 +8,12 @@
 #include <fstream>
 #include <iterator>
 
+#include <atomic>
+
 #include "oracle_cacher/job_host.h"
 #include "tests/support/test_paths.h"
 #include "tests/worker/local_cluster.h"
+#include "worker/model/collective_factory.h"
 
 using namespace augur;
 
@@ -78,7 +81,88 @@ void CheckWorkersOk(const std::vector<absl::Status>& results, bool cancelled_ok)
   }
 }
 
+// A real collective whose rank 0 fails its `fail_at`-th all-reduce once per process, the way
+// a broken link or a dead peer shows up in the trainer.
+class FailingCollective final : public model::Collective {
+ public:
+  FailingCollective(std::unique_ptr<model::Collective> inner, std::atomic<int>* calls,
+                    int fail_at)
+      : inner_(std::move(inner)), calls_(calls), fail_at_(fail_at) {}
+  model::BufferKind buffer_kind() const override { return inner_->buffer_kind(); }
+  absl::Status AllReduceSum(float* data, int64_t n) override {
+    if (rank() == 0 && calls_->fetch_add(1) + 1 == fail_at_)
+      return absl::UnavailableError("injected: the all-reduce lost its peer");
+    return inner_->AllReduceSum(data, n);
+  }
+  absl::Status AllReduceHostSum(float* data, int64_t n) override {
+    return inner_->buffer_kind() == model::BufferKind::kHost ? AllReduceSum(data, n)
+                                                            : inner_->AllReduceHostSum(data, n);
+  }
+  int rank() const override { return inner_->rank(); }
+  int size() const override { return inner_->size(); }
+
+ private:
+  std::unique_ptr<model::Collective> inner_;
+  std::atomic<int>* calls_;
+  int fail_at_;
+};
+
 }  // namespace
+
+TEST_CASE("A job that fails past a checkpoint recovers by itself and ends bit-identical") {
+  AUGUR_SHARED_DATA_OR_SKIP(shared);
+  testing::ScratchDir dir("recover");
+  const std::string train = testing::PrepareCriteoSample(shared, "wideresdnn_train.tsv", kRows,
+                                                         dir.path() + "/train");
+  const Case c{2, "oracle", "adam"};
+  auto straight = testing::LocalCluster::Start(2);
+  REQUIRE(straight.ok());
+  auto sid = (*straight)->RunJob(Spec(train, c, dir.path() + "/ck-a"), dir.path() + "/out-a");
+  REQUIRE(sid.ok());
+  Model a = Read(**straight, sid->job_id, dir.path() + "/out-a");
+
+  auto cluster = testing::LocalCluster::Start(2);
+  REQUIRE(cluster.ok());
+  std::atomic<int> calls{0};
+  // Worker 0's 16th all-reduce: well past the checkpoint at iteration 6, before the end.
+  (*cluster)->SetWorkerFactories(nullptr, [&calls](const model::WorkerCollectiveOptions& o)
+                                              -> absl::StatusOr<std::unique_ptr<model::Collective>> {
+    auto inner = model::NewWorkerCollective(o);
+    if (!inner.ok()) return inner.status();
+    return std::unique_ptr<model::Collective>(
+        std::make_unique<FailingCollective>(std::move(*inner), &calls, 16));
+  });
+  auto id = (*cluster)->Submit(Spec(train, c, dir.path() + "/ck-b"));
+  REQUIRE(id.ok());
+  (*cluster)->StartWorkers(2, dir.path() + "/out-b");
+  auto first = (*cluster)->JoinWorkers();
+  CHECK_FALSE(first[0].ok());  // the injected failure
+  // The oracle queued the job again by itself; the workers (restarted, as a supervisor
+  // would) join the recovery and finish it.
+  absl::StatusOr<oracle::JobStatus> queued;
+  for (int i = 0; i < 200; ++i) {  // the host notices the failure within ~0.5 s
+    queued = (*cluster)->host()->Status(*id);
+    if (queued.ok() && queued->recoveries > 0) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  REQUIRE(queued.ok());
+  INFO("after the failure: " << oracle::JobStateName(queued->state) << " " << queued->reason);
+  CHECK(queued->recoveries == 1);
+  CHECK(oracle::JobStateName(queued->state) == std::string("PENDING"));
+  CHECK(queued->last_recovery.find("automatic recovery 1 of 3") != std::string::npos);
+  (*cluster)->StartWorkers(2, dir.path() + "/out-b");
+  CheckWorkersOk((*cluster)->JoinWorkers(), /*cancelled_ok=*/false);
+  REQUIRE((*cluster)->host()->WaitIdle(absl::Seconds(30)));
+  Model b = Read(**cluster, *id, dir.path() + "/out-b");
+  CHECK(b.status.recoveries == 1);
+  bool said = false;
+  for (const auto& e : (*cluster)->host()->Events(*id))
+    said = said || (e.find("automatic recovery 1 of 3") != std::string::npos &&
+                    e.find("injected") != std::string::npos &&
+                    e.find("resumes from its checkpoint at iteration") != std::string::npos);
+  CHECK(said);
+  testing::CheckSameModel(a.dense, a.rows, b.dense, b.rows);
+}
 
 TEST_CASE("A job resumed from a checkpoint ends bit-identical to an uninterrupted run") {
   AUGUR_SHARED_DATA_OR_SKIP(shared);
@@ -124,6 +208,7 @@ TEST_CASE("A job resumed from a checkpoint ends bit-identical to an uninterrupte
     auto queued = (*cluster)->host()->Status(*id);
     REQUIRE(queued.ok());
     CHECK(oracle::JobStateName(queued->state) == std::string("PENDING"));
+  CHECK(queued->last_recovery.find("resume requested; resumes from its checkpoint at iteration 12") != std::string::npos);
     CHECK(queued->iteration == 2 * kEvery);
     CHECK(queued->recoveries == 1);
     (*cluster)->StartWorkers(c.workers, out + "-b");

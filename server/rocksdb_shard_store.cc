@@ -286,6 +286,14 @@ absl::Status RocksShardStore::Checkpoint(const std::string& dir, bool replace) {
   }
   fs::path parent = fs::path(dir).parent_path();
   if (!parent.empty()) fs::create_directories(parent, ec);
+  // A copy a killed shard left half-written (RocksDB writes <target>.tmp, then renames it; the
+  // memory profile copies the same way) would make this one fail: it is never a checkpoint.
+  const std::string partial = target + ".tmp";
+  if (fs::exists(partial, ec)) {
+    if (!fs::is_directory(partial, ec) || HasSubdirectory(partial))
+      return absl::FailedPreconditionError(partial + " exists and is not a partial checkpoint");
+    fs::remove_all(partial, ec);
+  }
   rocksdb::Checkpoint* raw = nullptr;
   AUGUR_RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw), "checkpoint"));
   std::unique_ptr<rocksdb::Checkpoint> cp(raw);
@@ -295,9 +303,11 @@ absl::Status RocksShardStore::Checkpoint(const std::string& dir, bool replace) {
     // The memory profile's files live in its Env: checkpoint there, then export to disk.
     std::string tmp = "/.augur-checkpoint-" + std::to_string(checkpoint_seq_++);
     AUGUR_RETURN_IF_ERROR(FromRocks(cp->CreateCheckpoint(tmp), "checkpoint"));
-    absl::Status copied = CopyFlatDir(env_, tmp, rocksdb::Env::Default(), target);
+    absl::Status copied = CopyFlatDir(env_, tmp, rocksdb::Env::Default(), partial);
     RemoveFlatDir(env_, tmp);
     AUGUR_RETURN_IF_ERROR(copied);
+    fs::rename(partial, target, ec);
+    if (ec) return absl::UnavailableError("cannot rename " + partial + ": " + ec.message());
   }
   if (target == dir) return absl::OkStatus();
   fs::remove_all(dir, ec);

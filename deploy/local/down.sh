@@ -34,6 +34,21 @@ if [ ! -f "$run_dir/pids" ]; then
 fi
 echo "down.sh: stopping the cluster in $run_dir"
 augur_stop_pids_file "$run_dir/pids" "$grace"
+# Under up.sh --supervise the pids are the supervisors, which stop their processes; one whose
+# supervisor had to be killed may leave its process behind: stop those too.
+if [ -d "$run_dir/supervise" ]; then
+  children=$run_dir/supervise/children
+  : >"$children"
+  for f in "$run_dir"/supervise/*.pid; do
+    [ -f "$f" ] || continue
+    read -r pid start <"$f" || continue
+    if [ -n "${pid:-}" ] && augur_pid_is "$pid" "${start:--}"; then
+      echo "$(basename "$f" .pid) $pid - - ${start:--}" >>"$children"
+    fi
+  done
+  augur_stop_pids_file "$children" "$grace"
+  rm -rf "$run_dir/supervise"
+fi
 left=0
 while read -r name pid _ _ start; do
   if [ -n "${pid:-}" ] && augur_pid_is "$pid" "$start"; then

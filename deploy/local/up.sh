@@ -9,6 +9,11 @@
 # from the process's log line, so two clusters never race for a port and can run side by side
 # (use different --run-dir). --base-port P instead uses fixed ports: shards P+i, oracle P+100,
 # shard metrics P+2000+i, oracle metrics P+2100, worker metrics P+2200+w.
+#
+# --supervise starts every process under deploy/local/supervise.sh, which starts it again on
+# the same addresses whenever it exits (kill -9 included), the way Kubernetes restarts a pod:
+# a job with checkpoints then recovers by itself (README "Jobs that survive"). RUN_DIR/pids and
+# cluster.yaml name the supervisors; RUN_DIR/supervise/NAME.pid the process each one runs now.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -30,6 +35,7 @@ usage: deploy/local/up.sh [options]
   --state-dir DIR     the oracle's durable job state (default RUN_DIR/oracle-state): a cluster
                       started again on the same run dir knows every earlier job and id
   --no-state          keep the oracle's jobs in memory only
+  --supervise         restart any process that exits, on its addresses (supervise.sh)
   --bin-dir DIR       where the augur-* binaries are (default $AUGUR_BIN_DIR or build/bin)
   --timeout S         seconds to wait for each process to listen (default 60)
   --log-level L       trace|debug|info|warn|error (default info)
@@ -48,7 +54,7 @@ USAGE
 shards=2 workers=2 backend=cpu run_dir=./run/local base_port="" profile=memory
 bin_dir=${AUGUR_BIN_DIR:-$root/build/bin} timeout_s=60 log_level=info planner_threads=1
 shard_flags=()
-tls_cert="" tls_key="" tls_ca="" token_file="" state_dir="" no_state=0
+tls_cert="" tls_key="" tls_ca="" token_file="" state_dir="" no_state=0 supervise=0
 need() { [ $# -ge 2 ] && [ -n "$2" ] || augur_die "$1 needs a value (see --help)"; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -60,6 +66,7 @@ while [ $# -gt 0 ]; do
     --profile) need "$@"; profile=$2; shift 2 ;;
     --state-dir) need "$@"; state_dir=$2; shift 2 ;;
     --no-state) no_state=1; shift ;;
+    --supervise) supervise=1; shift ;;
     --bin-dir) need "$@"; bin_dir=$2; shift 2 ;;
     --timeout) need "$@"; timeout_s=$2; shift 2 ;;
     --log-level) need "$@"; log_level=$2; shift 2 ;;
@@ -129,6 +136,7 @@ if [ -f "$pids_file" ]; then
   done <"$pids_file"
 fi
 rm -f "$pids_file" "$run_dir/cluster.yaml"
+rm -rf "$run_dir/supervise"
 mkdir -p "$run_dir/logs"
 : >"$pids_file"
 
@@ -169,7 +177,13 @@ launch() {
   local name=$1 log=$2 exe=$3
   shift 3
   : >"$log"
-  setsid "$exe" "$@" </dev/null >>"$log" 2>&1 &
+  if [ "$supervise" = 1 ]; then
+    mkdir -p "$run_dir/supervise"
+    setsid "$here/supervise.sh" "$name" "$run_dir/supervise/$name.pid" "$log" -- "$exe" "$@" \
+      </dev/null >>"$log" 2>&1 &
+  else
+    setsid "$exe" "$@" </dev/null >>"$log" 2>&1 &
+  fi
   LAUNCHED_PID=$!
   LAUNCHED_START=$(augur_start_time "$LAUNCHED_PID")
 }

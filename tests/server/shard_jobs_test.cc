@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "server/client/shard_client.h"
@@ -358,6 +359,12 @@ TEST_CASE("a checkpoint replaces an earlier one only when asked and only a check
   WriteRows(**jobs->Get("job-1"), spec, 3, 40.0f);
   REQUIRE(jobs->Restore("job-1", ck).ok());
   CHECK(ReadRow(**jobs->Get("job-1"), 0, 1)[0] == 21.0f);
+  // A copy a killed shard left half-written does not stop the next checkpoint.
+  fs::create_directories(dir.path() + "/ck2.tmp");
+  std::ofstream(dir.path() + "/ck2.tmp/000007.sst") << "half";
+  REQUIRE((*jobs->Get("job-1"))->Checkpoint(dir.path() + "/ck2").ok());
+  CHECK_FALSE(fs::exists(dir.path() + "/ck2.tmp"));
+  CHECK(fs::exists(dir.path() + "/ck2/CURRENT"));
   // A directory that is not a checkpoint is never replaced.
   fs::create_directories(dir.path() + "/precious/sub");
   CHECK((*jobs->Get("job-1"))->Checkpoint(dir.path() + "/precious", true).code() ==

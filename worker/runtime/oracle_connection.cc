@@ -163,8 +163,11 @@ absl::StatusOr<plan::WorkerIterationPlan> OracleConnection::NextPlan(int64_t ite
   if (!mu_.AwaitWithTimeout(absl::Condition(&ready), timeout))
     return absl::DeadlineExceededError("no plan for iteration " + std::to_string(iteration) +
                                        " within " + absl::FormatDuration(timeout));
+  // A stream that broke ends the run at once, even with plans queued: the job failed (or the
+  // oracle went away), and a recovery may already be rolling the shards back, so this worker
+  // must not write another row.
+  if (stream_ended_ && !stream_status_.ok()) return stream_status_;
   if (plans_.empty()) {
-    if (!stream_status_.ok()) return stream_status_;
     return absl::OutOfRangeError("the plan stream ended before iteration " + std::to_string(iteration));
   }
   auto p = std::move(plans_.front());

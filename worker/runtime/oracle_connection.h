@@ -82,7 +82,7 @@ class OracleConnection {
   void StartPlanStream(const std::string& job_id, int worker, int64_t from = 0);
   // The plan of `iteration` (plans arrive in order); DEADLINE_EXCEEDED after `timeout`, or the
   // stream's error (UNAVAILABLE when the oracle went away, CANCELLED / ABORTED when the job
-  // ended).
+  // ended) as soon as the stream broke, even when plans already arrived are still queued.
   absl::StatusOr<plan::WorkerIterationPlan> NextPlan(int64_t iteration, absl::Duration timeout);
   // OK while the plan stream is open, not started, or closed after the last plan; the
   // stream's error once it broke (UNAVAILABLE: the oracle went away; CANCELLED / ABORTED /

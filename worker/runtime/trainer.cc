@@ -57,6 +57,12 @@ class Loop {
                                        "Time the trainer waited for rows or write-backs", l);
       samples_c_ = d.metrics->GetCounter("augur_worker_samples_total", "Samples trained", l);
       iter_h_ = d.metrics->GetHistogram("augur_worker_iteration_seconds", "Time per iteration", l);
+      if (w_ == 0)
+        ckpt_h_ = d.metrics->GetHistogram(
+            "augur_job_checkpoint_seconds",
+            "Time training pauses for a checkpoint on worker 0: every worker's flush of its "
+            "cached rows, the dense weights and optimizer state, the shards' RocksDB checkpoints",
+            l);
       loss_g_ = d.metrics->GetGauge("augur_worker_loss", "Mean training loss of the last step", l);
       for (int st = 0; st < kNumStages; ++st)
         stage_c_[st] = d.metrics->GetCounter(
@@ -134,6 +140,7 @@ class Loop {
   }
   std::vector<Counter*> hits_c_, miss_c_;  // per table
   Histogram* iter_h_ = nullptr;
+  Histogram* ckpt_h_ = nullptr;  // worker 0: augur_job_checkpoint_seconds
   Gauge* loss_g_ = nullptr;
 };
 
@@ -431,6 +438,7 @@ absl::Status Loop::FlushToShards(int64_t completed) {
 // checkpoints (shard-<i>/, on each shard's machine), the dense weights and optimizer state, and
 // the job spec. A resumed job passes iterations it checkpointed before: those are replaced.
 absl::Status Loop::CheckpointNow(int64_t completed) {
+  const auto start = Clock::now();
   AUGUR_RETURN_IF_ERROR(FlushToShards(completed));
   if (w_ != 0) return absl::OkStatus();
   const std::string dir =
@@ -448,7 +456,10 @@ absl::Status Loop::CheckpointNow(int64_t completed) {
   if (!spec) return absl::InternalError("cannot write checkpoint files in " + dir);
   auto st = d_.shards->Checkpoint(dir, /*replace=*/true).get();
   if (!st.ok()) return ShardError(st, "checkpointing the shards");
-  spdlog::info("worker 0: checkpoint after iteration {} in {}", completed, dir);
+  const double seconds = Since(start);
+  if (ckpt_h_) ckpt_h_->Observe(seconds);
+  spdlog::info("worker 0: checkpoint after iteration {} in {} ({:.3f} s)", completed, dir,
+               seconds);
   pending_.checkpoint = completed;  // the oracle lists it (resume reads the list)
   return absl::OkStatus();
 }

@@ -23,7 +23,8 @@
 #   python3-numpy           the export test loads the exported model with numpy
 #   iproute2                netns/tbf slow-link benchmarks (ip, tc)
 #   jq curl                 bench/e2e assembles its JSON lines (jq) and scrapes the workers'
-#                           step breakdown from their /metrics (curl)
+#                           step breakdown from their /metrics (curl; bench/chaos and
+#                           tests/e2e/recovery_test.sh the step times)
 set -euo pipefail
 
 PKGS=(

@@ -407,6 +407,7 @@ absl::Status JobHost::Record(const Entry& e) {
   r.oracle_shards = e.oracle_shards;
   r.events = e.events;
   r.resume_from = e.finished ? 0 : e.resume.iteration;
+  r.running = e.runner != nullptr && !e.finished;
   r.recoveries = e.recoveries;
   absl::Status st = state_->Put(r, next_id_);
   if (!st.ok()) spdlog::warn("{}: cannot record it in the state dir: {}", e.id, st.ToString());
@@ -428,6 +429,7 @@ void JobHost::Restore(StoredJobs stored) {
     e->oracle_shards = r.oracle_shards;
     e->events = std::move(r.events);
     e->recoveries = r.recoveries;
+    e->was_running = r.running;
     e->last_recovery = e->final_status.last_recovery;
     e->resume.iteration = r.resume_from;
     for (int64_t c : e->final_status.checkpoints)
@@ -461,8 +463,9 @@ void JobHost::Restore(StoredJobs stored) {
 }
 
 void JobHost::RecoverInterrupted(Entry& e) {
-  if (!e.started || (e.resume.iteration > 0 && e.final_status.state == JobState::kPending)) {
-    // Never started (nothing of it exists on the shards), or queued to resume: it runs later.
+  if (!e.started || !e.was_running) {
+    // Never started (nothing of it exists on the shards), or queued to resume (its runner did
+    // not exist yet): it runs later, as it would have.
     e.final_status = Queued(e);
     Event(e, "PENDING: queued again after an oracle restart");
     return;

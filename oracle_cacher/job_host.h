@@ -130,6 +130,7 @@ class JobHost {
     int64_t recoveries = 0;      // times it was resumed
     int64_t auto_recoveries = 0;  // automatic ones since the last submit or augur resume
     std::string last_recovery;    // JobStatus::last_recovery
+    bool was_running = false;     // recovered from a record that says it ran (JobRecord::running)
     absl::Time not_before = absl::InfinitePast();  // an automatic recovery waits until then
     // The running job's last status read from its runner (Status), served again while it is
     // younger than kStatusMaxAge and the runner's Changes() has not moved.

@@ -34,6 +34,9 @@ struct JobRecord {
   // Queued to resume from its checkpoint at this iteration (JobHost::Resume); 0 = from scratch.
   int64_t resume_from = 0;
   int64_t recoveries = 0;  // times it was resumed, by a user or automatically
+  // Its runner existed when this was recorded (it was starting, waiting for workers or
+  // training): the shards may hold rows of this run, so a restart resumes it as a recovery.
+  bool running = false;
 };
 
 struct StoredJobs {

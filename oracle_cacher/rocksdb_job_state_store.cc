@@ -152,7 +152,8 @@ std::string EncodeJobRecord(const JobRecord& r) {
             {"spec_yaml", r.spec_yaml}, {"status", StatusJson(r.status)},
             {"finished", r.finished}, {"started", r.started},
             {"oracle_shards", r.oracle_shards}, {"events", r.events},
-            {"resume_from", r.resume_from}, {"recoveries", r.recoveries}};
+            {"resume_from", r.resume_from}, {"recoveries", r.recoveries},
+            {"running", r.running}};
   return j.dump();
 }
 
@@ -171,6 +172,8 @@ absl::StatusOr<JobRecord> DecodeJobRecord(std::string_view text) {
     r.events = j.at("events").get<std::vector<std::string>>();
     r.resume_from = j.value("resume_from", int64_t{0});
     r.recoveries = j.value("recoveries", int64_t{0});
+    r.running = j.value("running", r.started && !r.finished &&
+                                       r.status.state != JobState::kPending);
     if (r.resume_from < 0 || r.recoveries < 0) throw std::runtime_error("negative resume_from");
     return r;
   } catch (const std::exception& e) {

@@ -65,6 +65,7 @@ JobRecord Record(int64_t seq, JobState state, bool started) {
   r.status.iterations = 100;
   r.status.checkpoints = {5, 10};
   r.started = started;
+  r.running = started && state == JobState::kRunning;
   r.events = {"2026-01-01T00:00:00 PENDING: submitted"};
   return r;
 }

@@ -13,7 +13,7 @@
 # port) become the port the first run logged ("listening on HOST:PORT", "metrics on
 # HOST:PORT"), so shards, the oracle and the workers find each other again.
 # SIGTERM / SIGINT: passed to the child; the supervisor exits when the child has.
-set -uo pipefail
+set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=deploy/local/lib.sh
 . "$here/lib.sh"
@@ -39,10 +39,11 @@ pin_ports() {
   listen=$(logged_address 'listening on [^ ]+:[0-9]+')
   metrics=$(logged_address 'metrics on (https?://)?[^ /]+:[0-9]+')
   for ((i = 0; i + 1 < ${#args[@]}; i++)); do
-    case "${args[i]}" in
-      --listen) [[ ${args[i + 1]} == *:0 && -n $listen ]] && args[i + 1]=$listen ;;
-      --metrics-listen) [[ ${args[i + 1]} == *:0 && -n $metrics ]] && args[i + 1]=$metrics ;;
-    esac
+    if [ "${args[i]}" = --listen ] && [[ ${args[i + 1]} == *:0 && -n $listen ]]; then
+      args[i + 1]=$listen
+    elif [ "${args[i]}" = --metrics-listen ] && [[ ${args[i + 1]} == *:0 && -n $metrics ]]; then
+      args[i + 1]=$metrics
+    fi
   done
 }
 
@@ -51,8 +52,8 @@ while :; do
   child=$!
   echo "$child $(augur_start_time "$child")" >"$pid_file.tmp" && mv "$pid_file.tmp" "$pid_file"
   while :; do
-    wait "$child"
-    rc=$?
+    rc=0
+    wait "$child" || rc=$?
     # A trapped signal ends `wait` early (status > 128) while the child still runs.
     kill -0 "$child" 2>/dev/null || break
   done

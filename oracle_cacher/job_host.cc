@@ -262,13 +262,18 @@ void JobHost::Loop() {
     }
     JobState s;
     absl::Time recorded = absl::Now();
-    while (!IsFinal(s = shared->WaitFinal(absl::Milliseconds(500)))) {
+    uint64_t seen = shared->Changes();
+    while (!IsFinal(s = shared->WaitFinalOrChange(seen, absl::Milliseconds(500)))) {
       shared->CheckHealth();
       absl::MutexLock l(&mu_);
       if (stop_) break;
-      if (absl::Now() - recorded >= kProgressRecordInterval) {
-        (void)Record(*next);  // progress, for `augur status` after a restart
+      // Progress every few seconds; a change (a checkpoint listed above all: what a restarted
+      // oracle resumes from) at once.
+      const uint64_t changes = shared->Changes();
+      if (changes != seen || absl::Now() - recorded >= kProgressRecordInterval) {
+        (void)Record(*next);  // for `augur status`, and a resume, after a restart
         recorded = absl::Now();
+        seen = changes;
       }
     }
     {

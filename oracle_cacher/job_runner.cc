@@ -152,6 +152,7 @@ class JobRunner::Impl {
   JobStatus Status() const;
   uint64_t Changes() const { return changes_.load(std::memory_order_acquire); }
   JobState WaitFinal(absl::Duration timeout) const;
+  JobState WaitFinalOrChange(uint64_t seen, absl::Duration timeout) const;
   void StreamLost(int w) {
     absl::MutexLock l(&mu_);
     if (w < 0 || w >= W_ || !workers_[w].registered || workers_[w].done ||
@@ -671,9 +672,15 @@ JobStatus JobRunner::Impl::Status() const {
 }
 
 JobState JobRunner::Impl::WaitFinal(absl::Duration timeout) const {
+  return WaitFinalOrChange(UINT64_MAX, timeout);
+}
+
+JobState JobRunner::Impl::WaitFinalOrChange(uint64_t seen, absl::Duration timeout) const {
   absl::MutexLock l(&mu_);
-  auto final = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return IsFinal(state_); };
-  mu_.AwaitWithTimeout(absl::Condition(&final), timeout);
+  auto ready = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return IsFinal(state_) || (seen != UINT64_MAX && Changes() != seen);
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
   return state_;
 }
 
@@ -709,5 +716,8 @@ JobStatus JobRunner::Status() const { return impl_->Status(); }
 uint64_t JobRunner::Changes() const { return impl_->Changes(); }
 const job::JobSpec& JobRunner::spec() const { return impl_->spec(); }
 JobState JobRunner::WaitFinal(absl::Duration timeout) const { return impl_->WaitFinal(timeout); }
+JobState JobRunner::WaitFinalOrChange(uint64_t seen, absl::Duration timeout) const {
+  return impl_->WaitFinalOrChange(seen, timeout);
+}
 
 }  // namespace augur::oracle

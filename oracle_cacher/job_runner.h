@@ -213,6 +213,9 @@ class JobRunner {
   const job::JobSpec& spec() const;
   // Waits until the job reaches a final state or `timeout` passes; returns the state then.
   JobState WaitFinal(absl::Duration timeout) const;
+  // Same, returning early too when Changes() moves past `seen` (a checkpoint was listed, a
+  // worker registered, ...): what the host records at once.
+  JobState WaitFinalOrChange(uint64_t seen, absl::Duration timeout) const;
 
  private:
   class Impl;

@@ -257,6 +257,10 @@ oracle_metrics=$(wait_for oracle "$oracle_pid" "$log" 'augur-oracle metrics on (
 sed -i "s|^oracle $oracle_pid - - |oracle $oracle_pid $oracle_grpc $oracle_metrics |" "$pids_file"
 
 worker_pids=() worker_metrics=()
+# Supervised workers stuck in a collective with a dead peer exit after 5 s instead of Gloo's
+# 60 s timeout: their supervisor restarts them and the job's recovery goes on.
+stuck_args=()
+[ "$supervise" = 1 ] && stuck_args=(--exit-when-stuck 5)
 mkdir -p "$run_dir/models"
 for ((w = 0; w < workers; w++)); do
   log=$run_dir/logs/worker-$w.log
@@ -265,7 +269,7 @@ for ((w = 0; w < workers; w++)); do
   launch "worker-$w" "$log" "$bin_dir/augur-worker" \
     --oracle "$oracle_grpc" --worker-index "$w" --metrics-listen "127.0.0.1:$(port $((2200 + w)))" \
     --output-dir "$run_dir/models" --register-timeout 31536000 --log-level "$log_level" \
-    "${all_sec[@]}"
+    "${stuck_args[@]}" "${all_sec[@]}"
   worker_pids+=("$LAUNCHED_PID")
   record "worker-$w $LAUNCHED_PID - - $LAUNCHED_START"
 done

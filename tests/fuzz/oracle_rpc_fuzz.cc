@@ -178,6 +178,7 @@ void RunOne(FuzzedDataProvider& in, World& w) {
     case 8: { v1::ProgressReport q; Fill(in, w, &q, 0); v1::ProgressAck p; (void)svc.ReportProgress(nullptr, &q, &p); break; }
     case 9: { v1::JobStatusRequest q; Fill(in, w, &q, 0); v1::JobStatusResponse p; (void)svc.JobStatus(nullptr, &q, &p); break; }
     case 10: { v1::StoreSetRequest q; Fill(in, w, &q, 0); v1::StoreSetResponse p; (void)svc.StoreSet(nullptr, &q, &p); break; }
+    case 11: { v1::ResumeJobRequest q; Fill(in, w, &q, 0); v1::ResumeJobResponse p; (void)svc.ResumeJob(nullptr, &q, &p); break; }
     default: break;
   }
 }

@@ -3,8 +3,8 @@
 // from the fuzzer's bytes — jobs from a small set (so requests meet each other's tables) plus
 // arbitrary names, table specs with any numbers, row blocks with ragged packed arrays, NaN and
 // infinite floats, extreme iterations and worker counts — run against one memory-profile shard
-// that lives across inputs (reset every 2000, so its memory stays bounded). Checkpoint is left
-// out: it writes directories. A handler may refuse anything; it must not crash, and a Lookup it
+// that lives across inputs (reset every 2000, so its memory stays bounded). Checkpoint and Restore
+// are left out: they write and replace directories. A handler may refuse anything; it must not crash, and a Lookup it
 // accepts answers one block per request block.
 #include <cstddef>
 #include <cstdint>

@@ -24,6 +24,11 @@ int main(int argc, char** argv) {
   app.add_option("--output-dir", o.output_dir, "worker 0 writes each job's dense weights under it");
   app.add_option("--register-timeout", o.register_timeout_s, "seconds to wait for a job");
   app.add_flag("--exit-after-job", o.exit_after_job, "exit after one job");
+  app.add_option("--exit-when-stuck", o.exit_when_stuck_s,
+                 "seconds after its job ended (failed, or the oracle went away) that a worker "
+                 "still blocked in a collective exits, for its supervisor to restart it "
+                 "(0 = wait for the collective's timeout)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--cuda-device", o.cuda_device,
                  "CUDA device ordinal for jobs with training.backend cuda (one per worker)")
       ->check(CLI::Range(0, 1023));

@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <future>
 #include <memory>
 #include <thread>
@@ -109,7 +111,28 @@ absl::Status RunOneJob(const WorkerOptions& o) {
   d.metrics = o.metrics;
   d.cuda_device = o.cuda_device;
   if (!o.output_dir.empty()) d.output_dir = o.output_dir + "/" + a.job_id;
+  std::atomic<bool> trained{false};
+  std::thread watchdog;
+  if (o.exit_when_stuck_s > 0)
+    watchdog = std::thread([&oracle, &trained, &a, grace = absl::Seconds(o.exit_when_stuck_s)] {
+      absl::Time broke = absl::InfiniteFuture();
+      while (!trained.load()) {
+        absl::SleepFor(absl::Milliseconds(100));
+        absl::Status s = oracle.StreamStatus();
+        if (s.ok()) continue;
+        if (broke == absl::InfiniteFuture()) broke = absl::Now();
+        if (absl::Now() - broke < grace || trained.load()) continue;
+        spdlog::error("worker {}: {} ended {} ago ({}) and this worker is still blocked, most "
+                      "likely in a collective with a peer that died; exiting for a clean restart",
+                      a.worker_index, a.job_id, absl::FormatDuration(absl::Now() - broke),
+                      s.ToString());
+        spdlog::shutdown();
+        std::_Exit(75);
+      }
+    });
   auto st = RunTrainer(d);
+  trained = true;
+  if (watchdog.joinable()) watchdog.join();
   if (st.ok()) spdlog::info("worker {}: {} done", a.worker_index, a.job_id);
   return st;
 }

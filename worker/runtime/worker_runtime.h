@@ -35,6 +35,12 @@ struct WorkerOptions {
   std::string output_dir;           // worker 0 writes <output_dir>/<job id>/dense.f32
   double register_timeout_s = 600;  // how long to wait for a job to join
   bool exit_after_job = false;
+  // > 0: when the job ended (its plan stream broke: it failed, or the oracle went away) and
+  // the trainer still has not returned this many seconds later — blocked in a collective with
+  // a peer that died, which Gloo may only notice at its 60 s timeout — the process exits
+  // (status 75) so its supervisor starts it clean and the job's recovery need not wait.
+  // 0: wait it out. up.sh --supervise and the k8s workers set it.
+  double exit_when_stuck_s = 0;
   int cuda_device = 0;              // jobs with training.backend cuda run on this device
   // Credentials for the oracle and the shards (common/grpc_security.h); null: plaintext.
   std::shared_ptr<grpc::ChannelCredentials> credentials;

@@ -11,13 +11,14 @@
 #    (in random order), then random ones, --kills in all. Each kill waits for a checkpoint
 #    (a job without one cannot resume) and the job's recovery before the next.
 # 3. The chaos job must end SUCCEEDED; its export is compared with the reference's, every
-#    .npy file byte for byte.
+#    .npy file byte for byte. Then `augur resume --from` a middle checkpoint trains the second
+#    half again, and that export is compared too (resume_identical).
 #
 # Prints one JSON line: kills, recoveries, iterations_recomputed, recovery_seconds_median /
 # _max (kill -> the job training again past its resume point), identical, checkpoint_seconds_
 # median (worker 0's log: every worker's flush + dense state + the shards' RocksDB checkpoints),
 # step_seconds_median (the reference run's workers' augur_worker_iteration_seconds histogram).
-# Exit status 0 only when the job SUCCEEDED and identical is true. Stops exactly the pids it
+# Exit status 0 only when the job SUCCEEDED and both comparisons are identical. Stops exactly the pids it
 # started. Never a ctest test by itself (tests/e2e/recovery_test.sh runs it with a fixed plan).
 #
 #   bench/chaos/run.sh [--iterations 600] [--every 50] [--kills 6] [--seed S] [--plan LIST]
@@ -119,6 +120,16 @@ job_yaml "$tmp/chaos.yaml" "$tmp/ckpt-chaos"
 up() {  # up RUN_DIR [--supervise]
   "$root/deploy/local/up.sh" --shards "$shards" --workers "$workers" --run-dir "$1" \
     --bin-dir "$bin_dir" --timeout 30 "${@:2}" >/dev/null
+}
+# same_as_ref EXPORT_DIR: true when every .npy of the reference export is byte-identical there.
+same_as_ref() {
+  local f n=0 same=true
+  for f in "$tmp"/export-ref/*.npy; do
+    cmp -s "$f" "$1/$(basename "$f")" || { same=false; log "$(basename "$f") differs in $1"; }
+    n=$((n + 1))
+  done
+  [ "$n" -gt 26 ] || same=false
+  echo "$same"
 }
 # field KEY STATUS_TEXT: the value of "KEY: value" in `augur status` output.
 field() { sed -nE "s/^$1: +//p" <<<"$2" | head -n 1; }
@@ -243,26 +254,47 @@ done
 identical=false
 if [ "$state" = SUCCEEDED ]; then
   augur export "$job" --out "$tmp/export-chaos" --cluster "$chaos/cluster.yaml" >/dev/null
-  identical=true n=0
-  for f in "$tmp"/export-ref/*.npy; do
-    cmp -s "$f" "$tmp/export-chaos/$(basename "$f")" || { identical=false; log "$(basename "$f") differs"; }
-    n=$((n + 1))
-  done
-  [ "$n" -gt 26 ] || identical=false
+  identical=$(same_as_ref "$tmp/export-chaos")
 else
   echo "$s" >&2
 fi
+chaos_state=$state
 recoveries=$(field recoveries "$s" | cut -d' ' -f1)
 recomputed=$("$bin_dir/augur" logs "$job" --cluster "$chaos/cluster.yaml" |
   sed -nE 's/.*\(iterations ([0-9]+)\.\.([0-9]+) run again\).*/\1 \2/p' |
   awk '{ s += $2 - $1 + 1 } END { print s + 0 }')
-median() { if [ $# = 0 ]; then echo null; else printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { printf "%.3f\n", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; fi; }
-maxof() { if [ $# = 0 ]; then echo null; else printf '%s\n' "$@" | sort -g | tail -n 1 | awk '{ printf "%.3f\n", $1 }'; fi; }
 ckpts=()
 while read -r v; do ckpts+=("$v"); done < <(grep -ahoE 'checkpoint after iteration [0-9]+ in .* \(([0-9.]+) s\)' \
   "$chaos/logs/worker-0.log" | sed -nE 's/.*\(([0-9.]+) s\)$/\1/p')
-printf '{"bench":"chaos","seed":%s,"iterations":%s,"checkpoint_every":%s,"kills":%s,"killed":"%s","recoveries":%s,"iterations_recomputed":%s,"recovery_seconds_median":%s,"recovery_seconds_max":%s,"identical":%s,"state":"%s","checkpoint_seconds_median":%s,"step_seconds_median":%s}\n' \
+# --- 3. a user's resume ----------------------------------------------------------------------
+# `augur resume --from` a middle checkpoint of the finished job: the shards roll back, the rest
+# is trained again, and the model must again be the reference's.
+resume_identical=false
+if [ "$identical" = true ]; then
+  mid=$((iterations / every / 2 * every))
+  before=$(field recoveries "$s" | cut -d' ' -f1)
+  augur resume "$job" --from "$mid" --cluster "$chaos/cluster.yaml" >/dev/null
+  deadline=$((SECONDS + 600))
+  while :; do
+    s=$(status)
+    state=$(field state "$s")
+    rec=$(field recoveries "$s" | cut -d' ' -f1)
+    [ "${rec:-0}" -gt "${before:-0}" ] && case "$state" in SUCCEEDED | FAILED | CANCELLED) break ;; esac
+    [ "$SECONDS" -lt "$deadline" ] || die "the resumed job did not end within 600 s"
+    sleep 0.2
+  done
+  if [ "$state" = SUCCEEDED ]; then
+    augur export "$job" --out "$tmp/export-resumed" --cluster "$chaos/cluster.yaml" >/dev/null
+    resume_identical=$(same_as_ref "$tmp/export-resumed")
+  else
+    echo "$s" >&2
+  fi
+  log "augur resume --from $mid: $state, identical $resume_identical"
+fi
+median() { if [ $# = 0 ]; then echo null; else printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { printf "%.3f\n", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; fi; }
+maxof() { if [ $# = 0 ]; then echo null; else printf '%s\n' "$@" | sort -g | tail -n 1 | awk '{ printf "%.3f\n", $1 }'; fi; }
+printf '{"bench":"chaos","seed":%s,"iterations":%s,"checkpoint_every":%s,"kills":%s,"killed":"%s","recoveries":%s,"iterations_recomputed":%s,"recovery_seconds_median":%s,"recovery_seconds_max":%s,"identical":%s,"resume_identical":%s,"state":"%s","checkpoint_seconds_median":%s,"step_seconds_median":%s}\n' \
   "$seed" "$iterations" "$every" "$done_kills" "$(IFS=,; echo "${order[*]:0:done_kills}")" \
   "${recoveries:-0}" "$recomputed" "$(median "${recovery_s[@]}")" "$(maxof "${recovery_s[@]}")" \
-  "$identical" "$state" "$(median "${ckpts[@]}")" "${step_median:-null}"
-[ "$state" = SUCCEEDED ] && [ "$identical" = true ]
+  "$identical" "$resume_identical" "$chaos_state" "$(median "${ckpts[@]}")" "${step_median:-null}"
+[ "$chaos_state" = SUCCEEDED ] && [ "$identical" = true ] && [ "$resume_identical" = true ]

@@ -4,7 +4,8 @@
 # on a cluster started with deploy/local/up.sh --supervise while it kill -9s a worker, a shard
 # and the oracle, one after the other, each after the job recovered from the last. The job must
 # recover by itself each time (3 recoveries), end SUCCEEDED, and export a model identical to the
-# uninterrupted run's, file for file.
+# uninterrupted run's, file for file; then `augur resume --from` a middle checkpoint trains the
+# second half again, and that model must be identical too.
 #   tests/e2e/recovery_test.sh [BIN_DIR]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,7 +17,7 @@ out=$("$root/bench/chaos/run.sh" --bin-dir "$bin_dir" --plan worker,shard,oracle
   --iterations 430 --every 40) || fail "the chaos run did not end identical: $out"
 line=$(grep '^{"bench":"chaos"' <<<"$out") || fail "no result line: $out"
 for want in '"kills":3' '"killed":"worker,shard,oracle"' '"recoveries":3' '"identical":true' \
-  '"state":"SUCCEEDED"'; do
+  '"resume_identical":true' '"state":"SUCCEEDED"'; do
   grep -qF "$want" <<<"$line" || fail "want $want in $line"
 done
 echo "PASS: $line"

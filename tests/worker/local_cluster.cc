@@ -3,6 +3,8 @@
 #include <grpcpp/grpcpp.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <thread>
 
@@ -204,6 +206,37 @@ void CheckSameModel(const std::vector<char>& dense_a, const std::vector<shard::R
     REQUIRE(rows_a[t].values.size() == rows_b[t].values.size());
     CHECK(std::memcmp(rows_a[t].values.data(), rows_b[t].values.data(),
                       rows_a[t].values.size() * sizeof(float)) == 0);
+  }
+}
+
+double MaxRelDiff(const std::vector<float>& a, const std::vector<float>& b, size_t width) {
+  double m = 0;
+  for (size_t r = 0; r + width <= a.size(); r += width) {
+    double diff = 0, scale = 1e-12;
+    for (size_t i = r; i < r + width; ++i) {
+      diff = std::max(diff, std::abs(double(a[i]) - b[i]));
+      scale = std::max(scale, std::abs(double(a[i])));
+    }
+    m = std::max(m, diff / scale);
+  }
+  return m;
+}
+
+void CheckCloseModel(const std::vector<char>& dense_a, const std::vector<shard::RowBlock>& rows_a,
+                     const std::vector<char>& dense_b, const std::vector<shard::RowBlock>& rows_b,
+                     uint64_t rows, double tolerance) {
+  REQUIRE(dense_a.size() == dense_b.size());
+  std::vector<float> a(dense_a.size() / sizeof(float)), b(dense_b.size() / sizeof(float));
+  std::memcpy(a.data(), dense_a.data(), dense_a.size());
+  std::memcpy(b.data(), dense_b.data(), dense_b.size());
+  CHECK(MaxRelDiff(a, b, a.size()) < tolerance);
+  REQUIRE(rows_a.size() == rows_b.size());
+  for (size_t t = 0; t < rows_a.size(); ++t) {
+    INFO("table " << t);
+    CHECK(rows_a[t].versions == rows_b[t].versions);
+    REQUIRE(rows_a[t].values.size() == rows_b[t].values.size());
+    CHECK(MaxRelDiff(rows_a[t].values, rows_b[t].values, rows_a[t].values.size() / rows) <
+          tolerance);
   }
 }
 

@@ -85,6 +85,16 @@ class LocalCluster {
 // table's row values (with optimizer state) by memcmp and its versions.
 void CheckSameModel(const std::vector<char>& dense_a, const std::vector<shard::RowBlock>& rows_a,
                     const std::vector<char>& dense_b, const std::vector<shard::RowBlock>& rows_b);
+// The same within `tolerance` relative (MaxRelDiff per row and over the dense buffer) with equal
+// versions: what three or more workers promise, whose all-reduce may sum in another order.
+// `rows` = rows per table (every block holds that many).
+void CheckCloseModel(const std::vector<char>& dense_a, const std::vector<shard::RowBlock>& rows_a,
+                     const std::vector<char>& dense_b, const std::vector<shard::RowBlock>& rows_b,
+                     uint64_t rows, double tolerance);
+// Largest difference relative to the vector it sits in, over consecutive vectors of `width`
+// floats (a row, or the whole dense buffer): element-wise ratios are meaningless for entries near
+// zero, where a different summation order legitimately changes the last bits of a cancellation.
+double MaxRelDiff(const std::vector<float>& a, const std::vector<float>& b, size_t width);
 // Rows a training run wrote (version > 0).
 int64_t TouchedRows(const std::vector<shard::RowBlock>& rows);
 

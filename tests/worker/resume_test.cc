@@ -2,8 +2,9 @@
 // checkpoint's cut, dense weights and dense optimizer state read back, planning restarted from
 // an empty cache at that iteration) ends with exactly the model an uninterrupted run ends with —
 // dense weights, every embedding row's values, optimizer state and version, bit for bit — for
-// one and two workers, under the oracle's plans and the parameter-server path, with dense
-// optimizers that keep state (adagrad, adam). Real gRPC between shards, oracle and workers.
+// one and two workers (three: within 1e-5), under the oracle's plans and the parameter-server
+// path, with dense optimizers that keep state (adagrad, adam). Real gRPC between shards,
+// oracle and workers.
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <iterator>
@@ -170,7 +171,8 @@ TEST_CASE("A job resumed from a checkpoint ends bit-identical to an uninterrupte
   const std::string train = testing::PrepareCriteoSample(shared, "wideresdnn_train.tsv", kRows,
                                                          dir.path() + "/train");
   for (const Case& c : {Case{1, "oracle", "adam"}, Case{2, "oracle", "adagrad"},
-                        Case{2, "none", "adam"}, Case{1, "prefetch1", "sgd"}}) {
+                        Case{2, "none", "adam"}, Case{1, "prefetch1", "sgd"},
+                        Case{3, "oracle", "adam"}}) {
     const std::string tag = std::to_string(c.workers) + "-" + c.policy + "-" + c.dense_optimizer;
     INFO(c.workers << " worker(s), policy " << c.policy << ", dense " << c.dense_optimizer);
     const std::string out = dir.path() + "/out-" + tag;
@@ -218,7 +220,12 @@ TEST_CASE("A job resumed from a checkpoint ends bit-identical to an uninterrupte
     CHECK(b.status.recoveries == 1);
     // Checkpoints before the resume point are kept; the later ones are taken again.
     CHECK(b.status.checkpoints == a.status.checkpoints);
-    testing::CheckSameModel(a.dense, a.rows, b.dense, b.rows);
+    // Three workers: the resumed run's plans (from an empty cache) share other rows, so the
+    // all-reduce sums in another order; equal within 1e-5, as across cache policies.
+    if (c.workers < 3)
+      testing::CheckSameModel(a.dense, a.rows, b.dense, b.rows);
+    else
+      testing::CheckCloseModel(a.dense, a.rows, b.dense, b.rows, kRows, 1e-5);
     CHECK(testing::TouchedRows(b.rows) > 0);
   }
 }

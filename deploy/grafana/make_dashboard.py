@@ -127,6 +127,21 @@ panel("Plan lag (iterations ahead of the slowest worker)", [
 ], 18, 6, 8, desc="How far planning runs ahead; near 0 means workers wait on the oracle.")
 y += 8
 
+row("Jobs that survive")
+panel("Job recoveries (resumes from a checkpoint)", [
+    (f"sum by (cause) (increase(augur_job_recoveries_total[{R}]))", "{{cause}}"),
+], 0, 12, 8, desc="augur_job_recoveries_total by cause: user (augur resume), failure (a process "
+                   "went away), oracle_restart. `augur status JOB` says what the last one was.")
+panel("Checkpoint pause vs step time", [
+    (f"rate(augur_job_checkpoint_seconds_sum[{R}]) / rate(augur_job_checkpoint_seconds_count[{R}])",
+     "checkpoint"),
+    (f"avg(rate(augur_worker_iteration_seconds_sum[{R}]) / "
+     f"rate(augur_worker_iteration_seconds_count[{R}]))", "step"),
+], 12, 12, 8, unit="s",
+      desc="augur_job_checkpoint_seconds (worker 0: every worker's flush, the dense state, the "
+           "shards' RocksDB checkpoints) beside the mean step time.")
+y += 8
+
 dashboard = {
     "title": "augur",
     "uid": "augur-overview",

@@ -83,6 +83,7 @@ absl::Status SlotCache::Apply(FillRound& round) {
                                    std::to_string(f.min_version));
       slots.push_back(static_cast<model::SlotIndex>(f.slot));
       version_[f.slot] = v;
+      stored_version_[f.slot] = v;
       records.insert(records.end(), block.values.begin() + static_cast<ptrdiff_t>(i) * rf,
                      block.values.begin() + static_cast<ptrdiff_t>(i + 1) * rf);
     }
@@ -137,6 +138,7 @@ void SlotCache::Insert(plan::RowKey key, model::SlotIndex slot, int64_t version)
   slot_of_[key] = slot;
   key_of_[slot] = key;
   version_[slot] = version;
+  stored_version_[slot] = -1;
 }
 
 absl::Status SlotCache::Evict(const std::vector<plan::Eviction>& evictions, int64_t iteration) {
@@ -155,7 +157,8 @@ absl::Status SlotCache::Evict(const std::vector<plan::Eviction>& evictions, int6
 absl::Status SlotCache::WriteBackAll(int64_t iteration) {
   std::vector<plan::RowKey> keys;
   std::vector<model::SlotIndex> slots;
-  for (auto& [k, s] : slot_of_) keys.push_back(k), slots.push_back(s);
+  for (auto& [k, s] : slot_of_)
+    if (version_[s] != stored_version_[s]) keys.push_back(k), slots.push_back(s);
   return WriteRows(keys, slots, iteration);
 }
 
@@ -177,6 +180,7 @@ absl::Status SlotCache::WriteRows(const std::vector<plan::RowKey>& keys,
         blocks[b].values.insert(blocks[b].values.end(), records.begin() + static_cast<ptrdiff_t>(i) * rf,
                                 records.begin() + static_cast<ptrdiff_t>(i + 1) * rf);
         blocks[b].versions.push_back(version_[slots[i]]);
+        stored_version_[slots[i]] = version_[slots[i]];
       }
     writebacks_.emplace_back(iteration, shards_->Write(std::move(blocks)));
   }

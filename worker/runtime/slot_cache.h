@@ -56,7 +56,9 @@ class SlotCache {
   // Forgets rows leaving the cache; writes back the ones marked write_back (async), tagged with
   // the iteration so WaitWriteBacks can bound how far training runs ahead of the shards.
   absl::Status Evict(const std::vector<plan::Eviction>& evictions, int64_t iteration);
-  // Writes every cached row back without evicting it (evaluation reads the shards).
+  // Writes every cached row the shards do not already hold back, without evicting it
+  // (a checkpoint or an evaluation reads the shards next): a row whose version is the one its
+  // fill read or its last write-back wrote is there already. Returns through the write-backs.
   absl::Status WriteBackAll(int64_t iteration);
   // Waits for write-backs tagged <= iteration. Returns seconds spent waiting.
   absl::StatusOr<double> WaitWriteBacks(int64_t iteration);
@@ -78,6 +80,9 @@ class SlotCache {
   model::DenseCompute* compute_;
   absl::flat_hash_map<plan::RowKey, model::SlotIndex> slot_of_;
   std::vector<int64_t> version_ = std::vector<int64_t>(compute_->capacity(), 0);
+  // The version the shards hold of each slot's row, as far as this cache knows: what its fill
+  // read or its last write-back wrote; -1 for a row handed over by a peer.
+  std::vector<int64_t> stored_version_ = std::vector<int64_t>(compute_->capacity(), -1);
   std::vector<plan::RowKey> key_of_ = std::vector<plan::RowKey>(compute_->capacity(), 0);
   std::deque<FillRound> fills_;
   std::deque<std::pair<int64_t, std::future<absl::Status>>> writebacks_;

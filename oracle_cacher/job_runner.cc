@@ -91,11 +91,6 @@ std::string NewToken() {
 }
 }  // namespace
 
-std::string JobCheckpointDir(const job::JobSpec& spec, const std::string& job_id,
-                             int64_t iteration) {
-  return spec.checkpoint.dir + "/" + job_id + "/iter-" + std::to_string(iteration);
-}
-
 class JobRunner::Impl {
  public:
   Impl(job::JobSpec spec, std::string id, JobRunnerOptions o, ResumePoint resume)
@@ -297,7 +292,7 @@ absl::Status JobRunner::Impl::Init(ShardTables* tables) {
     // A shard that died with the job may still be coming back: retry while it is unreachable.
     const absl::Time give_up = absl::Now() + opt_.shard_wait;
     while (true) {
-      st = tables->Restore(id_, spec_, specs, JobCheckpointDir(spec_, id_, first_));
+      st = tables->Restore(id_, spec_, specs, job::CheckpointDir(spec_, id_, first_));
       const bool unreachable = st.code() == absl::StatusCode::kUnavailable ||
                                st.code() == absl::StatusCode::kDeadlineExceeded;
       if (!unreachable || absl::Now() >= give_up) break;

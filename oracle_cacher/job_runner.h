@@ -66,10 +66,6 @@ struct ResumePoint {
   // the job fails naming the ones that did not come back. A user's resume waits for them.
   bool automatic = false;
 };
-// <checkpoint.dir>/<job>/iter-<iteration>: the checkpoint the trainer writes
-// (worker/runtime/checkpoint_files.h) and a resume reads.
-std::string JobCheckpointDir(const job::JobSpec& spec, const std::string& job_id,
-                             int64_t iteration);
 
 // Workers wait for their write-backs of step e before finishing step e + this.
 inline constexpr int kWritebackAckHorizon = 4;

@@ -347,6 +347,10 @@ absl::StatusOr<JobSpec> LoadJobSpec(const std::string& path) {
   return spec;
 }
 
+std::string CheckpointDir(const JobSpec& spec, const std::string& job_id, int64_t iteration) {
+  return spec.checkpoint.dir + "/" + job_id + "/iter-" + std::to_string(iteration);
+}
+
 std::string ToYaml(const JobSpec& s) {
   YAML::Emitter e;
   e.SetFloatPrecision(9);

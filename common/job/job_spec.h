@@ -101,6 +101,11 @@ absl::StatusOr<JobSpec> LoadJobSpec(const std::string& path);
 // Canonical YAML that ParseJobSpec reads back to an equal spec.
 std::string ToYaml(const JobSpec& spec);
 
+// <checkpoint.dir>/<job_id>/iter-<iteration>: where worker 0 writes the checkpoint after that
+// iteration (the shards under shard-<i>/) and where a resume reads it. One definition for the
+// worker that writes and the oracle that restores.
+std::string CheckpointDir(const JobSpec& spec, const std::string& job_id, int64_t iteration);
+
 // The edit distance used to suggest the nearest key.
 int EditDistance(const std::string& a, const std::string& b);
 

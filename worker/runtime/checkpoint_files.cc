@@ -54,11 +54,6 @@ void PutFloats(std::string& out, const std::vector<float>& v) {
 
 }  // namespace
 
-std::string CheckpointPath(const std::string& checkpoint_dir, const std::string& job_id,
-                           int64_t iteration) {
-  return checkpoint_dir + "/" + job_id + "/iter-" + std::to_string(iteration);
-}
-
 absl::Status WriteDenseCheckpoint(const std::string& dir, const DenseCheckpoint& ckpt,
                                   OptimizerKind kind) {
   std::string dense;

@@ -1,4 +1,4 @@
-// The dense half of a job's checkpoint, in <checkpoint.dir>/<job>/iter-<N>/ beside the shards'
+// The dense half of a job's checkpoint, in job::CheckpointDir (<checkpoint.dir>/<job>/iter-<N>/) beside the shards'
 // shard-<i>/ stores: what worker 0 writes after the flush of iteration N and what it reads back
 // when the job resumes there.
 //
@@ -22,10 +22,6 @@
 #include "worker/model/dense_compute.h"
 
 namespace augur::worker {
-
-// <checkpoint_dir>/<job_id>/iter-<iteration>
-std::string CheckpointPath(const std::string& checkpoint_dir, const std::string& job_id,
-                           int64_t iteration);
 
 struct DenseCheckpoint {
   std::vector<float> weights;

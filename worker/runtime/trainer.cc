@@ -442,7 +442,7 @@ absl::Status Loop::CheckpointNow(int64_t completed) {
   AUGUR_RETURN_IF_ERROR(FlushToShards(completed));
   if (w_ != 0) return absl::OkStatus();
   const std::string dir =
-      CheckpointPath(d_.spec.checkpoint.dir, d_.assignment.job_id, completed);
+      job::CheckpointDir(d_.spec, d_.assignment.job_id, completed);
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return absl::InternalError("cannot create checkpoint dir " + dir + ": " + ec.message());
@@ -472,7 +472,7 @@ absl::Status Loop::LoadCheckpoint(int64_t iteration) {
   const size_t n2 = kind == OptimizerKind::kAdam ? n : 0;
   // [weights | s1 | s2 | steps (two exact 24-bit halves) | worker 0 failed]
   std::vector<float> buf(n + n1 + n2 + 3, -0.0f);
-  const std::string dir = CheckpointPath(d_.spec.checkpoint.dir, d_.assignment.job_id, iteration);
+  const std::string dir = job::CheckpointDir(d_.spec, d_.assignment.job_id, iteration);
   absl::Status read = absl::OkStatus();
   if (w_ == 0) {
     auto c = ReadDenseCheckpoint(dir, static_cast<int64_t>(n), kind);

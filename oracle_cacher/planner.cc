@@ -77,6 +77,7 @@ class PlannerImpl final : public Planner {
   std::deque<std::pair<int64_t, Idx>> forget_queue_;
   std::vector<Miss> misses_;  // scratch
   std::vector<Idx> interned_;  // scratch
+  std::vector<int32_t> dormant_;  // scratch: cached slots whose next use a Push just learned
   bool closed_ = false;
   PlannerStats stats_;
 };
@@ -153,13 +154,23 @@ absl::Status PlannerImpl::Push(IterationReads reads) {
       if (a.last_iter >= window_base_) Window(a.last_iter).next[w][a.last_pos] = t;
       if (a.slot >= 0 && caches_[w].slots[a.slot].next_use == kNever) {
         caches_[w].slots[a.slot].next_use = t;
-        caches_[w].Touch(a.slot);
+        dormant_.push_back(a.slot);
       }
       a.last_iter = t;
       a.last_pos = static_cast<int32_t>(mine.size());
       rows_[r].last_read = t;
       mine.push_back(r);
     }
+    // Dormant copies are filed least recently needed first, so every next-use bucket is filed
+    // in (last_needed, seq) order.
+    WorkerCache& c = caches_[w];
+    std::sort(dormant_.begin(), dormant_.end(), [&](int32_t x, int32_t y) {
+      return c.slots[x].last_needed != c.slots[y].last_needed
+                 ? c.slots[x].last_needed < c.slots[y].last_needed
+                 : x < y;
+    });
+    for (int32_t slot : dormant_) c.Touch(slot);
+    dormant_.clear();
     now.next[w].assign(mine.size(), kNever);
     if (static_cast<int64_t>(mine.size()) > opt_.capacity)
       return absl::ResourceExhaustedError(

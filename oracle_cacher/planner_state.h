@@ -41,21 +41,25 @@ struct SlotInfo {
   int64_t last_needed = -1;   // last read, or transfer sourced, by this worker
   uint32_t uses = 0;          // reads by this worker since the row entered this slot
   uint32_t generation = 0;    // bumps on every change so stale heap entries are skipped
+  uint64_t seq = 0;           // when this slot was last filed as a candidate (the last tie-break)
 };
 
 // Eviction candidates: farthest next use first; among rows not read again inside the window, the
 // fewest uses since they entered the cache (what the window cannot see, frequency predicts on
-// skewed data); then least recently needed.
+// skewed data); then least recently needed; then the one filed first. The order is total, so
+// plans do not depend on how the candidates are stored.
 struct Candidate {
   int64_t next_use;
   int64_t last_needed;
   int32_t slot;
   uint32_t generation;
   uint32_t uses;
+  uint64_t seq;
   bool operator<(const Candidate& o) const {
     if (next_use != o.next_use) return next_use < o.next_use;
     if (next_use == kNever && uses != o.uses) return uses > o.uses;
-    return last_needed > o.last_needed;
+    if (last_needed != o.last_needed) return last_needed > o.last_needed;
+    return seq > o.seq;
   }
 };
 
@@ -80,11 +84,12 @@ struct WorkerCache {
   int64_t cutoff = -1;
   bool young_heap_live = false;  // young_heap mirrors the buckets
   bool young_heap_used = false;  // ... and was popped since the last Advance
+  uint64_t filed = 0;            // candidates filed so far (Candidate::seq)
 
   // Files a slot's current (next_use, last_needed) as a candidate.
   void File(int32_t slot) {
     const SlotInfo& s = slots[slot];
-    const Candidate c{s.next_use, s.last_needed, slot, s.generation, s.uses};
+    const Candidate c{s.next_use, s.last_needed, slot, s.generation, s.uses, s.seq};
     if (c.last_needed <= cutoff) {
       ready.push(c);
       return;
@@ -98,6 +103,7 @@ struct WorkerCache {
   // Re-files a slot after its next_use / last_needed changed.
   void Touch(int32_t slot) {
     ++slots[slot].generation;
+    slots[slot].seq = ++filed;
     File(slot);
   }
   // The fallback heap of young slots, built on first use.

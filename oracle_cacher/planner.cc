@@ -23,10 +23,11 @@ inline void Prefetch(const void* p) { __builtin_prefetch(p); }
 
 class PlannerImpl final : public Planner {
  public:
-  explicit PlannerImpl(const PlannerOptions& o) : opt_(o), W_(o.num_workers), caches_(o.num_workers) {
+  explicit PlannerImpl(const PlannerOptions& o) : opt_(o), W_(o.num_workers) {
     if (opt_.policy != CachePolicy::kOracle) opt_.lookahead = 1;
     if (opt_.policy == CachePolicy::kPrefetch1) opt_.prefetch_distance = 1;
     if (opt_.policy == CachePolicy::kNone) opt_.prefetch_distance = 0;
+    caches_.assign(W_, WorkerCache(opt_.lookahead));
   }
 
   absl::Status Push(IterationReads reads) override;
@@ -266,37 +267,26 @@ absl::StatusOr<std::pair<int32_t, int64_t>> PlannerImpl::AllocateSlot(int w, int
     c.slots.emplace_back();
     return std::make_pair(static_cast<int32_t>(c.slots.size() - 1), int64_t{-1});
   }
-  // The best candidate of a heap, stale entries dropped; null when it is empty or every row in
-  // it is read at j. (ProcessNeed moved the cutoff to j - d - 1 before allocating.)
-  const int64_t d = opt_.prefetch_distance;
-  auto best = [&](std::priority_queue<Candidate>& heap, bool young) -> const Candidate* {
-    while (!heap.empty()) {
-      const Candidate& top = heap.top();
-      const SlotInfo& s = c.slots[top.slot];
-      if (s.generation == top.generation && At(s.row, w).slot == top.slot &&
-          !(young && top.last_needed <= c.cutoff))  // else stale, or promoted to `ready`
-        return top.next_use > j ? &top : nullptr;
-      heap.pop();
-    }
-    return nullptr;
-  };
   // A ready victim lets the fill go out on time. When the cache can hold d+2 steps of this
   // slice's rows (the pipeline of leaving rows plus the step's own), take it if its next read is
   // beyond the prefetch distance: keeping the pipeline costs at most a refetch that is itself on
-  // time. Otherwise - or when no such row is ready - plain Belady order between the two heaps
+  // time. Otherwise - or when no such row is ready - plain Belady order between the two queues
   // (ties to the ready one): a cache that small cannot keep a pipeline, and evicting rows for it
-  // would only cost hits.
+  // would only cost hits. Rows read at j are never victims.
+  const int64_t d = opt_.prefetch_distance;
+  const int64_t hi = pushed_ - 1;
   const bool pipeline =
       opt_.capacity >= (d + 2) * static_cast<int64_t>(Window(j).reads[w].size());
-  const Candidate* ready = best(c.ready, false);
-  auto* from = &c.ready;
-  if (!pipeline || ready == nullptr || ready->next_use <= j + d) {
-    const Candidate* young = best(c.YoungHeap(), true);
-    if (young != nullptr && (ready == nullptr || *ready < *young)) from = &c.young_heap;
-    if (young == nullptr && ready == nullptr) from = nullptr;
+  auto [ready, from] = c.ready.Best(j, hi, [&](Entry e) { return c.Current(e); });
+  if (!pipeline || ready == nullptr || c.slots[ready->slot].next_use <= j + d) {
+    auto [young, in] = c.young.Best(j, hi, [&](Entry e) {
+      return c.Current(e) && c.slots[e.slot].last_needed > c.cutoff;
+    });
+    if (young != nullptr && (ready == nullptr || c.Of(*ready) < c.Of(*young)))
+      ready = young, from = in;
   }
-  if (from != nullptr) {
-    const Candidate top = from->top();
+  if (ready != nullptr) {
+    const Candidate top = c.Of(*ready);
     from->pop();
     const RowInfo& ri = rows_[c.slots[top.slot].row];
     // Leave as early as the fill wants the slot, but never before the copy's last read or
@@ -333,12 +323,9 @@ void PlannerImpl::UpdateAfterStep(int64_t step) {
       else
         c.Touch(slot);
     }
-    // Stale heap entries pile up as slots change; rebuild before they dominate.
-    if (c.queued() > 4 * static_cast<size_t>(c.held) + 4096) {
-      c.ClearCandidates();
-      for (int32_t s = 0; s < static_cast<int32_t>(c.slots.size()); ++s)
-        if (At(c.slots[s].row, w).slot == s) c.File(s);
-    }
+    c.ClearIteration(step);
+    // Stale entries pile up in buckets no query reaches; drop them before they dominate.
+    if (c.queued() > 4 * static_cast<size_t>(c.held) + 4096) c.Compact();
   }
 }
 

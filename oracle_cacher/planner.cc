@@ -27,7 +27,8 @@ class PlannerImpl final : public Planner {
     if (opt_.policy != CachePolicy::kOracle) opt_.lookahead = 1;
     if (opt_.policy == CachePolicy::kPrefetch1) opt_.prefetch_distance = 1;
     if (opt_.policy == CachePolicy::kNone) opt_.prefetch_distance = 0;
-    caches_.assign(W_, WorkerCache(opt_.lookahead));
+    caches_.reserve(W_);
+    for (int w = 0; w < W_; ++w) caches_.emplace_back(&store_, w, opt_.lookahead);
   }
 
   absl::Status Push(IterationReads reads) override;
@@ -44,7 +45,12 @@ class PlannerImpl final : public Planner {
     int32_t src_slot;  // the source's slot during step j-1
   };
 
-  RowAtWorker& At(Idx row, int w) { return at_[static_cast<size_t>(row) * W_ + w]; }
+  RowAtWorker& At(Idx row, int w) { return store_.At(row, w); }
+  RowInfo& Row(Idx row) { return store_.Row(row); }
+  void PrefetchRow(Idx row) {
+    Prefetch(store_.Address(row));
+    if (W_ > 1) Prefetch(&At(row, W_ - 1));
+  }
   Idx Intern(RowKey key);
   WindowIteration& Window(int64_t iteration) {
     return window_[static_cast<size_t>(iteration - window_base_)];
@@ -63,10 +69,9 @@ class PlannerImpl final : public Planner {
 
   PlannerOptions opt_;
   const int W_;
+  RowStore store_{W_};
   std::vector<WorkerCache> caches_;
   absl::flat_hash_map<RowKey, Idx> index_;
-  std::vector<RowInfo> rows_;
-  std::vector<RowAtWorker> at_;  // rows_.size() x W
   std::vector<Idx> free_rows_;
   std::deque<WindowIteration> window_;  // iterations [window_base_, pushed_)
   int64_t window_base_ = 0;
@@ -75,10 +80,10 @@ class PlannerImpl final : public Planner {
   std::deque<IterationPlan> plans_;  // iterations [plans_base_, ...)
   int64_t plans_base_ = 0;
   int64_t released_ = 0;  // plans [plans_base_, released_) may be handed out
-  std::deque<std::pair<int64_t, Idx>> forget_queue_;
+  std::deque<std::pair<Iter, Idx>> forget_queue_;
   std::vector<Miss> misses_;  // scratch
   std::vector<Idx> interned_;  // scratch
-  std::vector<int32_t> dormant_;  // scratch: cached slots whose next use a Push just learned
+  std::vector<Idx> dormant_;  // scratch: held rows whose next use a Push just learned
   bool closed_ = false;
   PlannerStats stats_;
 };
@@ -90,16 +95,13 @@ Idx PlannerImpl::Intern(RowKey key) {
   if (!free_rows_.empty()) {
     idx = free_rows_.back();
     free_rows_.pop_back();
-    rows_[idx] = RowInfo{};
-    for (int w = 0; w < W_; ++w) At(idx, w) = RowAtWorker{};
+    store_.Reset(idx);
   } else {
-    idx = static_cast<Idx>(rows_.size());
-    rows_.emplace_back();
-    at_.resize(at_.size() + W_);
+    idx = store_.Add();
   }
-  rows_[idx].key = key;
+  Row(idx).key = key;
   // When every version is tracked, a row seen for the first time was never written.
-  if (opt_.writeback_horizon == 0) rows_[idx].version = 0;
+  if (opt_.writeback_horizon == 0) Row(idx).version = 0;
   it->second = idx;
   return idx;
 }
@@ -119,7 +121,11 @@ absl::Status PlannerImpl::Push(IterationReads reads) {
   if (static_cast<int>(reads.by_worker.size()) != W_)
     return absl::InvalidArgumentError("reads for " + std::to_string(reads.by_worker.size()) +
                                       " workers, planner has " + std::to_string(W_));
-  const int64_t t = pushed_;
+  if (pushed_ >= kMaxIterations)
+    return absl::OutOfRangeError("one planner run plans at most " +
+                                 std::to_string(kMaxIterations) +
+                                 " iterations; resume the job from a checkpoint to go on");
+  const Iter t = static_cast<Iter>(pushed_);
   WindowIteration it;
   it.reads.resize(W_);
   it.next.resize(W_);
@@ -138,13 +144,9 @@ absl::Status PlannerImpl::Push(IterationReads reads) {
       interned_[i] = Intern(keys[i]);
     }
     for (size_t i = 0; i < n; ++i) {
-      if (i + kAhead < n) {
-        Prefetch(&At(interned_[i + kAhead], w));
-        Prefetch(&rows_[interned_[i + kAhead]]);
-      }
-      if (i + kAhead / 2 < n) {  // its row state should be in cache by now
+      if (i + kAhead < n) PrefetchRow(interned_[i + kAhead]);
+      if (i + kAhead / 2 < n) {  // its record should be in cache by now
         const RowAtWorker& b = At(interned_[i + kAhead / 2], w);
-        if (b.slot >= 0) Prefetch(&caches_[w].slots[b.slot]);
         if (b.last_iter >= window_base_ && b.last_iter < t)
           Prefetch(&Window(b.last_iter).next[w][b.last_pos]);
       }
@@ -153,24 +155,24 @@ absl::Status PlannerImpl::Push(IterationReads reads) {
       if (a.last_iter == t) continue;  // duplicate within the slice
       // The previous read learns its next read; a dormant cached copy learns its next use.
       if (a.last_iter >= window_base_) Window(a.last_iter).next[w][a.last_pos] = t;
-      if (a.slot >= 0 && caches_[w].slots[a.slot].next_use == kNever) {
-        caches_[w].slots[a.slot].next_use = t;
-        dormant_.push_back(a.slot);
+      if (a.slot >= 0 && a.next_use == kNever) {
+        a.next_use = t;
+        dormant_.push_back(r);
       }
       a.last_iter = t;
       a.last_pos = static_cast<int32_t>(mine.size());
-      rows_[r].last_read = t;
+      Row(r).last_read = t;
       mine.push_back(r);
     }
     // Dormant copies are filed least recently needed first, so every next-use bucket is filed
-    // in (last_needed, seq) order.
+    // in (last_needed, filing) order.
     WorkerCache& c = caches_[w];
-    std::sort(dormant_.begin(), dormant_.end(), [&](int32_t x, int32_t y) {
-      return c.slots[x].last_needed != c.slots[y].last_needed
-                 ? c.slots[x].last_needed < c.slots[y].last_needed
-                 : x < y;
+    std::sort(dormant_.begin(), dormant_.end(), [&](Idx x, Idx y) {
+      const RowAtWorker &ax = At(x, w), &ay = At(y, w);
+      return ax.last_needed != ay.last_needed ? ax.last_needed < ay.last_needed
+                                              : ax.slot < ay.slot;
     });
-    for (int32_t slot : dormant_) c.Touch(slot);
+    for (Idx r : dormant_) c.Touch(r);
     dormant_.clear();
     now.next[w].assign(mine.size(), kNever);
     if (static_cast<int64_t>(mine.size()) > opt_.capacity)
@@ -203,9 +205,8 @@ absl::Status PlannerImpl::Close() {
     // The final flush: every cached row leaves after the last step; its last holder writes it.
     for (int w = W_ - 1; w >= 0; --w) {
       std::vector<std::pair<RowKey, Idx>> held;
-      for (auto& s : caches_[w].slots)
-        if (At(s.row, w).slot >= 0 && &caches_[w].slots[At(s.row, w).slot] == &s)
-          held.push_back({rows_[s.row].key, s.row});
+      for (Idx r = 0; r < store_.size(); ++r)
+        if (Row(r).key != kFreeKey && At(r, w).slot >= 0) held.push_back({Row(r).key, r});
       std::sort(held.begin(), held.end());
       for (auto& [k, r] : held) Evict(w, r, last);
     }
@@ -237,18 +238,19 @@ void PlannerImpl::Release(int64_t final_through) {
 void PlannerImpl::Evict(int w, Idx row, int64_t after_step) {
   WorkerCache& c = caches_[w];
   RowAtWorker& a = At(row, w);
-  int32_t slot = a.slot;
+  const int32_t slot = a.slot;
   a.slot = -1;
-  ++c.slots[slot].generation;
+  ++a.generation;
   --c.held;
   c.free_slots.push_back({slot, after_step});
-  RowInfo& ri = rows_[row];
+  RowInfo& ri = Row(row);
   ri.holders &= ~(uint64_t{1} << w);
   bool write_back = ri.holders == 0 && opt_.policy != CachePolicy::kNone;
   if (write_back) {
-    ri.written_back = std::max(ri.written_back, after_step);
+    ri.written_back = std::max<Iter>(ri.written_back, static_cast<Iter>(after_step));
     ++stats_.writebacks;
-    if (opt_.writeback_horizon > 0) forget_queue_.push_back({after_step + ForgetAfter() + 1, row});
+    if (opt_.writeback_horizon > 0)
+      forget_queue_.push_back({static_cast<Iter>(after_step + ForgetAfter() + 1), row});
   }
   PlanAt(after_step).workers[w].evictions.push_back({ri.key, slot, write_back});
 }
@@ -263,10 +265,7 @@ absl::StatusOr<std::pair<int32_t, int64_t>> PlannerImpl::AllocateSlot(int w, int
     }
     return s;
   }
-  if (static_cast<int64_t>(c.slots.size()) < opt_.capacity) {
-    c.slots.emplace_back();
-    return std::make_pair(static_cast<int32_t>(c.slots.size() - 1), int64_t{-1});
-  }
+  if (c.slots < opt_.capacity) return std::make_pair(static_cast<int32_t>(c.slots++), int64_t{-1});
   // A ready victim lets the fill go out on time. When the cache can hold d+2 steps of this
   // slice's rows (the pipeline of leaving rows plus the step's own), take it if its next read is
   // beyond the prefetch distance: keeping the pipeline costs at most a refetch that is itself on
@@ -277,28 +276,32 @@ absl::StatusOr<std::pair<int32_t, int64_t>> PlannerImpl::AllocateSlot(int w, int
   const int64_t hi = pushed_ - 1;
   const bool pipeline =
       opt_.capacity >= (d + 2) * static_cast<int64_t>(Window(j).reads[w].size());
+  NextUseQueue* queue = &c.ready;
   auto [ready, from] = c.ready.Best(j, hi, [&](Entry e) { return c.Current(e); });
-  if (!pipeline || ready == nullptr || c.slots[ready->slot].next_use <= j + d) {
-    auto [young, in] = c.young.Best(j, hi, [&](Entry e) {
-      return c.Current(e) && c.slots[e.slot].last_needed > c.cutoff;
-    });
+  if (!pipeline || ready == nullptr || At(ready->row, w).next_use <= j + d) {
+    auto [young, in] = c.young.Best(
+        j, hi, [&](Entry e) { return c.Current(e) && At(e.row, w).last_needed > c.cutoff; });
     if (young != nullptr && (ready == nullptr || c.Of(*ready) < c.Of(*young)))
-      ready = young, from = in;
+      ready = young, from = in, queue = &c.young;
   }
-  if (ready != nullptr) {
-    const Candidate top = c.Of(*ready);
-    from->pop();
-    const RowInfo& ri = rows_[c.slots[top.slot].row];
-    // Leave as early as the fill wants the slot, but never before the copy's last read or
-    // transfer, nor before the row's last update (a write-back must carry the latest value).
-    int64_t leave = std::max({top.last_needed, ri.version - 1, j - d - 1, released_});
-    Evict(w, c.slots[top.slot].row, leave);
-    c.free_head = c.free_slots.size();  // the slot is handed out right here
-    return std::make_pair(top.slot, leave);
-  }
-  return absl::ResourceExhaustedError("worker " + std::to_string(w) +
-                                      " cache cannot hold the rows of iteration " +
-                                      std::to_string(j));
+  if (ready == nullptr)
+    return absl::ResourceExhaustedError("worker " + std::to_string(w) +
+                                        " cache cannot hold the rows of iteration " +
+                                        std::to_string(j));
+  // The next victims are likely the entries behind this one: start loading their records.
+  for (size_t k = 2; k <= 4; ++k)
+    if (const Entry* e = from->peek(k)) PrefetchRow(e->row);
+  const Idx victim = ready->row;
+  queue->Pop(from);
+  const RowAtWorker& a = At(victim, w);
+  const int32_t slot = a.slot;
+  // Leave as early as the fill wants the slot, but never before the copy's last read or
+  // transfer, nor before the row's last update (a write-back must carry the latest value).
+  const int64_t leave = std::max<int64_t>(
+      {a.last_needed, int64_t{Row(victim).version} - 1, j - d - 1, released_});
+  Evict(w, victim, leave);
+  c.free_head = c.free_slots.size();  // the slot is handed out right here
+  return std::make_pair(slot, leave);
 }
 
 // After step `step`: rows read at `step` learn their next read (the window now reaches
@@ -310,18 +313,14 @@ void PlannerImpl::UpdateAfterStep(int64_t step) {
     const auto& reads = it.reads[w];
     for (size_t p = 0; p < reads.size(); ++p) {
       if (p + kAhead < reads.size()) Prefetch(&At(reads[p + kAhead], w));
-      if (p + kAhead / 2 < reads.size()) {
-        const int32_t ahead = At(reads[p + kAhead / 2], w).slot;
-        if (ahead >= 0) Prefetch(&c.slots[ahead]);
-      }
-      int32_t slot = At(reads[p], w).slot;
-      if (slot < 0) continue;
-      int64_t next = it.next[w][p];
-      c.slots[slot].next_use = next;
+      RowAtWorker& a = At(reads[p], w);
+      if (a.slot < 0) continue;
+      const Iter next = it.next[w][p];
+      a.next_use = next;
       if (opt_.policy == CachePolicy::kPrefetch1 && next > step + 1)
         Evict(w, reads[p], step);
       else
-        c.Touch(slot);
+        c.Touch(reads[p]);
     }
     c.ClearIteration(step);
     // Stale entries pile up in buckets no query reaches; drop them before they dominate.
@@ -336,8 +335,8 @@ void PlannerImpl::ProcessNeedNone(int64_t j) {
   for (int w = 0; w < W_; ++w) {
     int32_t slot = 0;
     for (Idx r : it.reads[w]) {
-      plan.workers[w].fills.push_back({rows_[r].key, slot, j, rows_[r].version});
-      plan.workers[w].evictions.push_back({rows_[r].key, slot, false});
+      plan.workers[w].fills.push_back({Row(r).key, slot, j, Row(r).version});
+      plan.workers[w].evictions.push_back({Row(r).key, slot, false});
       ++slot;
     }
     stats_.accesses += slot;
@@ -345,11 +344,12 @@ void PlannerImpl::ProcessNeedNone(int64_t j) {
   }
   for (int w = 0; w < W_; ++w)
     for (Idx r : it.reads[w]) {
-      RowInfo& ri = rows_[r];
+      RowInfo& ri = Row(r);
       if (ri.version == j + 1) continue;
-      ri.version = j + 1;
-      ri.written_back = j;
-      if (opt_.writeback_horizon > 0) forget_queue_.push_back({j + ForgetAfter() + 1, r});
+      ri.version = static_cast<Iter>(j + 1);
+      ri.written_back = static_cast<Iter>(j);
+      if (opt_.writeback_horizon > 0)
+        forget_queue_.push_back({static_cast<Iter>(j + ForgetAfter() + 1), r});
     }
   Forget(j);
 }
@@ -367,29 +367,26 @@ absl::Status PlannerImpl::ProcessNeed(int64_t j) {
   for (int w = 0; w < W_; ++w) {
     const auto& reads = now.reads[w];
     for (size_t p = 0; p < reads.size(); ++p) {
-      if (p + kAhead < reads.size()) {
-        Prefetch(&At(reads[p + kAhead], w));
-        Prefetch(&rows_[reads[p + kAhead]]);
-      }
+      if (p + kAhead < reads.size()) PrefetchRow(reads[p + kAhead]);
       const Idx r = reads[p];
       ++stats_.accesses;
-      if (const int32_t slot = At(r, w).slot; slot >= 0) {
+      if (RowAtWorker& a = At(r, w); a.slot >= 0) {
         ++stats_.hits;
-        ++caches_[w].slots[slot].uses;
+        ++a.uses;
         continue;
       }
-      uint64_t holders = rows_[r].holders;
+      uint64_t holders = Row(r).holders;
       int src = holders ? std::countr_zero(holders) : -1;
       misses_.push_back({w, r, src, src >= 0 ? At(r, src).slot : -1});
     }
   }
   for (const Miss& m : misses_) {
     if (m.src >= 0) {
-      SlotInfo& s = caches_[m.src].slots[m.src_slot];
-      s.last_needed = std::max(s.last_needed, j - 1);
-      caches_[m.src].Touch(m.src_slot);
+      RowAtWorker& s = At(m.row, m.src);
+      s.last_needed = std::max<Iter>(s.last_needed, static_cast<Iter>(j - 1));
+      caches_[m.src].Touch(m.row);
     }
-    rows_[m.row].holders |= uint64_t{1} << m.worker;
+    Row(m.row).holders |= uint64_t{1} << m.worker;
   }
   // 2. Rows read at j-1 learn their next read; prefetch1 evicts.
   if (j > 0) UpdateAfterStep(j - 1);
@@ -397,14 +394,16 @@ absl::Status PlannerImpl::ProcessNeed(int64_t j) {
   // the candidates that became ready, whether or not this step needs a victim.
   for (WorkerCache& c : caches_) c.Advance(j - opt_.prefetch_distance - 1);
   std::stable_partition(misses_.begin(), misses_.end(), [](const Miss& m) { return m.src < 0; });
-  for (const Miss& m : misses_) {
+  for (size_t k = 0; k < misses_.size(); ++k) {
+    if (k + kAhead < misses_.size()) PrefetchRow(misses_[k + kAhead].row);
+    const Miss& m = misses_[k];
     auto slot = AllocateSlot(m.worker, j);
     if (!slot.ok()) return slot.status();
     auto [s, freed] = *slot;
-    RowInfo& ri = rows_[m.row];
+    RowInfo& ri = Row(m.row);
     if (m.src < 0) {
-      int64_t issue = std::max({j - opt_.prefetch_distance, freed + 1, ri.written_back + 1,
-                                released_, int64_t{0}});
+      int64_t issue = std::max<int64_t>({j - opt_.prefetch_distance, freed + 1,
+                                         int64_t{ri.written_back} + 1, released_, 0});
       if (issue > std::max<int64_t>(j - opt_.prefetch_distance, 0)) ++stats_.late_fills;
       PlanAt(issue).workers[m.worker].fills.push_back({ri.key, s, j, ri.version});
       ++stats_.fills;
@@ -413,30 +412,25 @@ absl::Status PlannerImpl::ProcessNeed(int64_t j) {
       ++stats_.transfers;
     }
     WorkerCache& c = caches_[m.worker];
-    c.slots[s].row = m.row;
-    c.slots[s].next_use = j;
-    c.slots[s].last_needed = j;
-    c.slots[s].uses = 1;
+    RowAtWorker& a = At(m.row, m.worker);
+    a.slot = s;
+    a.next_use = static_cast<Iter>(j);
+    a.last_needed = static_cast<Iter>(j);
+    a.uses = 1;
     ++c.held;
-    At(m.row, m.worker).slot = s;
-    c.Touch(s);
+    c.Touch(m.row);
   }
   // 4. Step j touches its rows; rows held by more than one worker are all-reduced.
   IterationPlan& plan = PlanAt(j);
   for (int w = 0; w < W_; ++w) {
-    WorkerCache& c = caches_[w];
     const auto& reads = now.reads[w];
     for (size_t p = 0; p < reads.size(); ++p) {
-      if (p + kAhead < reads.size()) {
-        Prefetch(&At(reads[p + kAhead], w));
-        Prefetch(&rows_[reads[p + kAhead]]);
-      }
-      if (p + kAhead / 2 < reads.size()) Prefetch(&c.slots[At(reads[p + kAhead / 2], w).slot]);
+      if (p + kAhead < reads.size()) PrefetchRow(reads[p + kAhead]);
       const Idx r = reads[p];
-      RowInfo& ri = rows_[r];
-      c.slots[At(r, w).slot].last_needed = j;
+      At(r, w).last_needed = static_cast<Iter>(j);
+      RowInfo& ri = Row(r);
       if (ri.version == j + 1) continue;  // already seen through another worker
-      ri.version = j + 1;
+      ri.version = static_cast<Iter>(j + 1);
       if (std::popcount(ri.holders) > 1) plan.shared.push_back(ri.key);
     }
   }
@@ -449,11 +443,15 @@ absl::Status PlannerImpl::ProcessNeed(int64_t j) {
 
 // Rows no cache holds, no window read needs, and whose write-back is old enough are dropped.
 void PlannerImpl::Forget(int64_t now) {
-  while (!forget_queue_.empty() && forget_queue_.front().first <= now) {
-    if (forget_queue_.size() > kAhead) Prefetch(&rows_[forget_queue_[kAhead].second]);
-    Idx r = forget_queue_.front().second;
-    forget_queue_.pop_front();
-    RowInfo& ri = rows_[r];
+  for (size_t k = 0; k < forget_queue_.size() && forget_queue_[k].first <= now; ++k) {
+    // Load records ahead, then the index slots of their keys.
+    if (k + 2 * kAhead < forget_queue_.size()) Prefetch(store_.Address(forget_queue_[k + 2 * kAhead].second));
+    if (k + kAhead < forget_queue_.size()) {
+      const RowKey ahead = Row(forget_queue_[k + kAhead].second).key;
+      if (ahead != kFreeKey) index_.prefetch(ahead);
+    }
+    const Idx r = forget_queue_[k].second;
+    RowInfo& ri = Row(r);
     if (ri.key == kFreeKey || ri.holders != 0 || ri.last_read > now ||
         ri.written_back + ForgetAfter() >= now)
       continue;
@@ -461,6 +459,7 @@ void PlannerImpl::Forget(int64_t now) {
     ri.key = kFreeKey;
     free_rows_.push_back(r);
   }
+  while (!forget_queue_.empty() && forget_queue_.front().first <= now) forget_queue_.pop_front();
 }
 
 }  // namespace

@@ -1,9 +1,14 @@
 // Internal state of the planner (not a public header). Rows are interned to dense indices once
-// per read, so the hot path (a cache hit) is array accesses, not hash lookups; a row's state is
-// dropped (and its index reused) once no cache holds it, no window read needs it and its
-// write-back is old enough.
+// per read, and everything the planner knows about a row - its versions and holders, and for
+// each worker its slot, reads and eviction rank - lives in one record, so the hot path is one
+// record per read, not a chain of lookups. A row's record is dropped (and its index reused) once
+// no cache holds it, no window read needs it and its write-back is old enough.
+//
+// Iterations are 32-bit inside the planner (a run plans at most kMaxIterations; plans carry
+// 64-bit iterations), which keeps a row's record small: 32 bytes plus 28 per worker.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <limits>
@@ -14,59 +19,101 @@
 
 namespace augur::planner::internal {
 
-inline constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+using Iter = int32_t;
+inline constexpr Iter kNever = std::numeric_limits<Iter>::max();
+// Iterations one planner run may plan: far beyond any job (2^30 steps at 10K steps/s is 30
+// hours of planning ahead of nothing), with room for `iteration + lookahead` in 32 bits.
+inline constexpr int64_t kMaxIterations = int64_t{1} << 30;
 using Idx = uint32_t;
 // Marks a recycled row index (a real key never reaches table 2^24-1, row 2^40-1).
 inline constexpr RowKey kFreeKey = ~RowKey{0};
 
 struct RowInfo {
   RowKey key = 0;
-  uint64_t holders = 0;       // bit w: worker w holds the row (or has its fill in flight)
-  int64_t version = -1;       // 1 + last iteration that touched it; -1 unknown
-  int64_t written_back = -1;  // the step after which its last write-back happened
-  int64_t last_read = -1;     // the last pushed iteration that reads it
+  uint64_t holders = 0;    // bit w: worker w holds the row (or has its fill in flight)
+  Iter version = -1;       // 1 + last iteration that touched it; -1 unknown
+  Iter written_back = -1;  // the step after which its last write-back happened
+  Iter last_read = -1;     // the last pushed iteration that reads it
+  uint32_t unused = 0;
 };
+static_assert(sizeof(RowInfo) == 32);
 
-// A row as one worker sees it.
+// A row as one worker sees it: its reads, and while the worker holds it, its slot and rank as an
+// eviction candidate.
 struct RowAtWorker {
   int32_t slot = -1;       // where this worker holds it, -1 if not
   int32_t last_pos = -1;   // position of its last pushed read in that iteration's read list
-  int64_t last_iter = -1;  // iteration of its last pushed read by this worker
+  Iter last_iter = -1;     // iteration of its last pushed read by this worker
+  Iter next_use = kNever;  // while held: next known read by this worker; kNever: none in the window
+  Iter last_needed = -1;   // while held: last read, or transfer sourced, by this worker
+  uint32_t uses = 0;       // while held: reads by this worker since the row was filled
+  uint32_t generation = 0;  // bumps whenever its candidate entry goes stale; never reset
 };
+static_assert(sizeof(RowAtWorker) == 28);
 
-// What occupies a cache slot.
-struct SlotInfo {
-  Idx row = 0;
-  int64_t next_use = kNever;  // next known read by this worker; kNever: none inside the window
-  int64_t last_needed = -1;   // last read, or transfer sourced, by this worker
-  uint32_t uses = 0;          // reads by this worker since the row entered this slot
-  uint32_t generation = 0;    // bumps on every change so stale heap entries are skipped
-  uint64_t seq = 0;           // when this slot was last filed as a candidate (the last tie-break)
+// The records of every interned row: RowInfo then one RowAtWorker per worker, back to back
+// (one 64-byte line for one worker). Growing moves them: take references only after interning.
+class RowStore {
+ public:
+  explicit RowStore(int workers)
+      : workers_(workers),
+        stride_((sizeof(RowInfo) + workers * sizeof(RowAtWorker) + 7) / 8 * 8) {}
+  size_t size() const { return size_; }
+  RowInfo& Row(Idx r) { return *reinterpret_cast<RowInfo*>(Base(r)); }
+  RowAtWorker& At(Idx r, int w) {
+    return reinterpret_cast<RowAtWorker*>(Base(r) + sizeof(RowInfo))[w];
+  }
+  const char* Address(Idx r) const { return data() + size_t{r} * stride_; }
+  // A fresh record at the end.
+  Idx Add() {
+    const size_t bytes = (size_ + 1) * stride_;
+    if (bytes > lines_.size() * sizeof(Line)) lines_.resize(std::max(lines_.size() * 2, bytes / sizeof(Line) + 1));
+    Reset(static_cast<Idx>(size_), /*keep_generations=*/false);
+    return static_cast<Idx>(size_++);
+  }
+  // Clears a record for reuse. Generations survive (a stale entry must never match again).
+  void Reset(Idx r, bool keep_generations = true) {
+    Row(r) = RowInfo{};
+    for (int w = 0; w < workers_; ++w) {
+      const uint32_t g = keep_generations ? At(r, w).generation : 0;
+      At(r, w) = RowAtWorker{};
+      At(r, w).generation = g;
+    }
+  }
+
+ private:
+  struct alignas(64) Line {
+    char bytes[64];
+  };
+  char* data() { return reinterpret_cast<char*>(lines_.data()); }
+  const char* data() const { return reinterpret_cast<const char*>(lines_.data()); }
+  char* Base(Idx r) { return data() + size_t{r} * stride_; }
+  const int workers_;
+  const size_t stride_;
+  size_t size_ = 0;
+  std::vector<Line> lines_;
 };
 
 // Eviction candidates: farthest next use first; among rows not read again inside the window, the
 // fewest uses since they entered the cache (what the window cannot see, frequency predicts on
-// skewed data); then least recently needed; then the one filed first. The order is total, so
-// plans do not depend on how the candidates are stored.
+// skewed data); then least recently needed; then the one filed first (the queues below keep
+// filing order, which is what makes the order total and plans independent of storage).
 struct Candidate {
-  int64_t next_use;
-  int64_t last_needed;
-  int32_t slot;
-  uint32_t generation;
+  Iter next_use;
+  Iter last_needed;
   uint32_t uses;
-  uint64_t seq;
+  // Whether `o` is a better victim (ties broken by the caller's filing order).
   bool operator<(const Candidate& o) const {
     if (next_use != o.next_use) return next_use < o.next_use;
     if (next_use == kNever && uses != o.uses) return uses > o.uses;
-    if (last_needed != o.last_needed) return last_needed > o.last_needed;
-    return seq > o.seq;
+    return last_needed > o.last_needed;
   }
 };
 
-// A queued candidate. While it is current (its slot's generation has not moved on) the slot's
-// SlotInfo holds exactly what was filed - next use, last needed, uses, seq - so 8 bytes do.
+// A queued candidate: a row this worker holds. While it is current (the row's generation at this
+// worker has not moved on) the record holds exactly what was filed, so 8 bytes do.
 struct Entry {
-  int32_t slot;
+  Idx row;
   uint32_t generation;
 };
 
@@ -76,6 +123,8 @@ class Fifo {
   bool empty() const { return head_ == v_.size(); }
   size_t size() const { return v_.size() - head_; }
   const Entry& front() const { return v_[head_]; }
+  // The entry k places behind the front, or null.
+  const Entry* peek(size_t k) const { return head_ + k < v_.size() ? &v_[head_ + k] : nullptr; }
   void push(Entry e) { v_.push_back(e); }
   void pop() {
     if (++head_ == v_.size()) {
@@ -107,28 +156,29 @@ class Fifo {
 
 // Candidates bucketed by next use: one FIFO per next-use iteration of the window (a ring of
 // lookahead + 2, since the live next uses span at most that many iterations) and, for rows not
-// read again inside the window, one per use count. Every bucket is filed in (last_needed, seq)
+// read again inside the window, one per use count. Every bucket is filed in (last_needed, filing)
 // order (the planner files dormant copies oldest first and everything else as it happens), so
-// each bucket's front is its best candidate by `Candidate::operator<` and the best of the queue
-// is the front of the highest non-empty bucket. Stale entries are dropped when they reach a front
-// and whole buckets when their iteration has been read. O(1) to file; a query walks buckets
-// from the top and usually stops at the first.
+// each bucket's front is its best candidate and the best of the queue is the front of the
+// highest non-empty bucket. Stale entries are dropped when they reach a front, and whole buckets
+// when their iteration has been read. O(1) to file; a query walks buckets from the top and
+// usually stops at the first.
 class NextUseQueue {
  public:
   void Init(int ring) { fin_.assign(static_cast<size_t>(ring), Fifo()); }
-  void Push(const SlotInfo& s, Entry e) {
-    if (s.next_use != kNever) {
-      fin_[Ring(s.next_use)].push(e);
-    } else if (s.uses < kSmallUses) {
-      if (never_.size() <= s.uses) never_.resize(s.uses + 1);
-      never_[s.uses].push(e);
-      never_min_ = std::min<size_t>(never_min_, s.uses);
+  void Push(const RowAtWorker& a, Entry e) {
+    ++size_;
+    if (a.next_use != kNever) {
+      fin_[Ring(a.next_use)].push(e);
+    } else if (a.uses < kSmallUses) {
+      if (never_.size() <= a.uses) never_.resize(a.uses + 1);
+      never_[a.uses].push(e);
+      never_min_ = std::min<size_t>(never_min_, a.uses);
     } else {
-      never_big_[s.uses].push(e);
+      never_big_[a.uses].push(e);
     }
   }
   // The best entry `valid` accepts with next use in (lo, hi] or none, and the bucket it is the
-  // front of (pop it there); invalid fronts met on the way are dropped for good.
+  // front of (Pop it there); invalid fronts met on the way are dropped for good.
   template <class Valid>
   std::pair<const Entry*, Fifo*> Best(int64_t lo, int64_t hi, const Valid& valid) {
     for (; never_min_ < never_.size(); ++never_min_)
@@ -142,19 +192,27 @@ class NextUseQueue {
     return {nullptr, nullptr};
   }
   // Every entry for next use `n` is stale once iteration n's reads have learned their next.
-  void ClearIteration(int64_t n) { fin_[Ring(n)].clear(); }
-  size_t size() const {
-    size_t n = 0;
-    for (const Fifo& f : fin_) n += f.size();
-    for (const Fifo& f : never_) n += f.size();
-    for (const auto& [uses, f] : never_big_) n += f.size();
-    return n;
+  void ClearIteration(int64_t n) {
+    Fifo& f = fin_[Ring(n)];
+    size_ -= f.size();
+    f.clear();
+  }
+  size_t size() const { return size_; }  // entries, stale ones included
+  // Pops the entry Best returned from its bucket.
+  void Pop(Fifo* f) {
+    f->pop();
+    --size_;
   }
   template <class Keep>
   void Compact(const Keep& keep) {
-    for (Fifo& f : fin_) f.Compact(keep);
-    for (Fifo& f : never_) f.Compact(keep);
-    for (auto& [uses, f] : never_big_) f.Compact(keep);
+    size_ = 0;
+    for (Fifo& f : fin_) f.Compact(keep), size_ += f.size();
+    for (Fifo& f : never_) f.Compact(keep), size_ += f.size();
+    for (auto it = never_big_.begin(); it != never_big_.end();) {
+      it->second.Compact(keep);
+      size_ += it->second.size();
+      it = it->second.empty() ? never_big_.erase(it) : std::next(it);
+    }
     never_min_ = 0;
   }
 
@@ -162,74 +220,77 @@ class NextUseQueue {
   static constexpr uint32_t kSmallUses = 64;
   size_t Ring(int64_t n) const { return static_cast<size_t>(n) % fin_.size(); }
   template <class Valid>
-  static Fifo* Front(Fifo& f, const Valid& valid) {
-    while (!f.empty() && !valid(f.front())) f.pop();
+  Fifo* Front(Fifo& f, const Valid& valid) {
+    while (!f.empty() && !valid(f.front())) f.pop(), --size_;
     return f.empty() ? nullptr : &f;
   }
   std::vector<Fifo> fin_;
   std::vector<Fifo> never_;  // [uses], uses < kSmallUses
   size_t never_min_ = 0;     // never_[i] for i < never_min_ are empty
-  std::map<uint32_t, Fifo> never_big_;
+  std::map<uint32_t, Fifo> never_big_;  // uses >= kSmallUses (use counts grow without bound)
+  size_t size_ = 0;
 };
 
-// Eviction candidates are split by when their slot could be handed to a fill. A fill for need j
-// is on time when issued at j - d, so its victim must have left after step j - d - 1 at the
-// latest: `ready` holds the slots last needed at or before `cutoff` (= j - d - 1 for the need
-// being planned). The others are `young`: bucketed by last_needed, to move into `ready` as the
-// cutoff advances, and filed in `young` too for when no ready slot will do and a fill has to be
-// late (an entry there that has moved to `ready` is skipped). Choosing victims among ready slots
-// first keeps a pipeline of d steps' worth of leaving rows, so fills overlap with training
-// instead of waiting for the slot of a row read the step before. An entry is stale once its
-// slot's generation moved on (the slot was filed again or emptied).
+// One worker's cache. Eviction candidates are split by when their slot could be handed to a
+// fill. A fill for need j is on time when issued at j - d, so its victim must have left after
+// step j - d - 1 at the latest: `ready` holds the rows last needed at or before `cutoff`
+// (= j - d - 1 for the need being planned). The others are `young`: bucketed by last_needed, to
+// move into `ready` as the cutoff advances, and filed in `young` too for when no ready row will
+// do and a fill has to be late (an entry there that has moved to `ready` is skipped). Choosing
+// victims among ready rows first keeps a pipeline of d steps' worth of leaving rows, so fills
+// overlap with training instead of waiting for the slot of a row read the step before.
 struct WorkerCache {
-  std::vector<SlotInfo> slots;  // grows up to capacity as slots are first used
+  RowStore* rows = nullptr;
+  int w = 0;
+  int64_t slots = 0;  // slots handed out so far (grows up to capacity)
   std::vector<std::pair<int32_t, int64_t>> free_slots;  // (slot, freed after step), FIFO
   size_t free_head = 0;
   int64_t held = 0;
   NextUseQueue ready, young;
   std::deque<std::vector<Entry>> by_last_needed;  // [k]: young, last_needed == cutoff + 1 + k
+  size_t by_last_needed_entries = 0;
   int64_t cutoff = -1;
-  uint64_t filed = 0;  // candidates filed so far (Candidate::seq)
 
-  explicit WorkerCache(int lookahead) {
+  WorkerCache(RowStore* store, int worker, int lookahead) : rows(store), w(worker) {
     ready.Init(lookahead + 2);
     young.Init(lookahead + 2);
   }
-  bool Current(Entry e) const { return slots[e.slot].generation == e.generation; }
-  // The full candidate a current entry stands for.
+  RowAtWorker& At(Idx r) const { return rows->At(r, w); }
+  bool Current(Entry e) const { return At(e.row).generation == e.generation; }
   Candidate Of(Entry e) const {
-    const SlotInfo& s = slots[e.slot];
-    return {s.next_use, s.last_needed, e.slot, e.generation, s.uses, s.seq};
+    const RowAtWorker& a = At(e.row);
+    return {a.next_use, a.last_needed, a.uses};
   }
-  // Files a slot's current (next_use, last_needed) as a candidate.
-  void File(int32_t slot) {
-    const SlotInfo& s = slots[slot];
-    const Entry e{slot, s.generation};
-    if (s.last_needed <= cutoff) {
-      ready.Push(s, e);
+  // Files a held row's current (next_use, last_needed) as a candidate.
+  void File(Idx r) {
+    const RowAtWorker& a = At(r);
+    const Entry e{r, a.generation};
+    if (a.last_needed <= cutoff) {
+      ready.Push(a, e);
       return;
     }
-    const size_t k = static_cast<size_t>(s.last_needed - cutoff - 1);
+    const size_t k = static_cast<size_t>(a.last_needed - cutoff - 1);
     if (by_last_needed.size() <= k) by_last_needed.resize(k + 1);
     by_last_needed[k].push_back(e);
-    young.Push(s, e);
+    ++by_last_needed_entries;
+    young.Push(a, e);
   }
-  // Re-files a slot after its next_use / last_needed changed.
-  void Touch(int32_t slot) {
-    ++slots[slot].generation;
-    slots[slot].seq = ++filed;
-    File(slot);
+  // Re-files a held row after its next_use / last_needed changed.
+  void Touch(Idx r) {
+    ++At(r).generation;
+    File(r);
   }
-  // Slots last needed at or before `to` become ready.
+  // Rows last needed at or before `to` become ready.
   void Advance(int64_t to) {
     while (cutoff < to) {
       ++cutoff;
       if (by_last_needed.empty()) continue;
       const std::vector<Entry>& bucket = by_last_needed.front();
       for (size_t i = 0; i < bucket.size(); ++i) {
-        if (i + 16 < bucket.size()) __builtin_prefetch(&slots[bucket[i + 16].slot]);
-        if (Current(bucket[i])) ready.Push(slots[bucket[i].slot], bucket[i]);
+        if (i + 16 < bucket.size()) __builtin_prefetch(&At(bucket[i + 16].row));
+        if (Current(bucket[i])) ready.Push(At(bucket[i].row), bucket[i]);
       }
+      by_last_needed_entries -= bucket.size();
       by_last_needed.pop_front();
     }
   }
@@ -239,23 +300,23 @@ struct WorkerCache {
     young.ClearIteration(n);
   }
   // Entries held for candidates, stale ones included.
-  size_t queued() const {
-    size_t n = ready.size() + young.size();
-    for (const auto& b : by_last_needed) n += b.size();
-    return n;
-  }
+  size_t queued() const { return ready.size() + young.size() + by_last_needed_entries; }
   // Drops every stale entry, keeping the order of the others.
   void Compact() {
     ready.Compact([this](Entry e) { return Current(e); });
-    young.Compact([this](Entry e) { return Current(e) && slots[e.slot].last_needed > cutoff; });
-    for (auto& b : by_last_needed) std::erase_if(b, [this](Entry e) { return !Current(e); });
+    young.Compact([this](Entry e) { return Current(e) && At(e.row).last_needed > cutoff; });
+    by_last_needed_entries = 0;
+    for (auto& b : by_last_needed) {
+      std::erase_if(b, [this](Entry e) { return !Current(e); });
+      by_last_needed_entries += b.size();
+    }
   }
 };
 
 // The reads of one iteration inside the window, per worker, with each read's next read.
 struct WindowIteration {
-  std::vector<std::vector<Idx>> reads;     // [worker] unique rows
-  std::vector<std::vector<int64_t>> next;  // [worker][pos] next iteration this worker reads it
+  std::vector<std::vector<Idx>> reads;  // [worker] unique rows
+  std::vector<std::vector<Iter>> next;  // [worker][pos] next iteration this worker reads it
 };
 
 }  // namespace augur::planner::internal

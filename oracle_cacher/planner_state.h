@@ -64,10 +64,13 @@ class RowStore {
     return reinterpret_cast<RowAtWorker*>(Base(r) + sizeof(RowInfo))[w];
   }
   const char* Address(Idx r) const { return data() + size_t{r} * stride_; }
-  // A fresh record at the end.
+  // A fresh record at the end (capacity doubles; only the records in use are initialized).
   Idx Add() {
-    const size_t bytes = (size_ + 1) * stride_;
-    if (bytes > lines_.size() * sizeof(Line)) lines_.resize(std::max(lines_.size() * 2, bytes / sizeof(Line) + 1));
+    const size_t lines = ((size_ + 1) * stride_ + sizeof(Line) - 1) / sizeof(Line);
+    if (lines > lines_.size()) {
+      if (lines > lines_.capacity()) lines_.reserve(std::max(lines, 2 * lines_.capacity()));
+      lines_.resize(lines);
+    }
     Reset(static_cast<Idx>(size_), /*keep_generations=*/false);
     return static_cast<Idx>(size_++);
   }

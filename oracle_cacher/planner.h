@@ -101,7 +101,8 @@ class Planner {
   virtual ~Planner() = default;
 
   // Appends the next iteration's reads. INVALID_ARGUMENT when by_worker has the wrong size;
-  // RESOURCE_EXHAUSTED when a worker's slice needs more rows than its capacity.
+  // RESOURCE_EXHAUSTED when a worker's slice needs more rows than its capacity; OUT_OF_RANGE
+  // past 2^30 iterations in one run (a resumed job starts a new run).
   virtual absl::Status Push(IterationReads reads) = 0;
   // No more iterations: the remaining plans become ready, the last one evicting every row
   // (writing back each row once) so the shards hold the final model.

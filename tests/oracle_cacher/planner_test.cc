@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <random>
+#include <sstream>
+#include <string>
 
 #include "tests/oracle_cacher/plan_checker.h"
 
@@ -246,4 +248,78 @@ TEST_CASE("Planner memory follows the distinct rows in the window, not the id sp
   REQUIRE(stats.ok());
   CHECK(stats->peak_window_keys < 200 * (8 + 4 + 2) + 4000);
   CHECK(seen == 80000);
+}
+
+TEST_CASE("The worked example in docs/plan.md is what the planner prints") {
+  // Two workers, capacity 3, lookahead 2, prefetch distance 1; rows a..e of one table.
+  const auto key = [](char c) { return MakeKey(0, static_cast<uint64_t>(c - 'a')); };
+  const auto name = [](RowKey k) { return std::string(1, static_cast<char>('a' + KeyRow(k))); };
+  const std::string reads[4][2] = {{"ab", "ac"}, {"ad", "b"}, {"e", "ab"}, {"ae", "d"}};
+  PlannerOptions o;
+  o.num_workers = 2;
+  o.capacity = 3;
+  o.lookahead = 2;
+  o.prefetch_distance = 1;
+  o.writeback_horizon = 0;
+  auto p = Planner::Create(o);
+  REQUIRE(p.ok());
+  for (const auto& it : reads) {
+    IterationReads r;
+    for (const std::string& worker : it) {
+      r.by_worker.emplace_back();
+      for (char c : worker) r.by_worker.back().push_back(key(c));
+    }
+    REQUIRE((*p)->Push(std::move(r)).ok());
+  }
+  REQUIRE((*p)->Close().ok());
+  std::ostringstream out;
+  while (auto plan = (*p)->Next()) {
+    out << "iteration " << plan->iteration << "\n";
+    for (size_t w = 0; w < plan->workers.size(); ++w)
+      for (const auto& f : plan->workers[w].fills)
+        out << "  w" << w << " fill " << name(f.key) << " -> slot " << f.slot << " (need "
+            << f.need_at << ", version " << f.min_version << ")\n";
+    if (!plan->shared.empty()) {
+      out << "  shared:";
+      for (RowKey k : plan->shared) out << " " << name(k);
+      out << "\n";
+    }
+    for (const auto& t : plan->transfers)
+      out << "  transfer " << name(t.key) << ": w" << t.src_worker << " slot " << t.src_slot
+          << " -> w" << t.dst_worker << " slot " << t.dst_slot << "\n";
+    for (size_t w = 0; w < plan->workers.size(); ++w)
+      for (const auto& e : plan->workers[w].evictions)
+        out << "  w" << w << " evict " << name(e.key) << " from slot " << e.slot
+            << (e.write_back ? " (write back)" : "") << "\n";
+  }
+  const auto& s = (*p)->stats();
+  out << "hits " << s.hits << " fills " << s.fills << " transfers " << s.transfers
+      << " writebacks " << s.writebacks << "\n";
+  // docs/plan.md, "A worked example", without its margin notes.
+  CHECK(out.str() ==
+        "iteration 0\n"
+        "  w0 fill a -> slot 0 (need 0, version 0)\n"
+        "  w0 fill b -> slot 1 (need 0, version 0)\n"
+        "  w0 fill d -> slot 2 (need 1, version 0)\n"
+        "  w1 fill a -> slot 0 (need 0, version 0)\n"
+        "  w1 fill c -> slot 1 (need 0, version 0)\n"
+        "  shared: a\n"
+        "  transfer b: w0 slot 1 -> w1 slot 2\n"
+        "iteration 1\n"
+        "  shared: a b\n"
+        "  w0 evict b from slot 1\n"
+        "  w1 evict c from slot 1 (write back)\n"
+        "iteration 2\n"
+        "  w0 fill e -> slot 1 (need 2, version 0)\n"
+        "  shared: a\n"
+        "  transfer d: w0 slot 2 -> w1 slot 1\n"
+        "iteration 3\n"
+        "  shared: a d\n"
+        "  w0 evict a from slot 0 (write back)\n"
+        "  w0 evict d from slot 2 (write back)\n"
+        "  w0 evict e from slot 1 (write back)\n"
+        "  w1 evict a from slot 0\n"
+        "  w1 evict b from slot 2 (write back)\n"
+        "  w1 evict d from slot 1\n"
+        "hits 5 fills 6 transfers 2 writebacks 5\n");
 }

@@ -4,11 +4,14 @@
 //   planner_bench [--profile criteo-kaggle|criteo-1tb] [--samples N] [--batch B]
 //                 [--workers 1,4,8] [--capacity-pct 5] [--lookahead 200] [--prefetch 8]
 //                 [--dataset DIR (reuse instead of gen)] [--repeat 3] [--threads 1,2]
+//                 [--epochs 1]
 //
 // One line per (workers, threads, repeat): samples/s, keys/s (deduplicated (worker, row) reads), hit
 // ratio, fills, late fills, peak window keys, and `plan_hash`, a hash of every plan the planner
 // emitted: a refactor that must not change plans shows the same hash before and after.
-// Capacity is a percentage of the trace's distinct rows (over all workers).
+// Capacity is a percentage of the trace's distinct rows (over all workers). --epochs replays the
+// trace that many times, as a job with `epochs: N` reads its data: rows come back every epoch and
+// their use counts keep growing (a regime one pass over the data never shows).
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -101,10 +104,11 @@ int main(int argc, char** argv) {
   std::string profile = "criteo-kaggle", dataset, workers_list = "1,4,8", threads_list = "1";
   int64_t samples = 8000000, batch = 4096;
   double capacity_pct = 5;
-  int lookahead = 200, prefetch = 8, repeat = 3;
+  int lookahead = 200, prefetch = 8, repeat = 3, epochs = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i], v = argv[i + 1];
     if (a == "--profile") profile = v;
+    else if (a == "--epochs") epochs = std::atoi(v.c_str());
     else if (a == "--samples") samples = std::atoll(v.c_str());
     else if (a == "--batch") batch = std::atoll(v.c_str());
     else if (a == "--workers") workers_list = v;
@@ -118,6 +122,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "planner_bench: unknown flag %s\n", a.c_str());
       return 2;
     }
+  }
+  if (epochs < 1) {
+    std::fprintf(stderr, "planner_bench: --epochs must be >= 1\n");
+    return 2;
   }
   fs::path tmp;
   if (dataset.empty()) {
@@ -154,6 +162,11 @@ int main(int argc, char** argv) {
     }
     double t0 = Now();
     Trace trace = ReadTrace(**ds, batch, workers);
+    if (trace.iterations.empty()) {
+      std::fprintf(stderr, "planner_bench: the dataset holds no full batch of %lld x %d\n",
+                   static_cast<long long>(batch), workers);
+      return 1;
+    }
     const double read_s = Now() - t0;
     planner::PlannerOptions po;
     po.num_workers = workers;
@@ -180,7 +193,8 @@ int main(int argc, char** argv) {
       double busy = 0;
       int64_t plans = 0;
       absl::Status st;
-      for (const auto& it : trace.iterations) {
+      for (int64_t n = 0; n < epochs * static_cast<int64_t>(trace.iterations.size()); ++n) {
+        const auto& it = trace.iterations[static_cast<size_t>(n) % trace.iterations.size()];
         plan::IterationReads copy = it;  // outside the timed region
         double a = Now();
         st = (*planner)->Push(std::move(copy));
@@ -207,13 +221,13 @@ int main(int argc, char** argv) {
       const auto& s = (*planner)->stats();
       const double samples_planned = double(s.iterations) * batch * workers;
       std::printf(
-          "{\"bench\":\"planner\",\"profile\":\"%s\",\"workers\":%d,\"batch\":%lld,"
+          "{\"bench\":\"planner\",\"profile\":\"%s\",\"workers\":%d,\"batch\":%lld,\"epochs\":%d,"
           "\"threads\":%d,\"lookahead\":%d,\"prefetch_distance\":%d,\"capacity\":%lld,\"capacity_pct\":%.1f,"
           "\"iterations\":%lld,\"repeat\":%d,\"seconds\":%.3f,\"samples_per_s\":%.0f,"
           "\"keys_per_s\":%.0f,\"hit_ratio\":%.4f,\"fills\":%lld,\"transfers\":%lld,"
           "\"late_fills\":%lld,\"peak_window_keys\":%lld,\"read_seconds\":%.2f,"
           "\"peak_rss_mb\":%ld,\"plans\":%lld,\"plan_hash\":\"%016llx\"}\n",
-          profile.c_str(), workers, static_cast<long long>(batch), threads, lookahead, prefetch,
+          profile.c_str(), workers, static_cast<long long>(batch), epochs, threads, lookahead, prefetch,
           static_cast<long long>(po.capacity), capacity_pct, static_cast<long long>(s.iterations),
           rep, busy, samples_planned / busy, double(s.accesses) / busy, s.hit_ratio(),
           static_cast<long long>(s.fills), static_cast<long long>(s.transfers),

@@ -18,6 +18,8 @@ e2e_init() {
 
 e2e_cleanup() {
   local rc=$?
+  # A test may define e2e_before_down (e.g. to resume a process it stopped with SIGSTOP).
+  if declare -F e2e_before_down >/dev/null; then e2e_before_down || true; fi
   "${e2e_down[@]}" --run-dir "$cluster" >/dev/null 2>&1 || true
   if [ "$rc" != 0 ] && [ -d "$cluster/logs" ]; then
     for f in "$cluster"/logs/*.log; do

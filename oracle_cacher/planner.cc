@@ -154,7 +154,8 @@ absl::Status PlannerImpl::Push(IterationReads reads) {
       RowAtWorker& a = At(r, w);
       if (a.last_iter == t) continue;  // duplicate within the slice
       // The previous read learns its next read; a dormant cached copy learns its next use.
-      if (a.last_iter >= window_base_) Window(a.last_iter).next[w][a.last_pos] = t;
+      if (a.last_iter >= window_base_)
+        Window(a.last_iter).next[w][a.last_pos] = static_cast<uint16_t>(t - a.last_iter);
       if (a.slot >= 0 && a.next_use == kNever) {
         a.next_use = t;
         dormant_.push_back(r);
@@ -174,7 +175,7 @@ absl::Status PlannerImpl::Push(IterationReads reads) {
     });
     for (Idx r : dormant_) c.Touch(r);
     dormant_.clear();
-    now.next[w].assign(mine.size(), kNever);
+    now.next[w].assign(mine.size(), kNoNextRead);
     if (static_cast<int64_t>(mine.size()) > opt_.capacity)
       return absl::ResourceExhaustedError(
           "worker " + std::to_string(w) + " reads " + std::to_string(mine.size()) +
@@ -315,7 +316,8 @@ void PlannerImpl::UpdateAfterStep(int64_t step) {
       if (p + kAhead < reads.size()) Prefetch(&At(reads[p + kAhead], w));
       RowAtWorker& a = At(reads[p], w);
       if (a.slot < 0) continue;
-      const Iter next = it.next[w][p];
+      const uint16_t gap = it.next[w][p];
+      const Iter next = gap == kNoNextRead ? kNever : static_cast<Iter>(step + gap);
       a.next_use = next;
       if (opt_.policy == CachePolicy::kPrefetch1 && next > step + 1)
         Evict(w, reads[p], step);
@@ -470,7 +472,9 @@ absl::StatusOr<std::unique_ptr<Planner>> Planner::Create(const PlannerOptions& o
   if (o.capacity < 1) return absl::InvalidArgumentError("capacity must be >= 1 row");
   if (o.capacity > (int64_t{1} << 31) - 1)
     return absl::InvalidArgumentError("capacity must fit 32-bit slot indices");
-  if (o.lookahead < 1) return absl::InvalidArgumentError("lookahead must be >= 1");
+  if (o.lookahead < 1 || o.lookahead > internal::kMaxLookahead)
+    return absl::InvalidArgumentError("lookahead must be in 1.." +
+                                      std::to_string(internal::kMaxLookahead));
   if (o.prefetch_distance < 0 || o.prefetch_distance > o.lookahead)
     return absl::InvalidArgumentError("prefetch_distance must be in 0..lookahead");
   if (o.writeback_horizon < 0) return absl::InvalidArgumentError("writeback_horizon must be >= 0");

@@ -184,7 +184,8 @@ absl::Status ValidateSizes(const JobSpec& s) {
   if (!(s.training.epochs <= 1e6)) return Bad("training.epochs", "must be <= 1e6");
   if (s.training.threads > 1024) return Bad("training.threads", "must be <= 1024");
   if (s.cache.capacity > INT32_MAX) return Bad("cache.capacity", "must be < 2^31 rows");
-  if (s.cache.lookahead > 100000) return Bad("cache.lookahead", "must be <= 100000");
+  // The planner keeps each read's distance to the next in 16 bits (oracle_cacher/planner_state.h).
+  if (s.cache.lookahead > 65534) return Bad("cache.lookahead", "must be <= 65534");
   if (s.cache.plans_in_flight > 100000) return Bad("cache.plans_in_flight", "must be <= 100000");
   return absl::OkStatus();
 }

@@ -5,7 +5,8 @@
 // no cache holds it, no window read needs it and its write-back is old enough.
 //
 // Iterations are 32-bit inside the planner (a run plans at most kMaxIterations; plans carry
-// 64-bit iterations), which keeps a row's record small: 32 bytes plus 28 per worker.
+// 64-bit iterations), which keeps a row's record small: 32 bytes, plus 28 for one worker or 12
+// per worker for several (whose eviction state, 16 bytes, lives per held slot instead).
 #pragma once
 
 #include <cstddef>
@@ -38,30 +39,45 @@ struct RowInfo {
 };
 static_assert(sizeof(RowInfo) == 32);
 
-// A row as one worker sees it: its reads, and while the worker holds it, its slot and rank as an
-// eviction candidate.
+// A row as one worker sees it: its reads and, while the worker holds it, its slot.
 struct RowAtWorker {
-  int32_t slot = -1;       // where this worker holds it, -1 if not
-  int32_t last_pos = -1;   // position of its last pushed read in that iteration's read list
-  Iter last_iter = -1;     // iteration of its last pushed read by this worker
-  Iter next_use = kNever;  // while held: next known read by this worker; kNever: none in the window
-  Iter last_needed = -1;   // while held: last read, or transfer sourced, by this worker
-  uint32_t uses = 0;       // while held: reads by this worker since the row was filled
+  int32_t slot = -1;      // where this worker holds it, -1 if not
+  int32_t last_pos = -1;  // position of its last pushed read in that iteration's read list
+  Iter last_iter = -1;    // iteration of its last pushed read by this worker
+};
+static_assert(sizeof(RowAtWorker) == 12);
+
+// A held row's rank as one worker's eviction candidate.
+struct CacheState {
+  Iter next_use = kNever;   // next known read by this worker; kNever: none inside the window
+  Iter last_needed = -1;    // last read, or transfer sourced, by this worker
+  uint32_t uses = 0;        // reads by this worker since the row was filled
   uint32_t generation = 0;  // bumps whenever its candidate entry goes stale; never reset
 };
-static_assert(sizeof(RowAtWorker) == 28);
+static_assert(sizeof(CacheState) == 16);
 
-// The records of every interned row: RowInfo then one RowAtWorker per worker, back to back
-// (one 64-byte line for one worker). Growing moves them: take references only after interning.
+// Where a worker's CacheStates live. Inline (one worker): in the row's record, right after its
+// RowAtWorker, so a read touches one 64-byte line. Per slot (several workers): in the worker's
+// slot array, so rows a worker does not hold cost it no state - most rows of a window are held
+// by one worker or none, and inline states would cost every row 16 bytes per worker.
+enum class StateLayout { kInline, kPerSlot };
+
+// The records of every interned row: RowInfo then per worker a RowAtWorker (and its CacheState
+// when inline), back to back. Growing moves them: take references only after interning.
 class RowStore {
  public:
-  explicit RowStore(int workers)
+  RowStore(int workers, StateLayout layout)
       : workers_(workers),
-        stride_((sizeof(RowInfo) + workers * sizeof(RowAtWorker) + 7) / 8 * 8) {}
+        per_worker_(sizeof(RowAtWorker) + (layout == StateLayout::kInline ? sizeof(CacheState) : 0)),
+        stride_((sizeof(RowInfo) + workers * per_worker_ + 7) / 8 * 8) {}
   size_t size() const { return size_; }
   RowInfo& Row(Idx r) { return *reinterpret_cast<RowInfo*>(Base(r)); }
   RowAtWorker& At(Idx r, int w) {
-    return reinterpret_cast<RowAtWorker*>(Base(r) + sizeof(RowInfo))[w];
+    return *reinterpret_cast<RowAtWorker*>(Base(r) + sizeof(RowInfo) + w * per_worker_);
+  }
+  CacheState& Inline(Idx r, int w) {
+    return *reinterpret_cast<CacheState*>(Base(r) + sizeof(RowInfo) + w * per_worker_ +
+                                          sizeof(RowAtWorker));
   }
   const char* Address(Idx r) const { return data() + size_t{r} * stride_; }
   // A fresh record at the end (capacity doubles; only the records in use are initialized).
@@ -74,13 +90,15 @@ class RowStore {
     Reset(static_cast<Idx>(size_), /*keep_generations=*/false);
     return static_cast<Idx>(size_++);
   }
-  // Clears a record for reuse. Generations survive (a stale entry must never match again).
+  // Clears a record for reuse. Inline generations survive (a stale entry must never match again).
   void Reset(Idx r, bool keep_generations = true) {
     Row(r) = RowInfo{};
     for (int w = 0; w < workers_; ++w) {
-      const uint32_t g = keep_generations ? At(r, w).generation : 0;
       At(r, w) = RowAtWorker{};
-      At(r, w).generation = g;
+      if (per_worker_ == sizeof(RowAtWorker)) continue;
+      const uint32_t g = keep_generations ? Inline(r, w).generation : 0;
+      Inline(r, w) = CacheState{};
+      Inline(r, w).generation = g;
     }
   }
 
@@ -92,6 +110,7 @@ class RowStore {
   const char* data() const { return reinterpret_cast<const char*>(lines_.data()); }
   char* Base(Idx r) { return data() + size_t{r} * stride_; }
   const int workers_;
+  const size_t per_worker_;
   const size_t stride_;
   size_t size_ = 0;
   std::vector<Line> lines_;
@@ -113,10 +132,11 @@ struct Candidate {
   }
 };
 
-// A queued candidate: a row this worker holds. While it is current (the row's generation at this
-// worker has not moved on) the record holds exactly what was filed, so 8 bytes do.
+// A queued candidate: a row this worker holds, named by row (inline states) or by slot. While it
+// is current (its generation has not moved on) the state holds exactly what was filed, so
+// 8 bytes do.
 struct Entry {
-  Idx row;
+  uint32_t id;
   uint32_t generation;
 };
 
@@ -168,7 +188,7 @@ class Fifo {
 class NextUseQueue {
  public:
   void Init(int ring) { fin_.assign(static_cast<size_t>(ring), Fifo()); }
-  void Push(const RowAtWorker& a, Entry e) {
+  void Push(const CacheState& a, Entry e) {
     ++size_;
     if (a.next_use != kNever) {
       fin_[Ring(a.next_use)].push(e);
@@ -242,10 +262,17 @@ class NextUseQueue {
 // do and a fill has to be late (an entry there that has moved to `ready` is skipped). Choosing
 // victims among ready rows first keeps a pipeline of d steps' worth of leaving rows, so fills
 // overlap with training instead of waiting for the slot of a row read the step before.
+template <StateLayout kLayout>
 struct WorkerCache {
+  static constexpr bool per_slot = kLayout == StateLayout::kPerSlot;
   RowStore* rows = nullptr;
   int w = 0;
-  int64_t slots = 0;  // slots handed out so far (grows up to capacity)
+  int64_t slots = 0;      // slots handed out so far (grows up to capacity)
+  struct SlotState {
+    CacheState state;
+    Idx row = 0;
+  };
+  std::vector<SlotState> slot_states;  // per-slot layout: [slot]
   std::vector<std::pair<int32_t, int64_t>> free_slots;  // (slot, freed after step), FIFO
   size_t free_head = 0;
   int64_t held = 0;
@@ -259,15 +286,37 @@ struct WorkerCache {
     young.Init(lookahead + 2);
   }
   RowAtWorker& At(Idx r) const { return rows->At(r, w); }
-  bool Current(Entry e) const { return At(e.row).generation == e.generation; }
-  Candidate Of(Entry e) const {
-    const RowAtWorker& a = At(e.row);
+  // A new slot (per-slot states grow with it).
+  int32_t NewSlot() {
+    if constexpr (per_slot) slot_states.emplace_back();
+    return static_cast<int32_t>(slots++);
+  }
+  // The state of a row this worker holds (per slot: its slot must be set).
+  CacheState& State(Idx r) {
+    if constexpr (per_slot) return slot_states[At(r).slot].state;
+    else return rows->Inline(r, w);
+  }
+  CacheState& State(Entry e) {
+    if constexpr (per_slot) return slot_states[e.id].state;
+    else return rows->Inline(e.id, w);
+  }
+  Idx RowOf(Entry e) const {
+    if constexpr (per_slot) return slot_states[e.id].row;
+    else return e.id;
+  }
+  void PrefetchState(Entry e) const {
+    if constexpr (per_slot) __builtin_prefetch(&slot_states[e.id]);
+    else __builtin_prefetch(rows->Address(e.id));
+  }
+  bool Current(Entry e) { return State(e).generation == e.generation; }
+  Candidate Of(Entry e) {
+    const CacheState& a = State(e);
     return {a.next_use, a.last_needed, a.uses};
   }
   // Files a held row's current (next_use, last_needed) as a candidate.
   void File(Idx r) {
-    const RowAtWorker& a = At(r);
-    const Entry e{r, a.generation};
+    const CacheState& a = State(r);
+    const Entry e{per_slot ? static_cast<uint32_t>(At(r).slot) : r, a.generation};  // NOLINT
     if (a.last_needed <= cutoff) {
       ready.Push(a, e);
       return;
@@ -280,7 +329,7 @@ struct WorkerCache {
   }
   // Re-files a held row after its next_use / last_needed changed.
   void Touch(Idx r) {
-    ++At(r).generation;
+    ++State(r).generation;
     File(r);
   }
   // Rows last needed at or before `to` become ready.
@@ -290,8 +339,8 @@ struct WorkerCache {
       if (by_last_needed.empty()) continue;
       const std::vector<Entry>& bucket = by_last_needed.front();
       for (size_t i = 0; i < bucket.size(); ++i) {
-        if (i + 16 < bucket.size()) __builtin_prefetch(&At(bucket[i + 16].row));
-        if (Current(bucket[i])) ready.Push(At(bucket[i].row), bucket[i]);
+        if (i + 16 < bucket.size()) PrefetchState(bucket[i + 16]);
+        if (Current(bucket[i])) ready.Push(State(bucket[i]), bucket[i]);
       }
       by_last_needed_entries -= bucket.size();
       by_last_needed.pop_front();
@@ -307,7 +356,7 @@ struct WorkerCache {
   // Drops every stale entry, keeping the order of the others.
   void Compact() {
     ready.Compact([this](Entry e) { return Current(e); });
-    young.Compact([this](Entry e) { return Current(e) && At(e.row).last_needed > cutoff; });
+    young.Compact([this](Entry e) { return Current(e) && State(e).last_needed > cutoff; });
     by_last_needed_entries = 0;
     for (auto& b : by_last_needed) {
       std::erase_if(b, [this](Entry e) { return !Current(e); });

@@ -69,8 +69,9 @@ RunResult RunChecked(const PlannerOptions& o, const std::vector<IterationReads>&
 
 }  // namespace
 
-TEST_CASE("Every policy yields consistent plans for one, two and three workers") {
-  for (int workers : {1, 2, 3}) {
+TEST_CASE("Every policy yields consistent plans for one to eight workers") {
+  // 4 and 8 workers keep eviction state per slot, fewer inline (planner_state.h StateLayout).
+  for (int workers : {1, 2, 3, 4, 8}) {
     auto stream = SkewedStream(workers, 60, 40, 500, 7 + workers);
     for (auto policy : {CachePolicy::kOracle, CachePolicy::kPrefetch1, CachePolicy::kNone}) {
       PlannerOptions o;

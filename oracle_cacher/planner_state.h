@@ -5,8 +5,8 @@
 // no cache holds it, no window read needs it and its write-back is old enough.
 //
 // Iterations are 32-bit inside the planner (a run plans at most kMaxIterations; plans carry
-// 64-bit iterations), which keeps a row's record small: 32 bytes, plus 28 for one worker or 12
-// per worker for several (whose eviction state, 16 bytes, lives per held slot instead).
+// 64-bit iterations), which keeps a row's record small: 32 bytes, plus 28 per worker with the
+// eviction state inline (up to three workers) or 12 with it per held slot (StateLayout).
 #pragma once
 
 #include <cstddef>
@@ -56,10 +56,11 @@ struct CacheState {
 };
 static_assert(sizeof(CacheState) == 16);
 
-// Where a worker's CacheStates live. Inline (one worker): in the row's record, right after its
-// RowAtWorker, so a read touches one 64-byte line. Per slot (several workers): in the worker's
-// slot array, so rows a worker does not hold cost it no state - most rows of a window are held
-// by one worker or none, and inline states would cost every row 16 bytes per worker.
+// Where a worker's CacheStates live. Inline (up to three workers): in the row's record, right
+// after its RowAtWorker, so for one worker a read touches one 64-byte line. Per slot (four
+// workers or more): in the worker's slot array, so rows a worker does not hold cost it no state -
+// most rows of a window are held by one worker or none, and inline states would cost every row
+// 16 bytes per worker.
 enum class StateLayout { kInline, kPerSlot };
 
 // The records of every interned row: RowInfo then per worker a RowAtWorker (and its CacheState

@@ -317,7 +317,7 @@ struct WorkerCache {
   // Files a held row's current (next_use, last_needed) as a candidate.
   void File(Idx r) {
     const CacheState& a = State(r);
-    const Entry e{per_slot ? static_cast<uint32_t>(At(r).slot) : r, a.generation};  // NOLINT
+    const Entry e{per_slot ? static_cast<uint32_t>(At(r).slot) : r, a.generation};
     if (a.last_needed <= cutoff) {
       ready.Push(a, e);
       return;

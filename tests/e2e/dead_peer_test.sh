@@ -13,16 +13,7 @@ bin_dir=${1:-${AUGUR_BIN_DIR:-$root/build/bin}}
 . "$here/lib.sh"
 e2e_init "$bin_dir" dead-peer "$root/deploy/local/down.sh"
 
-"$bin_dir/augur" data gen --profile criteo-kaggle --samples 4096 --seed 1 --out "$tmp/train" >/dev/null
-cat >"$tmp/job.yaml" <<YAML
-name: e2e-dead-peer
-seed: 1
-model: {preset: custom, dim: 8, bottom: [16, 8], top: [16, 1]}
-data: {train: $tmp/train}
-training: {batch_size: 64, iterations: 100000, threads: 1}
-cache: {policy: oracle, capacity: 65536, lookahead: 8, prefetch_distance: 2}
-cluster: {workers: 2}
-YAML
+e2e_tiny_job "$tmp/job.yaml" e2e-dead-peer 100000 2
 "$root/deploy/local/up.sh" --shards 1 --workers 2 --run-dir "$cluster" --bin-dir "$bin_dir" \
   --timeout 30 --no-state >/dev/null
 oracle=$(grep -oE '^oracle: \{grpc: "[^"]+' "$cluster/cluster.yaml" | cut -d'"' -f2)
@@ -59,7 +50,7 @@ reason=$(grep '^reason:' <<<"$status" | sed -E 's/^reason: *//')
 echo "ok: $id failed ${took_ms} ms after worker 1's SIGKILL: $reason"
 
 # The survivor is not stuck in the rendezvous: it takes the next job (one worker) to the end.
-sed -e 's/workers: 2/workers: 1/' -e 's/^name: e2e-dead-peer$/name: e2e-dead-peer-next/' "$tmp/job.yaml" >"$tmp/next.yaml"
+e2e_tiny_job "$tmp/next.yaml" e2e-dead-peer-next 100000 1
 out=$(timeout 120 "$bin_dir/augur" submit "$tmp/next.yaml" --oracle "$oracle" --follow \
   --interval 0.2 2>&1) || fail "the next job failed: $out"
 grep -q 'SUCCEEDED' <<<"$out" || fail "the next job did not succeed on the surviving worker: $out"

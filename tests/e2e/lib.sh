@@ -7,6 +7,7 @@ e2e_init() {
   local bin_dir=$1 tag=$2
   shift 2
   e2e_down=("$@")
+  e2e_bin=$bin_dir
   for b in augur augur-shard augur-oracle augur-worker; do
     [ -x "$bin_dir/$b" ] || fail "$bin_dir/$b is missing (build all targets first)"
   done
@@ -29,4 +30,21 @@ e2e_cleanup() {
   fi
   rm -rf "$tmp"
   exit "$rc"
+}
+
+# e2e_tiny_job FILE NAME ITERATIONS WORKERS: writes the YAML of a small-model job (batch 64, an
+# oracle cache) on a 4,096-sample Criteo-like dataset, generated once under $tmp/train.
+e2e_tiny_job() {
+  [ -d "$tmp/train" ] ||
+    "$e2e_bin/augur" data gen --profile criteo-kaggle --samples 4096 --seed 1 --out "$tmp/train" \
+      >/dev/null
+  cat >"$1" <<YAML
+name: $2
+seed: 1
+model: {preset: custom, dim: 8, bottom: [16, 8], top: [16, 1]}
+data: {train: $tmp/train}
+training: {batch_size: 64, iterations: $3, threads: 1}
+cache: {policy: oracle, capacity: 65536, lookahead: 8, prefetch_distance: 2}
+cluster: {workers: $4}
+YAML
 }

@@ -22,22 +22,10 @@ stop_oracle() {
     kill -9 "$oracle_pid" 2>/dev/null || true
   fi
 }
-trap 'rc=$?; stop_oracle; (exit $rc); e2e_cleanup' EXIT
+e2e_before_down() { stop_oracle; }
 
-"$bin_dir/augur" data gen --profile criteo-kaggle --samples 4096 --seed 1 --out "$tmp/train" >/dev/null
-job_yaml() {  # job_yaml FILE ITERATIONS
-  cat >"$1" <<YAML
-name: e2e-restart-$2
-seed: 1
-model: {preset: custom, dim: 8, bottom: [16, 8], top: [16, 1]}
-data: {train: $tmp/train}
-training: {batch_size: 64, iterations: $2, threads: 1}
-cache: {policy: oracle, capacity: 65536, lookahead: 8, prefetch_distance: 2}
-cluster: {workers: 1}
-YAML
-}
-job_yaml "$tmp/short.yaml" 20
-job_yaml "$tmp/long.yaml" 1000000
+e2e_tiny_job "$tmp/short.yaml" e2e-restart-20 20 1
+e2e_tiny_job "$tmp/long.yaml" e2e-restart-1000000 1000000 1
 
 "$root/deploy/local/up.sh" --shards 1 --workers 1 --run-dir "$cluster" --bin-dir "$bin_dir" \
   --timeout 30 >/dev/null

@@ -16,16 +16,7 @@ bin_dir=${1:-${AUGUR_BIN_DIR:-$root/build/bin}}
 . "$here/lib.sh"
 e2e_init "$bin_dir" stuck-worker "$root/deploy/local/down.sh"
 
-"$bin_dir/augur" data gen --profile criteo-kaggle --samples 4096 --seed 1 --out "$tmp/train" >/dev/null
-cat >"$tmp/job.yaml" <<YAML
-name: e2e-stuck-worker
-seed: 1
-model: {preset: custom, dim: 8, bottom: [16, 8], top: [16, 1]}
-data: {train: $tmp/train}
-training: {batch_size: 64, iterations: 1000000, threads: 1}
-cache: {policy: oracle, capacity: 65536, lookahead: 8, prefetch_distance: 2}
-cluster: {workers: 2}
-YAML
+e2e_tiny_job "$tmp/job.yaml" e2e-stuck-worker 1000000 2
 "$root/deploy/local/up.sh" --shards 1 --workers 2 --run-dir "$cluster" --bin-dir "$bin_dir" \
   --timeout 30 --no-state --supervise >/dev/null
 oracle=$(grep -oE '^oracle: \{grpc: "[^"]+' "$cluster/cluster.yaml" | cut -d'"' -f2)

@@ -443,7 +443,7 @@ absl::Status PlannerImpl<kLayout>::ProcessNeed(int64_t j) {
     }
     auto& c = caches_[m.worker];
     At(m.row, m.worker).slot = s;
-    if (c.per_slot) c.slot_states[s].row = m.row;
+    if constexpr (kLayout == StateLayout::kPerSlot) c.slot_states[s].row = m.row;
     CacheState& a = c.State(m.row);
     a.next_use = static_cast<Iter>(j);
     a.last_needed = static_cast<Iter>(j);
@@ -478,7 +478,8 @@ template <StateLayout kLayout>
 void PlannerImpl<kLayout>::Forget(int64_t now) {
   for (size_t k = 0; k < forget_queue_.size() && forget_queue_[k].first <= now; ++k) {
     // Load records ahead, then the index slots of their keys.
-    if (k + 2 * kAhead < forget_queue_.size()) Prefetch(store_.Address(forget_queue_[k + 2 * kAhead].second));
+    if (k + 2 * kAhead < forget_queue_.size())
+      Prefetch(store_.Address(forget_queue_[k + 2 * kAhead].second));
     if (k + kAhead < forget_queue_.size()) {
       const RowKey ahead = Row(forget_queue_[k + kAhead].second).key;
       if (ahead != kFreeKey) index_.prefetch(ahead);

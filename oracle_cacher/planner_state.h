@@ -69,7 +69,8 @@ class RowStore {
  public:
   RowStore(int workers, StateLayout layout)
       : workers_(workers),
-        per_worker_(sizeof(RowAtWorker) + (layout == StateLayout::kInline ? sizeof(CacheState) : 0)),
+        per_worker_(sizeof(RowAtWorker) +
+                    (layout == StateLayout::kInline ? sizeof(CacheState) : 0)),
         stride_((sizeof(RowInfo) + workers * per_worker_ + 7) / 8 * 8) {}
   size_t size() const { return size_; }
   RowInfo& Row(Idx r) { return *reinterpret_cast<RowInfo*>(Base(r)); }

@@ -1,5 +1,6 @@
 #include "worker/runtime/slot_cache.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
@@ -32,10 +33,19 @@ std::vector<shard::RowBlock> BlocksByTable(const std::vector<plan::RowKey>& keys
 }
 
 void SlotCache::IssueFills(const std::vector<plan::Fill>& fills) {
-  // Requests stay small enough to meet their deadline on a slow link.
-  for (size_t b = 0; b < fills.size(); b += kRowsPerRequest)
-    IssueFillRound(std::vector<plan::Fill>(
-        fills.begin() + b, fills.begin() + std::min(fills.size(), b + kRowsPerRequest)));
+  // One round per need iteration, soonest first: a step waits only for the rows it needs, not
+  // for rows of later steps that happen to share its plan, and the shard client sends them in
+  // this order. Rounds stay small enough to meet their deadline on a slow link.
+  std::vector<plan::Fill> sorted(fills);
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const plan::Fill& a, const plan::Fill& b) { return a.need_at < b.need_at; });
+  for (size_t b = 0; b < sorted.size();) {
+    size_t e = b + 1;
+    while (e < sorted.size() && e - b < kRowsPerRequest && sorted[e].need_at == sorted[b].need_at)
+      ++e;
+    IssueFillRound(std::vector<plan::Fill>(sorted.begin() + b, sorted.begin() + e));
+    b = e;
+  }
 }
 
 void SlotCache::IssueFillRound(std::vector<plan::Fill> fills) {

@@ -35,7 +35,8 @@ class SlotCache {
   SlotCache(shard::ShardClient* shards, model::DenseCompute* compute)
       : shards_(shards), compute_(compute) {}
 
-  // Sends the lookups of `fills` (one request per shard) and records their slots.
+  // Sends the lookups of `fills`, one shard-client call per need iteration, soonest first, and
+  // records their slots.
   void IssueFills(const std::vector<plan::Fill>& fills);
   // Applies every outstanding fill needed at or before `iteration` (waiting for them) and every
   // other fill that already arrived. Returns the seconds spent waiting.

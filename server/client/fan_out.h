@@ -2,6 +2,7 @@
 // ABORTED retries scheduled on a timer thread (never by sleeping on a gRPC thread).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -42,6 +43,12 @@ class DelayQueue {
   std::thread thread_;
 };
 
+// Which way an operation's bulk travels over a shard's link: a Lookup's or a ScanRows page's
+// answer comes from the shard; a Write's or ApplyGradients' request goes to it (and so do the
+// small registry calls). Each direction has its own budget and queue: the two directions of a
+// link are separate wires, so write-backs never hold fills back, nor fills write-backs.
+enum class LinkDirection { kToShard = 0, kFromShard = 1 };
+
 struct ShardClient::Shared {
   ShardClientOptions options;
   std::vector<std::string> endpoints;
@@ -59,24 +66,27 @@ struct ShardClient::Shared {
   absl::Mutex mu;
   int inflight ABSL_GUARDED_BY(mu) = 0;
 
-  // Flow control, one per shard (its link): bytes of requests and expected answers in flight,
-  // and the sends waiting for room, in the order they were issued.
+  // Flow control, one per shard (its link) and direction: bytes in flight, and the sends
+  // waiting for room, in the order they were issued.
   struct Link {
     size_t bytes = 0;
     std::deque<std::pair<size_t, std::function<void()>>> waiting;
   };
-  std::vector<Link> links ABSL_GUARDED_BY(mu);
+  static constexpr int kDirections = 2;
+  std::vector<std::array<Link, kDirections>> links ABSL_GUARDED_BY(mu);
   // Floats per answered row of a (table, with_state) lookup, learned from answers: sizes the
   // next lookups' requests.
   std::map<std::pair<uint32_t, bool>, size_t> row_floats ABSL_GUARDED_BY(mu);
 
-  // Runs `send` once `bytes` fit into `shard`'s link budget (options.max_inflight_bytes; a
-  // send larger than the budget goes alone), after every send issued before it. `send` may run
-  // on this thread or on the one that releases room.
-  void Admit(size_t shard, size_t bytes, std::function<void()> send) ABSL_LOCKS_EXCLUDED(mu) {
+  // Runs `send` once `bytes` fit into the budget of `shard`'s link in direction `dir`
+  // (options.max_inflight_bytes; a send larger than the budget goes alone), after every send
+  // issued before it in that direction. `send` may run on this thread or on the one that
+  // releases room.
+  void Admit(size_t shard, LinkDirection dir, size_t bytes, std::function<void()> send)
+      ABSL_LOCKS_EXCLUDED(mu) {
     {
       absl::MutexLock lock(&mu);
-      Link& l = links[shard];
+      Link& l = links[shard][static_cast<int>(dir)];
       if (!l.waiting.empty() || !Fits(l, bytes)) {
         l.waiting.emplace_back(bytes, std::move(send));
         return;
@@ -88,11 +98,11 @@ struct ShardClient::Shared {
   // Gives back what an admitted send took, and sends what now fits. A send may release at
   // once (a skipped chunk): such a nested call only gives the room back, and the outermost
   // call on the thread sends what fits, so a long queue never recurses deeply.
-  void Release(size_t shard, size_t bytes) ABSL_LOCKS_EXCLUDED(mu) {
+  void Release(size_t shard, LinkDirection dir, size_t bytes) ABSL_LOCKS_EXCLUDED(mu) {
     static thread_local const Shared* releasing = nullptr;  // whose outermost Release runs here
     {
       absl::MutexLock lock(&mu);
-      Link& l = links[shard];
+      Link& l = links[shard][static_cast<int>(dir)];
       l.bytes -= std::min(l.bytes, bytes);
     }
     if (releasing == this) return;
@@ -102,11 +112,13 @@ struct ShardClient::Shared {
       std::vector<std::function<void()>> ready;
       {
         absl::MutexLock lock(&mu);
-        for (Link& l : links) {
-          while (!l.waiting.empty() && Fits(l, l.waiting.front().first)) {
-            l.bytes += l.waiting.front().first;
-            ready.push_back(std::move(l.waiting.front().second));
-            l.waiting.pop_front();
+        for (auto& both : links) {
+          for (Link& l : both) {
+            while (!l.waiting.empty() && Fits(l, l.waiting.front().first)) {
+              l.bytes += l.waiting.front().first;
+              ready.push_back(std::move(l.waiting.front().second));
+              l.waiting.pop_front();
+            }
           }
         }
       }
@@ -157,15 +169,17 @@ class FanOut : public std::enable_shared_from_this<FanOut<Req, Resp>> {
   using Invoke = std::function<std::unique_ptr<grpc::ClientAsyncResponseReader<Resp>>(
       v1::ShardService::Stub*, grpc::ClientContext*, const Req&, grpc::CompletionQueue*)>;
   using Done = std::function<void(std::vector<absl::Status>&, std::vector<Resp>&)>;
-  // A request and the bytes it moves over the link (request plus expected answer).
+  // A request and the bytes it moves over the link (its request, or its expected answer for
+  // an operation whose bulk comes from the shard).
   struct Chunk {
     Req request;
     size_t bytes = 0;
   };
 
-  FanOut(ShardClient::Shared* shared, Invoke invoke, bool retry_aborted, Done done)
+  FanOut(ShardClient::Shared* shared, Invoke invoke, bool retry_aborted, Done done,
+         LinkDirection dir = LinkDirection::kToShard)
       : shared_(shared), invoke_(std::move(invoke)), retry_aborted_(retry_aborted),
-        done_(std::move(done)) {
+        done_(std::move(done)), dir_(dir) {
     absl::MutexLock lock(&shared_->mu);
     ++shared_->inflight;
   }
@@ -217,13 +231,13 @@ class FanOut : public std::enable_shared_from_this<FanOut<Req, Resp>> {
 
   void Admit(size_t shard, size_t k, std::chrono::microseconds backoff) {
     auto self = this->shared_from_this();
-    shared_->Admit(shard, chunks_[shard][k].bytes,
+    shared_->Admit(shard, dir_, chunks_[shard][k].bytes,
                    [self, shard, k, backoff] { self->Send(shard, k, backoff); });
   }
 
   void Send(size_t shard, size_t k, std::chrono::microseconds backoff) {
     if (failed_[shard].load()) {  // an earlier chunk of this shard failed: skip the rest
-      shared_->Release(shard, chunks_[shard][k].bytes);
+      shared_->Release(shard, dir_, chunks_[shard][k].bytes);
       return Finish(shard, k, absl::OkStatus());
     }
     auto attempt = std::make_shared<Attempt>();
@@ -241,7 +255,7 @@ class FanOut : public std::enable_shared_from_this<FanOut<Req, Resp>> {
   }
 
   void OnDone(size_t shard, size_t k, Attempt& attempt, const grpc::Status& s) {
-    shared_->Release(shard, chunks_[shard][k].bytes);
+    shared_->Release(shard, dir_, chunks_[shard][k].bytes);
     if (retry_aborted_ && s.error_code() == grpc::StatusCode::ABORTED) {
       auto when = std::chrono::steady_clock::now() + attempt.backoff;
       if (when < version_deadline_) {
@@ -285,6 +299,7 @@ class FanOut : public std::enable_shared_from_this<FanOut<Req, Resp>> {
   Invoke invoke_;
   bool retry_aborted_;
   Done done_;
+  const LinkDirection dir_;
   // chunks_ is fixed after StartChunks; chunk_responses_[s][k] is touched only by the one
   // in-flight attempt of that chunk; the atomic countdown orders every slot's last write
   // before the merge reads them.

@@ -314,7 +314,8 @@ std::future<absl::StatusOr<std::vector<RowBlock>>> ShardClient::Lookup(
               shared->row_floats[{b.table_id, with_state}] = b.values.size() / b.rows.size();
         }
         promise->set_value(std::move(out));
-      });
+      },
+      LinkDirection::kFromShard);
   fan->StartChunks(std::move(chunks));
   return future;
 }

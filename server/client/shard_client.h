@@ -62,11 +62,13 @@ struct ShardClientOptions {
   std::chrono::milliseconds rpc_deadline{10000};  // per RPC attempt, from when it is sent
   // Flow control, so no size of batch, cache or link meets a deadline or a message limit: bulk
   // operations (Lookup, Write, ScanRows pages) are cut into requests of about max_rpc_bytes
-  // (request plus expected answer), and each shard's link carries at most max_inflight_bytes
-  // of this client's requests at once; the rest wait in the client, in issue order, before
-  // their deadline starts. A request's deadline then covers at most max_inflight_bytes on the
-  // link: keep it under rpc_deadline x the slowest link's rate (1 MiB: 8.4 s at 1 Mbit/s),
-  // divided by the clients sharing that link.
+  // (request plus expected answer), and each direction of each shard's link carries at most
+  // max_inflight_bytes of this client's requests at once (writes and gradients count to the
+  // shard, lookup answers and scan pages from it, so write-backs never hold fills back); the
+  // rest wait in the client, in issue order per direction, before their deadline starts. A
+  // request's deadline then covers at most max_inflight_bytes on the link: keep it under
+  // rpc_deadline x the slowest link's rate (1 MiB: 8.4 s at 1 Mbit/s), divided by the clients
+  // sharing that link.
   size_t max_rpc_bytes = size_t{256} << 10;
   size_t max_inflight_bytes = size_t{1} << 20;
   std::chrono::milliseconds version_wait{5000};   // total ABORTED retry time per Lookup; 0: none

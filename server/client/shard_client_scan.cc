@@ -92,7 +92,8 @@ void Round(std::shared_ptr<ScanState> st) {
         }
         if (all_done) return st->promise.set_value(Merge(st->got, st->table_id));
         Round(st);
-      });
+      },
+      LinkDirection::kFromShard);
   fan->StartChunks(std::move(reqs));
 }
 

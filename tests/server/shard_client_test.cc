@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "server/client/fan_out.h"
 #include "server/client/shard_client.h"
 #include "server/shard_server.h"
 #include "tests/server/shard_test_util.h"
@@ -204,6 +205,34 @@ TEST_CASE("bulk calls cut into many small requests keep order, and a lost shard 
   auto lost_lookup = c.client->Lookup({RowBlock{1, w.rows, {}, {}}}).get();
   REQUIRE_FALSE(lost_lookup.ok());
   CHECK(lost_lookup.status().message().find("shard 1") != std::string::npos);
+}
+
+// The two directions of a shard's link are budgeted apart: write-backs filling the budget to
+// the shard hold back later writes but not lookups, whose answers come the other way; each
+// direction keeps its issue order.
+TEST_CASE("a full budget to the shard holds back writes but not lookups") {
+  ShardClient::Shared shared;
+  shared.options.max_inflight_bytes = 100;
+  {
+    absl::MutexLock lock(&shared.mu);
+    shared.links.resize(1);
+  }
+  std::vector<std::string> sent;
+  auto send = [&](std::string what) { return [&sent, what] { sent.push_back(what); }; };
+  shared.Admit(0, LinkDirection::kToShard, 100, send("write 1"));
+  shared.Admit(0, LinkDirection::kToShard, 50, send("write 2"));
+  shared.Admit(0, LinkDirection::kFromShard, 100, send("lookup 1"));
+  shared.Admit(0, LinkDirection::kFromShard, 10, send("lookup 2"));
+  CHECK(sent == std::vector<std::string>{"write 1", "lookup 1"});
+  shared.Release(0, LinkDirection::kFromShard, 100);
+  CHECK(sent == std::vector<std::string>{"write 1", "lookup 1", "lookup 2"});
+  shared.Release(0, LinkDirection::kToShard, 100);
+  CHECK(sent == std::vector<std::string>{"write 1", "lookup 1", "lookup 2", "write 2"});
+  shared.cq.Shutdown();
+  void* tag = nullptr;
+  bool ok = false;
+  while (shared.cq.Next(&tag, &ok)) {
+  }
 }
 
 }  // namespace augur::shard

@@ -213,6 +213,8 @@ template <StateLayout kLayout>
 absl::Status PlannerImpl<kLayout>::Close() {
   if (closed_) return absl::OkStatus();
   closed_ = true;
+  // No plan from here on is out yet (Next runs after Close), though processing releases them.
+  const int64_t open = released_;
   while (processed_ < pushed_) {
     auto st = ProcessNeed(processed_);
     if (!st.ok()) return st;
@@ -221,13 +223,24 @@ absl::Status PlannerImpl<kLayout>::Close() {
   if (pushed_ > 0) {
     const int64_t last = pushed_ - 1;
     if (opt_.policy != CachePolicy::kNone) UpdateAfterStep(last);
-    // The final flush: every cached row leaves after the last step; its last holder writes it.
+    // The final flush: every cached row leaves once no step updates it again, and its last
+    // holder writes it back. A row last updated in a plan that is not out yet leaves right
+    // after that update; the rows last updated before those plans are spread evenly over
+    // them, so the flush crosses the link while the last steps train, not after them.
+    const int64_t first = std::min<int64_t>(open, last);
+    const int64_t span = last - first + 1;
+    int64_t spread = 0;
     for (int w = W_ - 1; w >= 0; --w) {
       std::vector<std::pair<RowKey, Idx>> held;
       for (Idx r = 0; r < store_.size(); ++r)
         if (Row(r).key != kFreeKey && At(r, w).slot >= 0) held.push_back({Row(r).key, r});
       std::sort(held.begin(), held.end());
-      for (auto& [k, r] : held) Evict(w, r, last);
+      for (auto& [k, r] : held) {
+        int64_t leave = std::max<int64_t>(int64_t{Row(r).version} - 1,
+                                          int64_t{caches_[w].State(r).last_needed});
+        if (leave < first) leave = first + spread++ % span;
+        Evict(w, r, std::min(leave, last));
+      }
     }
   }
   Release(pushed_);

@@ -314,13 +314,13 @@ TEST_CASE("The worked example in docs/plan.md is what the planner prints") {
         "  w0 fill e -> slot 1 (need 2, version 0)\n"
         "  shared: a\n"
         "  transfer d: w0 slot 2 -> w1 slot 1\n"
+        "  w1 evict b from slot 2 (write back)\n"
         "iteration 3\n"
         "  shared: a d\n"
         "  w0 evict a from slot 0 (write back)\n"
         "  w0 evict d from slot 2 (write back)\n"
         "  w0 evict e from slot 1 (write back)\n"
         "  w1 evict a from slot 0\n"
-        "  w1 evict b from slot 2 (write back)\n"
         "  w1 evict d from slot 1\n"
         "hits 5 fills 6 transfers 2 writebacks 5\n");
 }

@@ -264,8 +264,8 @@ recomputed=$("$bin_dir/augur" logs "$job" --cluster "$chaos/cluster.yaml" |
   sed -nE 's/.*\(iterations ([0-9]+)\.\.([0-9]+) run again\).*/\1 \2/p' |
   awk '{ s += $2 - $1 + 1 } END { print s + 0 }')
 ckpts=()
-while read -r v; do ckpts+=("$v"); done < <(grep -ahoE 'checkpoint after iteration [0-9]+ in .* \(([0-9.]+) s\)' \
-  "$chaos/logs/worker-0.log" | sed -nE 's/.*\(([0-9.]+) s\)$/\1/p')
+while read -r v; do ckpts+=("$v"); done < <(grep -ahoE 'checkpoint after iteration [0-9]+ in [^ ]+ \([0-9.]+ s' \
+  "$chaos/logs/worker-0.log" | sed -nE 's/.*\(([0-9.]+) s$/\1/p')
 # --- 3. a user's resume ----------------------------------------------------------------------
 # `augur resume --from` a middle checkpoint of the finished job: the shards roll back, the rest
 # is trained again, and the model must again be the reference's.

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <map>
 
+#include "absl/container/flat_hash_set.h"
+
 namespace augur::worker {
 
 absl::Status ShardError(const absl::Status& st, const std::string& what) {
@@ -165,10 +167,16 @@ absl::Status SlotCache::Evict(const std::vector<plan::Eviction>& evictions, int6
 }
 
 absl::Status SlotCache::WriteBackAll(int64_t iteration) {
+  // A row whose fill is still on its way is on the shards already (a fill reads a row no cache
+  // holds, after its last write-back), and its slot still holds the row before it.
+  absl::flat_hash_set<plan::RowKey> arriving;
+  for (const auto& round : fills_)
+    for (const auto& f : round.fills) arriving.insert(f.key);
   std::vector<plan::RowKey> keys;
   std::vector<model::SlotIndex> slots;
   for (auto& [k, s] : slot_of_)
-    if (version_[s] != stored_version_[s]) keys.push_back(k), slots.push_back(s);
+    if (version_[s] != stored_version_[s] && !arriving.contains(k))
+      keys.push_back(k), slots.push_back(s);
   return WriteRows(keys, slots, iteration);
 }
 

@@ -59,7 +59,8 @@ class SlotCache {
   absl::Status Evict(const std::vector<plan::Eviction>& evictions, int64_t iteration);
   // Writes every cached row the shards do not already hold back, without evicting it
   // (a checkpoint or an evaluation reads the shards next): a row whose version is the one its
-  // fill read or its last write-back wrote is there already. Returns through the write-backs.
+  // fill read or its last write-back wrote is there already, and so is a row whose fill is
+  // still in flight (it need not land first). Returns through the write-backs.
   absl::Status WriteBackAll(int64_t iteration);
   // Waits for write-backs tagged <= iteration. Returns seconds spent waiting.
   absl::StatusOr<double> WaitWriteBacks(int64_t iteration);

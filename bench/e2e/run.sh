@@ -12,7 +12,10 @@
 # link carried: fills, write-backs, gradients, lookups); `efficiency` = achieved / bound, and
 # the same for the steady state after the first 10% of iterations (`steady_efficiency`), and
 # `step_seconds_by_stage`: the workers' step time by stage (fill_wait, batch, compute,
-# reduce_update, evict, writeback_wait, push_wait; seconds per worker, from their /metrics).
+# reduce_update, evict, writeback_wait, push_wait; seconds per worker, from their /metrics), and
+# `link_busy`: per shard link and direction, the fraction of the run it carried bytes at the
+# link rate (host-side veth counters sampled every 0.2 s; the raw samples stay in
+# WORK_DIR/links-POLICY.txt: time, then to/from bytes per shard).
 #
 #   bench/e2e/run.sh [--rate 10mbit] [--samples 300000] [--iterations 150] [--batch 512] ...
 #
@@ -134,6 +137,53 @@ link_bytes() {
   (IFS=,; echo "[${out[*]}]")
 }
 
+# link_sampler OUT: every 0.2 s until killed, a line "time tx rx tx rx ..." with the host-side
+# counters of each shard link (tx = to the shard, rx = from it), read with bash builtins only.
+link_sampler() {
+  local kind name _ l line v links=()
+  while read -r kind name _; do
+    [ "$kind" = link ] && [[ $name =~ s[0-9]+$ ]] && links+=("$name")
+  done <"$cluster_dir/netns.state"
+  while :; do
+    line=$EPOCHREALTIME
+    for l in "${links[@]}"; do
+      read -r v <"/sys/class/net/$l/statistics/tx_bytes" || v=0
+      line+=" $v"
+      read -r v <"/sys/class/net/$l/statistics/rx_bytes" || v=0
+      line+=" $v"
+    done
+    echo "$line"
+    sleep 0.2
+  done >"$1"
+}
+
+# link_busy FILE: per shard link and direction, the fraction of the run (first to last sample
+# where any link moved bytes) the link was busy at --rate, as a JSON array; [] without samples.
+link_busy() {
+  awk -v rate="$rate_bytes" '
+    { n++; for (i = 1; i <= NF; i++) v[n, i] = $i; nf = NF }
+    END {
+      if (n < 2 || rate <= 0) { print "[]"; exit }
+      first = 0; last = 0
+      for (k = 2; k <= n; k++) for (i = 2; i <= nf; i++)
+        if (v[k, i] > v[k - 1, i]) { if (!first) first = k - 1; last = k }
+      if (!first) { print "[]"; exit }
+      span = v[last, 1] - v[first, 1]
+      printf "["
+      for (i = 2; i <= nf; i++) {
+        busy = 0
+        for (k = first + 1; k <= last; k++) {
+          dt = v[k, 1] - v[k - 1, 1]; b = (v[k, i] - v[k - 1, i]) / rate
+          busy += (b < dt ? b : dt)
+        }
+        s = int((i - 2) / 2)
+        if (i % 2 == 0) printf "%s{\"shard\": \"s%d\", \"to_shard\": %.3f", (i > 2 ? ", " : ""), s, busy / span
+        else printf ", \"from_shard\": %.3f}", busy / span
+      }
+      printf "]\n"
+    }' "$1"
+}
+
 # step_stages: where the workers' steps spent their time, seconds per stage averaged over the
 # workers (augur_worker_step_seconds_total{stage} from each worker's /metrics), as JSON.
 step_stages() {
@@ -187,6 +237,11 @@ EOF
   current_up=1
   local oracle
   oracle=$(grep -oE '^oracle: \{grpc: [^,]+' "$cluster_dir/cluster.yaml" | awk '{print $3}')
+  local sampler="" busy='[]'
+  if [ "$run_mode" = netns ]; then
+    link_sampler "$work_dir/links-$policy.txt" &
+    sampler=$!
+  fi
   set +e
   out=$("$bin_dir/e2e_bench" --oracle "$oracle" --timeout "$timeout_s" \
     --samples-per-iteration $((batch * workers)) \
@@ -195,10 +250,15 @@ EOF
     --set batch="$batch" --set workers="$workers" --set shards="$shards")
   rc=$?
   set -e
+  if [ -n "$sampler" ]; then
+    kill "$sampler" 2>/dev/null || true
+    wait "$sampler" 2>/dev/null || true
+    busy=$(link_busy "$work_dir/links-$policy.txt")
+  fi
   links=$(link_bytes "$run_mode")
   stages=$(step_stages)
-  out=$(jq -c --argjson links "$links" --argjson stages "$stages" \
-    '. + {link_bytes: $links, step_seconds_by_stage: $stages}' <<<"$out")
+  out=$(jq -c --argjson links "$links" --argjson stages "$stages" --argjson busy "$busy" \
+    '. + {link_bytes: $links, link_busy: $busy, step_seconds_by_stage: $stages}' <<<"$out")
   if [ "${2:-}" = loopback ]; then
     compute_line=$out
     "$root/deploy/netns/down.sh" --run-dir "$cluster_dir" --grace 5 >/dev/null

@@ -52,6 +52,7 @@ for t in "${targets[@]}"; do
   log=$build/crashes/$t/last.log
   set +e
   ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    LSAN_OPTIONS="suppressions=$root/tests/fuzz/lsan.supp:print_suppressions=0" \
     "$build/fuzz/$t" "${limit[@]}" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
     -artifact_prefix="$build/crashes/$t/" -print_final_stats=1 "${dirs[@]}" >"$log" 2>&1
   rc=$?

@@ -16,7 +16,7 @@ e2e_init "$bin_dir" dead-peer "$root/deploy/local/down.sh"
 e2e_tiny_job "$tmp/job.yaml" e2e-dead-peer 100000 2
 "$root/deploy/local/up.sh" --shards 1 --workers 2 --run-dir "$cluster" --bin-dir "$bin_dir" \
   --timeout 30 --no-state >/dev/null
-oracle=$(grep -oE '^oracle: \{grpc: "[^"]+' "$cluster/cluster.yaml" | cut -d'"' -f2)
+oracle=$(e2e_oracle)
 augur() { "$bin_dir/augur" "$@" --oracle "$oracle"; }
 w1=$(awk '$1 == "worker-1" { print $2 }' "$cluster/pids")
 [ -n "$w1" ] || fail "no worker-1 in $cluster/pids"

@@ -17,6 +17,9 @@ e2e_init() {
   trap 'exit 130' INT TERM
 }
 
+# e2e_oracle: the oracle's gRPC address from the started cluster's $cluster/cluster.yaml.
+e2e_oracle() { grep -oE '^oracle: \{grpc: "[^"]+' "$cluster/cluster.yaml" | cut -d'"' -f2; }
+
 e2e_cleanup() {
   local rc=$?
   # A test may define e2e_before_down (e.g. to resume a process it stopped with SIGSTOP).

@@ -33,7 +33,7 @@ state=$cluster/oracle-state
 [ -d "$state" ] || fail "up.sh did not give the oracle a state dir ($state)"
 grep -q -- "--state-dir" "/proc/$(awk '$1 == "oracle" { print $2 }' "$cluster/pids")/cmdline" ||
   fail "the oracle was not started with --state-dir"
-oracle=$(grep -oE '^oracle: \{grpc: "[^"]+' "$cluster/cluster.yaml" | cut -d'"' -f2)
+oracle=$(e2e_oracle)
 shards=$(grep -oE '^  - \{grpc: "[^"]+' "$cluster/cluster.yaml" | cut -d'"' -f2 | paste -sd,)
 augur() { "$bin_dir/augur" "$@" --oracle "$oracle"; }
 

@@ -19,7 +19,7 @@ e2e_init "$bin_dir" stuck-worker "$root/deploy/local/down.sh"
 e2e_tiny_job "$tmp/job.yaml" e2e-stuck-worker 1000000 2
 "$root/deploy/local/up.sh" --shards 1 --workers 2 --run-dir "$cluster" --bin-dir "$bin_dir" \
   --timeout 30 --no-state --supervise >/dev/null
-oracle=$(grep -oE '^oracle: \{grpc: "[^"]+' "$cluster/cluster.yaml" | cut -d'"' -f2)
+oracle=$(e2e_oracle)
 augur() { "$bin_dir/augur" "$@" --oracle "$oracle"; }
 w0_log=$cluster/logs/worker-0.log
 w1=$(awk '{ print $1 }' "$cluster/supervise/worker-1.pid")

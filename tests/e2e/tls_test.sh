@@ -33,7 +33,7 @@ YAML
   --tls-cert "$tls/server.pem" --tls-key "$tls/server.key.pem" --tls-ca "$tls/ca.pem" \
   --token-file "$tmp/token" --timeout 30 >/dev/null
 grep -q '^security: {tls_ca: ' "$cluster/cluster.yaml" || fail "cluster.yaml names no CA"
-oracle=$(grep -oE '^oracle: \{grpc: "[^"]+' "$cluster/cluster.yaml" | cut -d'"' -f2)
+oracle=$(e2e_oracle)
 case "$oracle" in 127.0.0.1:*) ;; *) fail "oracle bound '$oracle', not loopback" ;; esac
 
 out=$(timeout 120 "$bin_dir/augur" submit "$tmp/job.yaml" --cluster "$cluster/cluster.yaml" \
